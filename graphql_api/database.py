@@ -10,26 +10,37 @@ for every request (see `app.TortoiseContextMiddleware`) rather than relying on a
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+import tortoise.backends.sqlite.executor  # noqa: F401 (registers the adapter replaced below)
 from tortoise.context import TortoiseContext
 
 from graphql_api.settings import Settings
 
 MODELS_MODULE = "graphql_api.models"
+
+# Tortoise writes SQLite datetimes as isoformat(" "), which drops ".000000" when the
+# microseconds are zero; compared as text, such a value sorts wrongly. Keep one width.
+sqlite3.register_adapter(datetime, lambda value: value.isoformat(" ", timespec="microseconds"))
 # Below MariaDB's default wait_timeout (8 hours) and below typical proxy idle limits.
 POOL_RECYCLE_SECONDS = 280
 
 
 def tortoise_config(settings: Settings) -> dict[str, Any]:
     """The Tortoise config dict for `settings.database_url`."""
+    connection = _connection_config(settings.database_url, settings)
+    # Named after the dialect: Tortoise caches SQL per (connection name, table), and a test
+    # run opens SQLite and MariaDB one after the other in one process.
+    name = connection["engine"].rsplit(".", 1)[-1]
     return {
-        "connections": {"default": _connection_config(settings.database_url, settings)},
-        "apps": {"models": {"models": [MODELS_MODULE], "default_connection": "default"}},
+        "connections": {name: connection},
+        "apps": {"models": {"models": [MODELS_MODULE], "default_connection": name}},
         "use_tz": True,
         "timezone": "UTC",
     }
@@ -65,10 +76,11 @@ def _connection_config(url: str, settings: Settings) -> dict[str, Any]:
 async def open_database(settings: Settings) -> AsyncIterator[TortoiseContext]:
     """Connect, create any missing table, and close the connections on exit."""
     ctx = TortoiseContext()
-    await ctx.init(config=tortoise_config(settings))
     try:
         with ctx:
+            await ctx.init(config=tortoise_config(settings))
             await ctx.generate_schemas(safe=True)
         yield ctx
     finally:
-        await ctx.close_connections()
+        with ctx:
+            await ctx.close_connections()
