@@ -29,7 +29,7 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from tortoise.context import TortoiseContext
 
-from graphql_api.database import open_database
+from graphql_api.database import open_database, request_scope
 from graphql_api.errors import Unauthenticated
 from graphql_api.gateway_client import GatewayClient
 from graphql_api.schema import build_schema
@@ -80,8 +80,7 @@ class RequestScopeMiddleware:
                 message["headers"] = [*message.get("headers", ()), header, *SECURITY_HEADERS]
             await send(message)
 
-        database: TortoiseContext = scope["state"]["database"]
-        with database:
+        with request_scope(scope["state"]["database"]):
             await self.app(scope, receive, send_with_headers)
 
 

@@ -19,6 +19,7 @@ import uvicorn
 from tortoise.context import TortoiseContext
 
 from graphql_api.app import create_app
+from graphql_api.database import request_scope
 from graphql_api.schema.context import Services
 from graphql_api.settings import Settings
 
@@ -38,9 +39,13 @@ class ApiServer:
         self.url = url
         self.settings = settings
         self.http = httpx.AsyncClient(base_url=url, timeout=30)
-        # The app's Tortoise context: `with api.database:` lets a test read rows directly.
-        self.database: TortoiseContext = state["database"]
+        self._database: TortoiseContext = state["database"]
         self.services: Services = state["services"]
+
+    @property
+    def database(self) -> TortoiseContext:
+        """The app's database: `with api.database:` lets a test read rows directly."""
+        return request_scope(self._database)
 
     async def post(
         self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
