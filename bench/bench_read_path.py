@@ -36,6 +36,15 @@ import pymysql
 ROOT = Path(__file__).resolve().parents[1]
 MARIADB = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}
 PASSWORD = "benchmark password"
+INSERT_POST = (
+    "INSERT INTO posts (prompt, body, conversation_id, created_at, user_id, status, finish_reason, "
+    "model, prompt_tokens, completion_tokens, latency_ms, superseded, updated_at) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+)
+POSTS_QUERY = (
+    "query($id: ID!) { conversation(id: $id) { posts(last: 50) { edges { cursor "
+    "node { id prompt body status createdAt } } pageInfo { hasPreviousPage startCursor } } } }"
+)
 
 
 def free_port() -> int:
@@ -56,7 +65,12 @@ def seed(database: str, user_id: int) -> tuple[int, int]:
                 "INSERT INTO conversation (status, created_at, title, instructions, updated_at, "
                 "user_id) VALUES ('online', %s, %s, NULL, %s, %s)",
                 [
-                    (start + timedelta(minutes=n), f"Conversation {n}", start + timedelta(minutes=n), user_id)
+                    (
+                        start + timedelta(minutes=n),
+                        f"Conversation {n}",
+                        start + timedelta(minutes=n),
+                        user_id,
+                    )
                     for n in range(1000)
                 ],
             )
@@ -67,22 +81,35 @@ def seed(database: str, user_id: int) -> tuple[int, int]:
             body = "A fairly typical answer of a few sentences. " * 8
             for conversation_id, count in ((big, 10_000), (small, 100)):
                 rows = [
-                    (f"Prompt number {n}", body, conversation_id, start + timedelta(seconds=n), user_id,
-                     "complete", "stop", "bench-model", 20, 80, 900, 0, start + timedelta(seconds=n))
+                    (
+                        f"Prompt number {n}",
+                        body,
+                        conversation_id,
+                        start + timedelta(seconds=n),
+                        user_id,
+                        "complete",
+                        "stop",
+                        "bench-model",
+                        20,
+                        80,
+                        900,
+                        0,
+                        start + timedelta(seconds=n),
+                    )
                     for n in range(count)
                 ]
                 for offset in range(0, len(rows), 1000):
                     cursor.executemany(
-                        "INSERT INTO posts (prompt, body, conversation_id, created_at, user_id, status, "
-                        "finish_reason, model, prompt_tokens, completion_tokens, latency_ms, superseded, "
-                        "updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                        INSERT_POST,
                         rows[offset : offset + 1000],
                     )
         connection.commit()
     return big, small
 
 
-def wrk(url: str, token: str, query: str, variables: dict[str, object], duration: int, connections: int) -> dict[str, float]:
+def wrk(
+    url: str, token: str, query: str, variables: dict[str, object], duration: int, connections: int
+) -> dict[str, float]:
     body = json.dumps({"query": query, "variables": variables})
     script = (
         'wrk.method = "POST"\n'
@@ -94,8 +121,19 @@ def wrk(url: str, token: str, query: str, variables: dict[str, object], duration
         handle.write(script)
     try:
         output = subprocess.run(
-            ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "-s", handle.name, url],
-            capture_output=True, text=True, check=True,
+            [
+                "wrk",
+                "-t2",
+                f"-c{connections}",
+                f"-d{duration}s",
+                "--latency",
+                "-s",
+                handle.name,
+                url,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout
     finally:
         os.unlink(handle.name)
@@ -141,22 +179,34 @@ def main() -> None:
             except httpx.TransportError:
                 pass
             time.sleep(0.2)
-        registered = client.post(url, json={
-            "query": "mutation($u: String!, $p: String!) { register(username: $u, password: $p) { token user { id } } }",
-            "variables": {"u": "bench-user", "p": PASSWORD},
-        }).json()["data"]["register"]
+        registered = client.post(
+            url,
+            json={
+                "query": "mutation($u: String!, $p: String!) { register(username: $u, "
+                "password: $p) { token user { id } } }",
+                "variables": {"u": "bench-user", "p": PASSWORD},
+            },
+        ).json()["data"]["register"]
         token, user_id = registered["token"], int(registered["user"]["id"])
         big, small = seed(database, user_id)
 
-        posts = "query($id: ID!) { conversation(id: $id) { posts(last: 50) { edges { cursor node { id prompt body status createdAt } } pageInfo { hasPreviousPage startCursor } } } }"
         cases = [
             ("ceiling: { __typename }", "{ __typename }", {}),
-            ("conversations(first: 20)", "{ conversations(first: 20) { edges { cursor node { id title updatedAt } } pageInfo { hasNextPage endCursor } } }", {}),
-            ("posts(last: 50), 100 posts", posts, {"id": str(small)}),
-            ("posts(last: 50), 10,000 posts", posts, {"id": str(big)}),
+            (
+                "conversations(first: 20)",
+                "{ conversations(first: 20) { edges { cursor node { id title updatedAt } } "
+                "pageInfo { hasNextPage endCursor } } }",
+                {},
+            ),
+            ("posts(last: 50), 100 posts", POSTS_QUERY, {"id": str(small)}),
+            ("posts(last: 50), 10,000 posts", POSTS_QUERY, {"id": str(big)}),
         ]
         for _, query, variables in cases:
-            check = client.post(url, json={"query": query, "variables": variables}, headers={"Authorization": f"Bearer {token}"}).json()
+            check = client.post(
+                url,
+                json={"query": query, "variables": variables},
+                headers={"Authorization": f"Bearer {token}"},
+            ).json()
             assert not check.get("errors"), check
         results = {}
         for name, query, variables in cases:
@@ -165,14 +215,23 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=20)
-        with pymysql.connect(**MARIADB, autocommit=True) as connection, connection.cursor() as cursor:
+        with (
+            pymysql.connect(**MARIADB, autocommit=True) as connection,
+            connection.cursor() as cursor,
+        ):
             cursor.execute(f"DROP DATABASE IF EXISTS `{database}`")
 
     ceiling = results[cases[0][0]]["rps"]
-    print(f"\nRead path, MariaDB, one uvicorn worker, {args.connections} connections, {args.duration}s each")
+    print(
+        f"\nRead path, MariaDB, one uvicorn worker, {args.connections} connections, "
+        f"{args.duration}s each"
+    )
     print(f"{'query':32} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'of ceiling':>11}")
     for name, result in results.items():
-        print(f"{name:32} {result['rps']:9.0f} {result['p50']:8.2f} {result['p99']:8.2f} {result['rps'] / ceiling:10.0%}")
+        print(
+            f"{name:32} {result['rps']:9.0f} {result['p50']:8.2f} {result['p99']:8.2f} "
+            f"{result['rps'] / ceiling:10.0%}"
+        )
     ratio = results[cases[2][0]]["rps"] / results[cases[3][0]]["rps"]
     print(f"\n100-post page / 10,000-post page throughput: {ratio:.2f}x (target <= 1.5x)")
     worst = min(result["rps"] for name, result in results.items() if name != cases[0][0]) / ceiling

@@ -70,7 +70,7 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
             if value is not None:
                 try:
                     coerced = leaf_type.coerce_output_value(value)
-                except Exception:  # noqa: BLE001 (the normal path reports it properly)
+                except Exception:  # the normal path below reports it properly
                     coerced = None
                 if coerced is not None:
                     return coerced
