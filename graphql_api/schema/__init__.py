@@ -28,6 +28,7 @@ from graphql_api.errors import ApiError
 from graphql_api.schema.execution import LeanExecutionContext
 from graphql_api.schema.mutations import Mutation
 from graphql_api.schema.queries import Query
+from graphql_api.schema.subscriptions import Subscription
 from graphql_api.settings import Settings
 
 log = logging.getLogger("graphql_api.errors")
@@ -83,6 +84,7 @@ def build_schema(settings: Settings) -> Schema:
     return Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=extensions,
         execution_context_class=LeanExecutionContext,
         config=StrawberryConfig(disable_field_suggestions=not settings.graphiql_enabled),
