@@ -196,9 +196,7 @@ async def test_websocket_without_a_valid_token_is_closed_as_forbidden(api: ApiSe
     url = api.url.replace("http://", "ws://") + "/graphql"
     for payload in ({}, {"authorization": "Bearer not-a-token"}):
         async with websockets.connect(url, subprotocols=["graphql-transport-ws"]) as connection:  # type: ignore[list-item]
-            await connection.send(
-                '{"type": "connection_init", "payload": %s}' % __import__("json").dumps(payload)
-            )
+            await connection.send(json.dumps({"type": "connection_init", "payload": payload}))
             with pytest.raises(websockets.ConnectionClosed) as closed:
                 await connection.recv()
             assert closed.value.rcvd is not None
