@@ -140,8 +140,12 @@ class Gateway:
         answer: Answer | None = None
         started = False
         try:
+            raw = await read_body(receive)
+            if raw is None:
+                outcome, detail = "cancelled", "the caller left before sending its request"
+                return
             with DisconnectWatch(receive) as watch:
-                request = ChatRequest.parse(await read_body(receive), rid)
+                request = ChatRequest.parse(raw, rid)
                 if logger.isEnabledFor(logging.DEBUG):
                     logger.debug("prompt messages: %s", json.dumps(request.messages))
                 async with self.admission.slot():

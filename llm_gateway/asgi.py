@@ -1,7 +1,7 @@
 """Small ASGI pieces for the streaming route, where Starlette's request and response classes
 would cost time on every chunk and would not notice a caller that leaves while nothing is sent.
 
-    body = await read_body(receive)
+    body = await read_body(receive)          # before the watch: both would take messages
     with DisconnectWatch(receive) as watch:   # cancels this task if the caller goes away
         ...
     watch.disconnected
@@ -15,12 +15,13 @@ from types import TracebackType
 from starlette.types import Message, Receive, Send
 
 
-async def read_body(receive: Receive) -> bytes:
+async def read_body(receive: Receive) -> bytes | None:
+    """The request body, or None if the caller left before sending all of it."""
     chunks = []
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            raise asyncio.CancelledError("the caller left before sending its request")
+            return None
         chunks.append(message.get("body", b""))
         if not message.get("more_body"):
             return b"".join(chunks)

@@ -7,6 +7,7 @@ failure turned into the `GatewayError` the caller should see.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -84,3 +85,21 @@ def parse_json(body: bytes) -> Any:
         return json.loads(body)
     except ValueError:
         return body.decode(errors="replace")
+
+
+async def let_bytes_gather(response: aiohttp.ClientResponse, seconds: float) -> None:
+    """Stop reading `response` for `seconds`, so that what the server sends meanwhile waits
+    in the socket and the next read takes it all at once: one wake-up and one write onward
+    for many tokens, instead of one per token, keeps the event loop free for new requests."""
+    connection = response.connection
+    transport = connection.transport if connection is not None else None
+    if transport is None or seconds <= 0:
+        return
+    # The transport, not aiohttp's protocol: the protocol's own flow control would hand the
+    # held bytes over one HTTP chunk at a time.
+    transport.pause_reading()
+    try:
+        await asyncio.sleep(seconds)
+    finally:
+        if not transport.is_closing():
+            transport.resume_reading()

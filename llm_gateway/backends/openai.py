@@ -14,7 +14,7 @@ from typing import Any
 import aiohttp
 
 from llm_gateway.backends.base import Backend, ContextLimits, GenerationStats
-from llm_gateway.backends.http import answers, get_json, parse_json, post
+from llm_gateway.backends.http import answers, get_json, let_bytes_gather, parse_json, post
 from llm_gateway.chat import ChatRequest
 from llm_gateway.errors import GatewayError, error_message, stream_failed
 from llm_gateway.settings import GatewaySettings
@@ -129,6 +129,8 @@ class OpenAIBackend(Backend):
                 content_events += len(_CONTENT.findall(data))
                 if started:
                     yield data
+                    if not done:
+                        await let_bytes_gather(response, self.settings.gateway_flush_interval)
                 elif done or _CONTENT.search(data) or _FINISHED.search(data):
                     started = True
                     yield held + data
