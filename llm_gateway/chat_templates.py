@@ -23,7 +23,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from llm_gateway.chat import message_text
 
 BUILTIN_STOPS = {
-    "gemma": ("<end_of_turn>",),
+    "gemma": ("<end_of_turn>", "<start_of_turn>"),
     "llama3": ("<|eot_id|>",),
     "chatml": ("<|im_end|>",),
     "mistral": ("</s>",),

@@ -124,20 +124,24 @@ class OpenAIBackend(Backend):
                     partial = data
                     continue
                 data, partial = data[:end], data[end:]
+                failure = None
                 if b'"error"' in data or b"[DONE]" in data or _USAGE.search(data):
-                    data, done = self._inspect(data, request, stats)
+                    data, done, failure = self._inspect(data, request, stats)
                 content_events += len(_CONTENT.findall(data))
                 if started:
-                    yield data
-                    if not done:
-                        await let_bytes_gather(response, self.settings.gateway_flush_interval)
+                    if data:
+                        yield data
                 elif done or _CONTENT.search(data) or _FINISHED.search(data):
                     started = True
                     yield held + data
                 else:
                     held += data
+                if failure is not None:
+                    raise failure
                 if done:
                     break
+                if started:
+                    await let_bytes_gather(response, self.settings.gateway_flush_interval)
         except aiohttp.ClientError as error:
             raise stream_failed(
                 f"the model server broke off the answer: {type(error).__name__}",
@@ -151,11 +155,15 @@ class OpenAIBackend(Backend):
             stats.completion_tokens = content_events
 
     @staticmethod
-    def _inspect(data: bytes, request: ChatRequest, stats: GenerationStats) -> tuple[bytes, bool]:
-        """Parse the events of `data` that need it: raise for an error event, take the usage
-        (and drop it if the caller did not ask for it), and notice the end."""
+    def _inspect(
+        data: bytes, request: ChatRequest, stats: GenerationStats
+    ) -> tuple[bytes, bool, GatewayError | None]:
+        """Parse the events of `data` that need it: stop at an error event (returned, with
+        the events before it), take the usage (dropped if the caller did not ask for it),
+        and notice the end."""
         kept = []
         done = False
+        failure = None
         for event in data.split(b"\n\n"):
             payload = event[5:].strip() if event.startswith(b"data:") else b""
             if payload == b"[DONE]":
@@ -167,7 +175,8 @@ class OpenAIBackend(Backend):
                 if isinstance(chunk, dict) and (
                     chunk.get("object") == "error" or isinstance(chunk.get("error"), dict | str)
                 ):
-                    raise stream_failed(error_message(chunk))
+                    failure = stream_failed(error_message(chunk))
+                    break
                 usage = chunk.get("usage") if isinstance(chunk, dict) else None
                 if isinstance(usage, dict):
                     stats.prompt_tokens = usage.get("prompt_tokens")
@@ -176,7 +185,7 @@ class OpenAIBackend(Backend):
                         continue
             if event:
                 kept.append(event)
-        return b"\n\n".join(kept) + b"\n\n" if kept else b"", done
+        return (b"\n\n".join(kept) + b"\n\n" if kept else b""), done, failure
 
 
 def server_root(base_url: str) -> str:

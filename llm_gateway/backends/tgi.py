@@ -127,6 +127,8 @@ class TGIBackend(Backend):
                         continue  # blank separators and keep-alive comments
                     event = parse_json(line[5:])
                     if not isinstance(event, dict) or "error" in event:
+                        if out:  # the tokens before the error still reach the caller
+                            yield held + b"".join(out)
                         raise stream_failed(error_message(event))
                     token = event.get("token") or {}
                     text = "" if token.get("special") else str(token.get("text") or "")
