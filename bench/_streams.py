@@ -98,12 +98,15 @@ async def run_load(
     concurrency: int,
     requests_per_stream: int,
     max_tokens: int = 1000,
+    ramp: float = 0.0,
 ) -> LoadResults:
-    """`concurrency` connections, each sending `requests_per_stream` requests in turn."""
+    """`concurrency` connections, each sending `requests_per_stream` requests in turn; the
+    connections start spread over `ramp` seconds."""
     host, port, request = request_bytes(base_url, model, max_tokens)
     results = LoadResults()
 
-    async def worker() -> None:
+    async def worker(index: int) -> None:
+        await asyncio.sleep(ramp * index / concurrency)
         reader, writer = await asyncio.open_connection(host, port, limit=1 << 20)
         try:
             for _ in range(requests_per_stream):
@@ -120,6 +123,6 @@ async def run_load(
             writer.close()
 
     started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    await asyncio.gather(*(worker(index) for index in range(concurrency)))
     results.seconds = time.perf_counter() - started
     return results

@@ -38,7 +38,7 @@ class Subscription:
             options.to_options() if options else OutputOptions(),
             request_id=info.context.request_id,
         )
-        async for event in generations.follow(user_id, str(run.post.id)):
+        async for event in generations.follow_run(run):
             yield _event(event)
 
     @strawberry.subscription(

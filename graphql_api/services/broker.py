@@ -65,6 +65,9 @@ class TextSource(Protocol):
 class Broker:
     """One API process: nothing to tell anyone."""
 
+    # Whether other API processes share the database (then counts come from it).
+    shared = False
+
     def __init__(self) -> None:
         self.worker_id = secrets.token_hex(8)
 
@@ -95,6 +98,8 @@ class Broker:
 
 
 class RedisBroker(Broker):
+    shared = True
+
     def __init__(self, url: str) -> None:
         super().__init__()
         self.redis: Redis = Redis.from_url(url, decode_responses=True)

@@ -19,9 +19,12 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+
+from tortoise.transactions import in_transaction
 
 from graphql_api.errors import BadUserInput, NotFound, RateLimited
 from graphql_api.gateway_client import Delta, Finish, GatewayClient, GatewayError
@@ -39,7 +42,7 @@ FLUSH_SECONDS = 1.0
 MAX_ERROR_CHARS = 500
 # Followers send what arrived within this interval as one event: one event per token would
 # cap a process at the WebSocket's event rate, not the model's token rate.
-COALESCE_SECONDS = 0.005
+COALESCE_SECONDS = 0.01
 SWEEP_SECONDS = 15.0
 STOP_WAIT_SECONDS = 5.0
 IN_FLIGHT = (PostStatus.PENDING, PostStatus.STREAMING)
@@ -125,6 +128,7 @@ class Generations:
         self._prompt_rate = SlidingWindow(window=60)
         self._user_locks: dict[int, asyncio.Lock] = {}
         self._background: set[asyncio.Task[None]] = set()
+        self._in_flight: Counter[int] = Counter()
 
     # -- starting -------------------------------------------------------------------------
 
@@ -142,21 +146,26 @@ class Generations:
         )
         options = options.validated()
         async with self._admit(user_id):
-            if conversation_id is None:
-                conversation = await conversations.create_conversation(
-                    user_id, title=conversations.title_from_prompt(prompt)
-                )
-            else:
+            if conversation_id is not None:
                 conversation = await conversations.get_conversation(user_id, conversation_id)
-                await conversations.touch_conversation(conversation)
-            post = await Post.create(
-                conversation_id=conversation.id,
-                user_id=user_id,
-                prompt=prompt,
-                options=options.to_json() or None,
-                worker=self.broker.worker_id,
-            )
-        return self._launch(post, conversation, options, request_id)
+            # One commit for both rows: each commit waits for the disk, before the first token.
+            async with in_transaction():
+                if conversation_id is None:
+                    conversation = await conversations.create_conversation(
+                        user_id, title=conversations.title_from_prompt(prompt)
+                    )
+                else:
+                    await conversations.touch_conversation(conversation)
+                post = await Post.create(
+                    conversation_id=conversation.id,
+                    user_id=user_id,
+                    prompt=prompt,
+                    options=options.to_json() or None,
+                    worker=self.broker.worker_id,
+                )
+        return self._launch(
+            post, conversation, options, request_id, first_post=conversation_id is None
+        )
 
     async def regenerate(
         self,
@@ -202,7 +211,10 @@ class Generations:
             wait = self._prompt_rate.retry_after(key, self.settings.prompts_per_minute)
             if wait > 0:
                 raise RateLimited("too many prompts; wait a moment", retry_after=wait)
-            in_flight = await Post.filter(status__in=IN_FLIGHT, user_id=user_id).count()
+            if self.broker.shared:
+                in_flight = await Post.filter(status__in=IN_FLIGHT, user_id=user_id).count()
+            else:
+                in_flight = self._in_flight[user_id]
             if in_flight >= self.settings.max_answers_in_flight:
                 raise RateLimited(
                     f"you already have {in_flight} answers being written; wait or stop one",
@@ -217,11 +229,14 @@ class Generations:
         conversation: Conversation,
         options: OutputOptions,
         request_id: str | None,
+        first_post: bool = False,
     ) -> Run:
         run = Run(post)
         self.running[post.id] = run
+        self._in_flight[post.user_id] += 1
         run.task = asyncio.create_task(
-            self._answer(run, conversation, options, request_id), name=f"answer-{post.id}"
+            self._answer(run, conversation, options, request_id, first_post),
+            name=f"answer-{post.id}",
         )
         self._spawn(self.broker.mirror(post.id, run), name=f"mirror-{post.id}")
         return run
@@ -239,12 +254,13 @@ class Generations:
         conversation: Conversation,
         options: OutputOptions,
         request_id: str | None,
+        first_post: bool,
     ) -> None:
         post = run.post
         started = time.monotonic()
         ending: Finish | None = None
         try:
-            history = await load_history(conversation.id, post.id)
+            history = [] if first_post else await load_history(conversation.id, post.id)
             messages = build_messages(
                 self.settings.system_prompt,
                 conversation.instructions,
@@ -260,13 +276,12 @@ class Generations:
                 request_id=request_id,
             ):
                 if isinstance(event, Delta):
+                    # STREAMING reaches followers at once and the database with the first
+                    # flush: no write stands between the model's first token and the user.
+                    post.status = PostStatus.STREAMING
                     run.append(event.text)
-                    if post.status is PostStatus.PENDING:
-                        post.status = PostStatus.STREAMING
+                    if time.monotonic() - last_flush >= FLUSH_SECONDS:
                         await self._save(run, "status")
-                        last_flush = time.monotonic()
-                    elif time.monotonic() - last_flush >= FLUSH_SECONDS:
-                        await self._save(run)
                         last_flush = time.monotonic()
                 else:
                     ending = event
@@ -317,16 +332,25 @@ class Generations:
             log.exception("could not save the end of answer %s", run.post.id)
         finally:
             self.running.pop(run.post.id, None)
+            self._in_flight[run.post.user_id] -= 1
+            if not self._in_flight[run.post.user_id]:
+                del self._in_flight[run.post.user_id]
             run.finish()
 
     # -- following ------------------------------------------------------------------------
 
     async def follow(self, user_id: int, post_id: str) -> AsyncIterator[StreamEvent]:
         """The answer's text so far, then what is written next, until it ends."""
+        number = conversations.parse_id(post_id)
+        run = self.running.get(number) if number is not None else None
+        if run is not None and run.post.user_id == user_id:
+            async for event in self.follow_run(run):
+                yield event
+            return
         post = await self._own_post(user_id, post_id)
         run = self.running.get(post.id)
         if run is not None:
-            async for event in self._follow_run(run):
+            async for event in self.follow_run(run):
                 yield event
             return
         if post.status not in IN_FLIGHT:
@@ -335,7 +359,8 @@ class Generations:
         async for event in self._follow_elsewhere(post):
             yield event
 
-    async def _follow_run(self, run: Run) -> AsyncIterator[StreamEvent]:
+    async def follow_run(self, run: Run) -> AsyncIterator[StreamEvent]:
+        """Follow an answer this process is writing (its owner already checked)."""
         offset = 0
         while True:
             await run.wait_beyond(offset)
