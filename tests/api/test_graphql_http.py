@@ -133,6 +133,8 @@ async def test_graphiql_is_served_in_development(api: ApiServer) -> None:
     response = await api.http.get("/graphql", headers={"Accept": "text/html"})
     assert response.status_code == 200
     assert "graphiql" in response.text.lower()
+    assert "unpkg.com" not in response.text
+    assert "cdn." not in response.text
 
 
 async def test_graphiql_and_introspection_are_off_in_production(database_url: str) -> None:
