@@ -1,0 +1,95 @@
+"""The Strawberry schema: roots, limits, caches and the error contract.
+
+    schema = build_schema(settings)
+    print(schema.as_str())          # the SDL committed as schema.graphql
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import strawberry
+from graphql.error import GraphQLError
+from strawberry.extensions import (
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
+from strawberry.extensions.disable_introspection import DisableIntrospection
+from strawberry.types import ExecutionContext
+
+from graphql_api.errors import ApiError
+from graphql_api.schema.mutations import Mutation
+from graphql_api.schema.queries import Query
+from graphql_api.settings import Settings
+
+log = logging.getLogger("graphql_api.errors")
+CACHE_SIZE = 512
+
+
+def _is_unexpected(error: GraphQLError) -> bool:
+    """An exception from our code that is not one of the contract's errors."""
+    return error.original_error is not None and not isinstance(error.original_error, ApiError)
+
+
+class ErrorCodes(MaskErrors):
+    """Give every error its contract code; hide internal ones behind a request id."""
+
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=_is_unexpected, error_message="Internal server error")
+
+    def _request_id(self) -> str | None:
+        return getattr(self.execution_context.context, "request_id", None)
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        masked = super().anonymise_error(error)
+        masked.extensions = {"code": "INTERNAL_SERVER_ERROR", "requestId": self._request_id()}
+        return masked
+
+    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        processed = super()._process_errors(errors)
+        for error in processed:
+            if not error.extensions or "code" not in error.extensions:
+                # Parse and validation errors (limits included): the client's query is at fault.
+                error.extensions = {**(error.extensions or {}), "code": "BAD_USER_INPUT"}
+        return processed
+
+
+class Schema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Log what clients never see in full; the contract's errors are not failures."""
+        request_id = getattr(getattr(execution_context, "context", None), "request_id", None)
+        for error in errors:
+            if _is_unexpected(error):
+                log.error(
+                    "unexpected error in %s (request %s)",
+                    ".".join(str(key) for key in error.path or ()),
+                    request_id,
+                    exc_info=error.original_error,
+                )
+
+
+def build_schema(settings: Settings) -> Schema:
+    extensions: list[Callable[[], SchemaExtension]] = [
+        lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
+        lambda: ParserCache(maxsize=CACHE_SIZE),
+        lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=settings.max_query_aliases),
+        lambda: ValidationCache(maxsize=CACHE_SIZE),
+        ErrorCodes,
+    ]
+    if not settings.graphiql_enabled:
+        extensions.append(DisableIntrospection)
+    return Schema(query=Query, mutation=Mutation, extensions=extensions)
+
+
+def export_sdl() -> str:
+    """The schema's SDL as committed in schema.graphql (independent of settings)."""
+    return build_schema(Settings(jwt_secret="x" * 32)).as_str() + "\n"
