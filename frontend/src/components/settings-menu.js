@@ -25,7 +25,8 @@ export class SettingsMenu extends LitElement {
         display: flex;
         flex-direction: column;
         gap: 0.2rem;
-        flex: 1 1 7rem;
+        flex: 1 1 6rem;
+        min-width: 0;
       }
       label {
         font-size: 0.8rem;

@@ -8,7 +8,7 @@ const NOTICE_MS = 3000;
 const ERROR_MS = 9000;
 
 /**
- * Short, non-blocking messages in a corner, announced politely to screen readers.
+ * Short, non-blocking messages at the top right, announced politely to screen readers.
  *
  *   toasts.show('Copied');
  *   toasts.show('The model is unavailable', { kind: 'error' });
@@ -25,8 +25,8 @@ export class ToastStack extends LitElement {
     css`
       :host {
         position: fixed;
+        top: 1rem;
         right: 1rem;
-        bottom: 1rem;
         z-index: 20;
         max-width: min(24rem, calc(100vw - 2rem));
         pointer-events: none;
@@ -63,9 +63,9 @@ export class ToastStack extends LitElement {
       }
       @media (max-width: 768px) {
         :host {
+          top: 0.5rem;
           left: 0.5rem;
           right: 0.5rem;
-          bottom: 5.5rem;
           max-width: none;
         }
       }

@@ -13,7 +13,7 @@ const STREAM_EVENT_FIELDS = `
 
 const CONVERSATION_FIELDS = 'id title instructions updatedAt';
 
-export const SERVER_INFO = 'query ServerInfo { serverInfo { allowSignup maxPromptLength models } }';
+export const SERVER_INFO = 'query ServerInfo { serverInfo { allowSignup maxPromptLength } }';
 
 export const LOGIN = `mutation Login($username: String!, $password: String!) {
   login(username: $username, password: $password) { token expiresAt user { id username } }
