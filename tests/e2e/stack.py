@@ -26,6 +26,10 @@ ROOT = Path(__file__).resolve().parents[2]
 FRONTEND_DIST = ROOT / "frontend" / "dist"
 PASSWORD = "correct horse battery"
 JWT_SECRET = "e2e-secret-" + "y" * 40
+SEND_PROMPT = (
+    "mutation($c: ID, $p: String!) { sendPrompt(conversationId: $c, prompt: $p) "
+    "{ id conversationId status body } }"
+)
 
 
 def free_port() -> int:
@@ -94,14 +98,22 @@ class Stack:
         self.api = api
         self.http = httpx.AsyncClient(base_url=url, timeout=30)
 
-    async def gql(
+    async def response(
         self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
-    ) -> Any:
+    ) -> dict[str, Any]:
+        """The whole GraphQL response: `data` and `errors`."""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         response = await self.http.post(
             "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
         )
-        body = response.json()
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def gql(
+        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+    ) -> Any:
+        """`data`, after checking there were no errors."""
+        body = await self.response(query, variables, token)
         assert not body.get("errors"), body["errors"]
         return body["data"]
 
@@ -126,12 +138,7 @@ class Stack:
         self, account: Account, prompt: str, conversation_id: str | None = None
     ) -> dict[str, Any]:
         """A whole exchange through the `sendPrompt` mutation: prompt, model, saved answer."""
-        data = await self.gql(
-            "mutation($c: ID, $p: String!) { sendPrompt(conversationId: $c, prompt: $p) "
-            "{ id conversationId status body } }",
-            {"c": conversation_id, "p": prompt},
-            account.token,
-        )
+        data = await self.gql(SEND_PROMPT, {"c": conversation_id, "p": prompt}, account.token)
         post: dict[str, Any] = data["sendPrompt"]
         return post
 

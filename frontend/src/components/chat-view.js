@@ -113,6 +113,7 @@ export class ChatView extends LitElement {
       .scroller {
         flex: 1;
         overflow-y: auto;
+        overflow-anchor: none; /* #applyScroll decides */
         min-height: 0;
       }
       .posts {
@@ -177,14 +178,16 @@ export class ChatView extends LitElement {
     this._loadToken = 0;
     this._optionsOpen = false;
     this._newInstructions = '';
-    this._stickToBottom = true;
-    this._scrollAnchor = null;
+    this._scrollMode = { kind: 'bottom' };
+    this._expectedScrollTop = 0;
     new I18nController(this);
   }
 
   disconnectedCallback() {
     super.disconnectedCallback();
     this.#cancelStreams();
+    this._resizeObserver?.disconnect();
+    this._observedContent = null;
   }
 
   willUpdate(changed) {
@@ -193,26 +196,41 @@ export class ChatView extends LitElement {
       this._adoptedId = null;
       if (!adopted) this.#load();
     }
-    const scroller = this.renderRoot.querySelector?.('.scroller');
-    if (scroller) {
-      this._stickToBottom =
-        scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < NEAR_BOTTOM_PX;
-    }
+  }
+
+  firstUpdated() {
+    // Posts render in their own update cycles, so the list grows after this element has
+    // updated: re-apply the scroll rule whenever the content's size changes.
+    this._resizeObserver = new ResizeObserver(() => this.#applyScroll());
   }
 
   updated() {
+    const content = this.renderRoot.querySelector('.posts');
+    if (content !== this._observedContent) {
+      this._resizeObserver.disconnect();
+      if (content) this._resizeObserver.observe(content);
+      this._observedContent = content;
+    }
+    this.#applyScroll();
+  }
+
+  /**
+   * Keep the scroll position where the reader expects it: at the bottom while following the
+   * conversation, still over the same posts after earlier ones are put above, on the post
+   * opened from a search, and wherever the reader scrolled otherwise.
+   */
+  #applyScroll() {
     const scroller = this.renderRoot.querySelector('.scroller');
     if (!scroller) return;
-    if (this._scrollAnchor) {
-      scroller.scrollTop = scroller.scrollHeight - this._scrollAnchor;
-      this._scrollAnchor = null;
-    } else if (this._pendingFocusId) {
-      const item = this.renderRoot.querySelector(`post-item[data-id="${CSS.escape(this._pendingFocusId)}"]`);
-      this._pendingFocusId = null;
-      item?.scrollIntoView({ block: 'center' });
-    } else if (this._stickToBottom) {
+    const mode = this._scrollMode;
+    if (mode.kind === 'bottom') {
       scroller.scrollTop = scroller.scrollHeight;
+    } else if (mode.kind === 'anchor') {
+      scroller.scrollTop = scroller.scrollHeight - mode.fromBottom;
+    } else if (mode.kind === 'focus') {
+      this.renderRoot.querySelector(`post-item[data-id="${CSS.escape(mode.postId)}"]`)?.scrollIntoView({ block: 'center' });
     }
+    this._expectedScrollTop = scroller.scrollTop;
   }
 
   get #streaming() {
@@ -330,7 +348,7 @@ export class ChatView extends LitElement {
     this._sending = false;
     this._highlightedId = null;
     this._options = loadOptions(this.conversationId);
-    this._stickToBottom = true;
+    this._scrollMode = { kind: 'bottom' };
     if (!this.conversationId) {
       this._loading = false;
       return;
@@ -349,7 +367,7 @@ export class ChatView extends LitElement {
       this._laterCursor = page.laterCursor;
       if (this.focusPost?.postId) {
         this._highlightedId = this.focusPost.postId;
-        this._pendingFocusId = this.focusPost.postId;
+        this._scrollMode = { kind: 'focus', postId: this.focusPost.postId };
       }
       for (const post of this._posts) if (LIVE_STATUSES.has(post.status)) this.#reattach(post);
     } catch (error) {
@@ -402,7 +420,7 @@ export class ChatView extends LitElement {
       });
       if (loadToken !== this._loadToken || !conversation) return;
       const scroller = this.renderRoot.querySelector('.scroller');
-      this._scrollAnchor = scroller.scrollHeight - scroller.scrollTop;
+      this._scrollMode = { kind: 'anchor', fromBottom: scroller.scrollHeight - scroller.scrollTop };
       this._posts = [...conversation.posts.edges.map(toItem), ...this._posts];
       const { pageInfo } = conversation.posts;
       this._earlierCursor = pageInfo.hasPreviousPage ? pageInfo.startCursor : null;
@@ -438,10 +456,15 @@ export class ChatView extends LitElement {
 
   #onScroll(event) {
     const scroller = event.target;
+    const fromBottom = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight;
+    if (Math.abs(scroller.scrollTop - this._expectedScrollTop) > 2) {
+      // The reader scrolled: follow new text only if they went back to the bottom.
+      this._scrollMode = { kind: fromBottom < NEAR_BOTTOM_PX ? 'bottom' : 'free' };
+      this._expectedScrollTop = scroller.scrollTop;
+    }
     if (scroller.scrollTop < 120 && this._earlierCursor && !this._loadingMore && !this._loading) {
       this.#loadEarlier();
     }
-    const fromBottom = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight;
     if (fromBottom < 120 && this._laterCursor && !this._loadingMore && !this._loading) {
       this.#loadLater();
     }
@@ -479,7 +502,7 @@ export class ChatView extends LitElement {
       status: 'PENDING',
       createdAt: new Date().toISOString(),
     };
-    this._stickToBottom = true;
+    this._scrollMode = { kind: 'bottom' };
     this._posts = [...this._posts, placeholder];
     const options = generationOptions(this._options ?? {});
     this.#follow({ prompt: { conversationId, prompt, options } }, placeholder.key);
@@ -569,7 +592,7 @@ export class ChatView extends LitElement {
         options: generationOptions(this._options ?? {}),
       });
       const item = { ...toItem({ node: regeneratePost }), body: '' };
-      this._stickToBottom = true;
+      this._scrollMode = { kind: 'bottom' };
       this._posts = this._posts.map((each) => (each.key === old.key ? item : each));
       this.#follow({ postId: item.id }, item.key);
     } catch (error) {
