@@ -8,10 +8,12 @@ import { createRoot } from 'react-dom/client';
 import { loadSession } from '../lib/session.js';
 import { createFetcher } from './fetcher.js';
 
-const DEFAULT_QUERY = `# The chat API. Log in on the chat page first (the token is then prefilled in the
-# headers below), or run the login mutation and paste its token into the headers:
-#   { "Authorization": "Bearer <token>" }
-# Subscriptions (promptStream, postStream) run over WebSocket with the same token.
+const DEFAULT_QUERY = `# The chat API. Log in on the chat page first: your
+# token is then prefilled under Headers below. Or run
+# the login mutation and put its token under Headers:
+#   {"Authorization": "Bearer <token>"}
+# Subscriptions (promptStream, postStream) run over
+# WebSocket with the same token.
 
 query Me {
   me {
