@@ -155,11 +155,13 @@ export class ChatApp extends LitElement {
           width: min(20rem, 88vw);
           transform: translateX(-100%);
           visibility: hidden;
-          transition: transform 0.2s ease, visibility 0.2s;
+          /* hidden (out of the tab order) only once it has slid away */
+          transition: transform 0.2s ease, visibility 0s linear 0.2s;
         }
         .sidebar.open {
           transform: none;
           visibility: visible;
+          transition: transform 0.2s ease, visibility 0s;
           box-shadow: 0 0 24px rgb(0 0 0 / 30%);
         }
         .backdrop.open {
