@@ -1,9 +1,9 @@
 """Command line: serve the API, manage users, export the schema.
 
-    python -m graphql_api serve
-    python -m graphql_api users create alice          # asks for the password twice
-    echo "$PASSWORD" | python -m graphql_api users reset-password alice --password-stdin
-    python -m graphql_api export-schema > schema.graphql
+python -m graphql_api serve
+python -m graphql_api users create alice          # asks for the password twice
+echo "$PASSWORD" | python -m graphql_api users reset-password alice --password-stdin
+python -m graphql_api export-schema > schema.graphql
 """
 
 from __future__ import annotations
@@ -75,7 +75,9 @@ async def _manage_user(action: str, username: str, password: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m graphql_api", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m graphql_api", description=__doc__.split("\n")[0]
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="run the API (settings from the environment and .env)")
     commands.add_parser("export-schema", help="print the GraphQL SDL")

@@ -3,7 +3,8 @@
 Services raise these; anything else that escapes a resolver is masked as
 `INTERNAL_SERVER_ERROR` and logged with the request id (see `schema.extensions`).
 
-    raise NotFound("conversation")   # {"message": "conversation not found", "extensions": {"code": "NOT_FOUND"}}
+    raise NotFound("conversation")
+    # -> {"message": "conversation not found", "extensions": {"code": "NOT_FOUND"}}
 """
 
 from __future__ import annotations

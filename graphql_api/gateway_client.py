@@ -99,7 +99,9 @@ class GatewayClient:
         except httpx.TimeoutException:
             raise GatewayError("the model did not answer in time") from None
         except httpx.TransportError as exc:
-            raise GatewayError(f"the model gateway cannot be reached ({type(exc).__name__})") from None
+            raise GatewayError(
+                f"the model gateway cannot be reached ({type(exc).__name__})"
+            ) from None
 
 
 async def _parse_stream(response: httpx.Response) -> AsyncIterator[Delta | Finish]:

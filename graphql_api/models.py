@@ -6,7 +6,7 @@ The brief's columns keep their names and meaning; what the product needs sits be
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Any
 
 from tortoise import fields
@@ -15,12 +15,12 @@ from tortoise.indexes import Index
 from tortoise.models import Model
 
 
-class ConversationStatus(str, Enum):
+class ConversationStatus(StrEnum):
     ONLINE = "online"
     DELETED = "deleted"
 
 
-class PostStatus(str, Enum):
+class PostStatus(StrEnum):
     PENDING = "pending"
     STREAMING = "streaming"
     COMPLETE = "complete"
@@ -82,7 +82,7 @@ class Conversation(Model):
     )
     created_at = fields.DatetimeField(auto_now_add=True)
     title = fields.CharField(max_length=200, default="")
-    instructions = fields.TextField(null=True)
+    instructions: str | None = fields.TextField(null=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
     user_id: int
@@ -114,7 +114,7 @@ class Post(Model):
     completion_tokens = fields.IntField(null=True)
     latency_ms = fields.IntField(null=True)
     error = fields.CharField(max_length=500, null=True)
-    options = fields.JSONField(null=True)
+    options: dict[str, Any] | None = fields.JSONField(null=True)
     replaced_post: fields.ForeignKeyNullableRelation[Post] = fields.ForeignKeyField(
         "models.Post", related_name=False, null=True, on_delete=fields.SET_NULL
     )

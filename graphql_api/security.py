@@ -1,9 +1,9 @@
 """Password hashing and access tokens; the only module that knows either.
 
-    digest = await hash_password("s3cret")            # argon2id, off the event loop
-    await verify_password(digest, "s3cret")           # True
-    token, claims = issue_token(user_id=7, settings=settings)
-    decode_token(token, settings).user_id              # 7; raises InvalidToken otherwise
+digest = await hash_password("s3cret")            # argon2id, off the event loop
+await verify_password(digest, "s3cret")           # True
+token, claims = issue_token(user_id=7, settings=settings)
+decode_token(token, settings).user_id              # 7; raises InvalidToken otherwise
 """
 
 from __future__ import annotations

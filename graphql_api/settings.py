@@ -8,7 +8,7 @@ Every variable, its meaning and its default:
 | variable | meaning | default |
 | --- | --- | --- |
 | `APP_ENV` | `development` or `production` | `development` |
-| `DATABASE_URL` | `mysql://user:pass@host:3306/db` or `sqlite://path` | `sqlite://data/chat.sqlite3` |
+| `DATABASE_URL` | `mysql://user:pass@host/db` or `sqlite://path` | `sqlite://data/chat.sqlite3` |
 | `DATABASE_POOL_SIZE` | MariaDB connections per process | `10` |
 | `JWT_SECRET` | HS256 key, at least 32 bytes; required in production | random per start |
 | `JWT_TTL_SECONDS` | token lifetime | `86400` |
@@ -20,7 +20,7 @@ Every variable, its meaning and its default:
 | `GRAPHIQL` | serve GraphiQL and allow introspection (default: on outside production) | |
 | `MAX_PROMPT_CHARS` | longest prompt accepted | `32000` |
 | `MAX_PAGE_SIZE` | largest `first`/`last` accepted | `100` |
-| `MAX_QUERY_DEPTH`, `MAX_QUERY_ALIASES`, `MAX_QUERY_TOKENS` | GraphQL query limits | `10`, `15`, `2000` |
+| `MAX_QUERY_DEPTH`, `_ALIASES`, `_TOKENS` | GraphQL query limits | `10`, `15`, `2000` |
 | `LOGIN_MAX_FAILURES` | failed logins per account before `RATE_LIMITED` | `5` |
 | `LOGIN_LOCKOUT_SECONDS` | window over which failures count, and lockout length | `300` |
 | `LOG_LEVEL` | `DEBUG`, `INFO`, `WARNING` or `ERROR` | `INFO` |

@@ -60,7 +60,9 @@ class MariaDBDatabase:
 
 
 @pytest.fixture(scope="session", params=["sqlite", "mariadb"])
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """A fresh, empty database for the session, one per backend."""
     if request.param == "sqlite":
         yield f"sqlite://{tmp_path_factory.mktemp('sqlite') / 'chat.sqlite3'}"

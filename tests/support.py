@@ -1,8 +1,8 @@
 """Helpers for API tests: a real uvicorn server in the test's event loop, and a client.
 
-    async with start_api(database_url=url, llm_gateway_url=llm.url, allow_signup=False) as api:
-        alice = await api.new_user()
-        data = await api.ok("query { me { username } }", token=alice.token)
+async with start_api(database_url=url, llm_gateway_url=llm.url, allow_signup=False) as api:
+    alice = await api.new_user()
+    data = await api.ok("query { me { username } }", token=alice.token)
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from typing import Any
 
 import httpx
 import uvicorn
-
 from tortoise.context import TortoiseContext
 
 from graphql_api.app import create_app

@@ -1,7 +1,7 @@
 """The Strawberry schema: roots, limits, caches and the error contract.
 
-    schema = build_schema(settings)
-    print(schema.as_str())          # the SDL committed as schema.graphql
+schema = build_schema(settings)
+print(schema.as_str())          # the SDL committed as schema.graphql
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from collections.abc import Callable
 import strawberry
 from graphql.error import GraphQLError
 from strawberry.extensions import (
-    MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
@@ -21,6 +20,7 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.extensions.disable_introspection import DisableIntrospection
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from graphql_api.errors import ApiError
@@ -37,43 +37,30 @@ def _is_unexpected(error: GraphQLError) -> bool:
     return error.original_error is not None and not isinstance(error.original_error, ApiError)
 
 
-class ErrorCodes(MaskErrors):
-    """Give every error its contract code; hide internal ones behind a request id."""
-
-    def __init__(self) -> None:
-        super().__init__(should_mask_error=_is_unexpected, error_message="Internal server error")
-
-    def _request_id(self) -> str | None:
-        return getattr(self.execution_context.context, "request_id", None)
-
-    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
-        masked = super().anonymise_error(error)
-        masked.extensions = {"code": "INTERNAL_SERVER_ERROR", "requestId": self._request_id()}
-        return masked
-
-    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
-        processed = super()._process_errors(errors)
-        for error in processed:
-            if not error.extensions or "code" not in error.extensions:
-                # Parse and validation errors (limits included): the client's query is at fault.
-                error.extensions = {**(error.extensions or {}), "code": "BAD_USER_INPUT"}
-        return processed
-
-
 class Schema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        """Log what clients never see in full; the contract's errors are not failures."""
+        """Give every error its contract code before any transport formats it.
+
+        Strawberry calls this for every error of every operation (HTTP and WebSocket, parse,
+        validation and execution alike), so it is the one place where an internal error is
+        logged in full and masked behind the request id.
+        """
         request_id = getattr(getattr(execution_context, "context", None), "request_id", None)
         for error in errors:
             if _is_unexpected(error):
                 log.error(
-                    "unexpected error in %s (request %s)",
-                    ".".join(str(key) for key in error.path or ()),
+                    "unexpected error at %s (request %s)",
+                    ".".join(str(key) for key in error.path or ()) or "operation",
                     request_id,
                     exc_info=error.original_error,
                 )
+                error.message = "Internal server error"
+                error.extensions = {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
+            elif not error.extensions or "code" not in error.extensions:
+                # Parse and validation errors (limits included): the client's query is at fault.
+                error.extensions = {**(error.extensions or {}), "code": "BAD_USER_INPUT"}
 
 
 def build_schema(settings: Settings) -> Schema:
@@ -83,11 +70,15 @@ def build_schema(settings: Settings) -> Schema:
         lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
         lambda: MaxAliasesLimiter(max_alias_count=settings.max_query_aliases),
         lambda: ValidationCache(maxsize=CACHE_SIZE),
-        ErrorCodes,
     ]
     if not settings.graphiql_enabled:
         extensions.append(DisableIntrospection)
-    return Schema(query=Query, mutation=Mutation, extensions=extensions)
+    return Schema(
+        query=Query,
+        mutation=Mutation,
+        extensions=extensions,
+        config=StrawberryConfig(disable_field_suggestions=not settings.graphiql_enabled),
+    )
 
 
 def export_sdl() -> str:

@@ -1,6 +1,6 @@
 """The per-request (or per-WebSocket) context resolvers receive as `info.context`.
 
-    user_id = info.context.user_id      # raises Unauthenticated without a valid token
+user_id = info.context.user_id      # raises Unauthenticated without a valid token
 """
 
 from __future__ import annotations
@@ -50,7 +50,10 @@ class Context:
         """The caller's verified token, checked again on each use (long-lived WebSockets)."""
         if self._claims is None:
             self._claims = self._verify(self.authorization)
-        if self._claims.expires_at <= time.time() or self._claims.jti in self.services.accounts.revoked:
+        if (
+            self._claims.expires_at <= time.time()
+            or self._claims.jti in self.services.accounts.revoked
+        ):
             raise Unauthenticated("your session has ended; log in again")
         return self._claims
 

@@ -8,6 +8,7 @@ import strawberry
 
 from graphql_api.errors import LLMUnavailable
 from graphql_api.models import PostStatus
+from graphql_api.models import User as UserModel
 from graphql_api.schema.context import Info
 from graphql_api.schema.types import (
     AuthPayload,
@@ -17,7 +18,6 @@ from graphql_api.schema.types import (
     User,
 )
 from graphql_api.security import TokenClaims
-from graphql_api.models import User as UserModel
 from graphql_api.services import conversations
 from graphql_api.services.prompting import OutputOptions
 
@@ -92,7 +92,5 @@ class Mutation:
         )
         post = await run.finished()
         if post.status is PostStatus.FAILED:
-            raise LLMUnavailable(
-                f"the model could not answer: {post.error}", postId=str(post.id)
-            )
+            raise LLMUnavailable(f"the model could not answer: {post.error}", postId=str(post.id))
         return Post.from_model(post)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import strawberry
 
-from graphql_api.models import User as UserModel
 from graphql_api.errors import Unauthenticated
+from graphql_api.models import User as UserModel
 from graphql_api.schema.context import Info
 from graphql_api.schema.types import (
     Conversation,
@@ -20,9 +20,7 @@ from graphql_api.services.pagination import PageWindow
 
 def _window(info: Info, first: int | None, after: str | None) -> PageWindow:
     settings = info.context.services.settings
-    return PageWindow.of(
-        first=first, after=after, default=20, max_size=settings.max_page_size
-    )
+    return PageWindow.of(first=first, after=after, default=20, max_size=settings.max_page_size)
 
 
 @strawberry.type

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
+
 import strawberry
 
 from graphql_api import models
-from graphql_api.schema.context import Info  # noqa: TC001 (Strawberry resolves it at runtime)
+from graphql_api.schema.context import Info
 from graphql_api.services import prompting
 from graphql_api.services.pagination import Page, conversation_cursor, post_cursor
 
@@ -23,7 +25,9 @@ class User:
 
     @classmethod
     def from_model(cls, user: models.User) -> User:
-        return cls(id=strawberry.ID(str(user.id)), username=user.username, created_at=user.created_at)
+        return cls(
+            id=strawberry.ID(str(user.id)), username=user.username, created_at=user.created_at
+        )
 
 
 @strawberry.type
@@ -97,7 +101,9 @@ class PostConnection:
 
     @classmethod
     def from_page(cls, page: Page[models.Post]) -> PostConnection:
-        edges = [PostEdge(cursor=post_cursor(post.id), node=Post.from_model(post)) for post in page.items]
+        edges = [
+            PostEdge(cursor=post_cursor(post.id), node=Post.from_model(post)) for post in page.items
+        ]
         return cls(edges=edges, page_info=_page_info(page, edges))
 
 
@@ -132,7 +138,9 @@ class Conversation:
         last: int | None = None,
         before: str | None = None,
     ) -> PostConnection:
-        page = await info.context.posts_page(self.db_id, first=first, after=after, last=last, before=before)
+        page = await info.context.posts_page(
+            self.db_id, first=first, after=after, last=last, before=before
+        )
         return PostConnection.from_page(page)
 
 
@@ -159,7 +167,7 @@ class ConversationConnection:
         return cls(edges=edges, page_info=_page_info(page, edges))
 
 
-def _page_info(page: Page[object], edges: list[PostEdge] | list[ConversationEdge]) -> PageInfo:
+def _page_info(page: Page[Any], edges: list[PostEdge] | list[ConversationEdge]) -> PageInfo:
     return PageInfo(
         has_next_page=page.has_next,
         has_previous_page=page.has_previous,

@@ -1,9 +1,9 @@
 """Accounts: sign-up, login with throttling, logout, and the revoked-token registry.
 
-    accounts = Accounts(settings)
-    user, token, claims = await accounts.login("alice", "correct horse", address="10.0.0.7")
-    user_id = accounts.authenticate(token)      # no database round trip
-    await accounts.logout(claims)               # the token stops working at once
+accounts = Accounts(settings)
+user, token, claims = await accounts.login("alice", "correct horse", address="10.0.0.7")
+user_id = accounts.authenticate(token)      # no database round trip
+await accounts.logout(claims)               # the token stops working at once
 """
 
 from __future__ import annotations
@@ -128,7 +128,9 @@ class Accounts:
         if not ok or user is None:
             failures = self._failures.hit(name)
             if failures >= 2:
-                await asyncio.sleep(min(FIRST_FAILURE_DELAY * 2 ** (failures - 2), MAX_FAILURE_DELAY))
+                await asyncio.sleep(
+                    min(FIRST_FAILURE_DELAY * 2 ** (failures - 2), MAX_FAILURE_DELAY)
+                )
             raise Unauthenticated("wrong username or password")
         self._failures.reset(name)
         token, claims = await self._open_session(user)
@@ -162,7 +164,5 @@ class Accounts:
             raise BadUserInput(f"no user named {name!r}")
         user.password_hash = await security.hash_password(password)
         await user.save(update_fields=["password_hash"])
-        await Session.filter(user_id=user.id, revoked_at=None).update(
-            revoked_at=datetime.now(UTC)
-        )
+        await Session.filter(user_id=user.id, revoked_at=None).update(revoked_at=datetime.now(UTC))
         return user

@@ -148,9 +148,7 @@ async def list_posts(conversation_id: int, window: PageWindow) -> Page[Post]:
     return Page.from_rows(rows, window)
 
 
-async def list_prompts(
-    user_id: int, window: PageWindow, search: str | None = None
-) -> Page[Post]:
+async def list_prompts(user_id: int, window: PageWindow, search: str | None = None) -> Page[Post]:
     """The user's earlier prompts across online conversations, newest first."""
     query = Post.filter(
         user_id=user_id, superseded=False, conversation__status=ConversationStatus.ONLINE

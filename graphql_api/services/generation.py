@@ -1,7 +1,7 @@
 """Answers: each one a server-side task that asks the model and saves what it writes.
 
     generations = Generations(settings, gateway)
-    run = await generations.start(user_id, conversation_id=None, prompt="Hi", options=OutputOptions())
+    run = await generations.start(user_id, None, "Hi", OutputOptions())
     post = await run.finished()                 # the saved post: COMPLETE, CANCELLED or FAILED
 
 The task does not depend on whoever started it: a client that goes away does not stop the
@@ -101,7 +101,11 @@ class Generations:
         try:
             history = await load_history(conversation.id, post.id)
             messages = build_messages(
-                self.settings.system_prompt, conversation.instructions, options, history, post.prompt
+                self.settings.system_prompt,
+                conversation.instructions,
+                options,
+                history,
+                post.prompt,
             )
             last_flush = started
             async for event in self.gateway.stream_chat(

@@ -1,9 +1,9 @@
 """In-process sliding-window counters for throttling.
 
-    failures = SlidingWindow(window=300)
-    failures.hit("alice")
-    failures.count("alice")          # 1 while the hit is younger than 300 s
-    failures.retry_after("alice", limit=1)  # seconds until the count drops below the limit
+failures = SlidingWindow(window=300)
+failures.hit("alice")
+failures.count("alice")          # 1 while the hit is younger than 300 s
+failures.retry_after("alice", limit=1)  # seconds until the count drops below the limit
 """
 
 from __future__ import annotations

@@ -55,7 +55,9 @@ class OutputOptions:
         if language is not None and (
             len(language) > MAX_LANGUAGE_CHARS or not language.isprintable()
         ):
-            raise BadUserInput(f"language must be a name of at most {MAX_LANGUAGE_CHARS} characters")
+            raise BadUserInput(
+                f"language must be a name of at most {MAX_LANGUAGE_CHARS} characters"
+            )
         return OutputOptions(self.temperature, self.max_tokens, language, self.format)
 
     def to_json(self) -> dict[str, Any]:
@@ -110,9 +112,7 @@ def build_messages(
 async def load_history(conversation_id: int, before_post_id: int) -> list[Post]:
     """The current posts before `before_post_id`, oldest first, bounded in count and size."""
     recent = (
-        await Post.filter(
-            conversation_id=conversation_id, superseded=False, id__lt=before_post_id
-        )
+        await Post.filter(conversation_id=conversation_id, superseded=False, id__lt=before_post_id)
         .order_by("-id")
         .limit(HISTORY_POSTS)
     )

@@ -1,6 +1,6 @@
 """Checks for text that clients send, before it reaches the database or the model.
 
-    check_text(prompt, "prompt", max_chars=32_000)   # raises BadUserInput with a plain message
+check_text(prompt, "prompt", max_chars=32_000)   # raises BadUserInput with a plain message
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ def check_text(value: str, what: str, *, max_chars: int, allow_empty: bool = Tru
     if len(value) > max_chars:
         raise BadUserInput(f"{what} may be at most {max_chars} characters")
     if _FORBIDDEN.search(value):
-        raise BadUserInput(f"{what} contains characters that are not allowed (NUL or lone surrogates)")
+        raise BadUserInput(
+            f"{what} contains characters that are not allowed (NUL or lone surrogates)"
+        )
     if not allow_empty and not value.strip():
         raise BadUserInput(f"{what} must not be empty")
     return value

@@ -52,8 +52,14 @@ async def test_update_conversation_changes_only_what_is_given(api: ApiServer) ->
     conversation_id = await api.new_conversation(alice, "Old")
     data = await api.ok(UPDATE, {"id": conversation_id, "t": "New"}, token=alice.token)
     assert data["updateConversation"]["title"] == "New"
-    data = await api.ok(UPDATE, {"id": conversation_id, "i": "Answer in French."}, token=alice.token)
-    assert data["updateConversation"] == {**data["updateConversation"], "title": "New", "instructions": "Answer in French."}
+    data = await api.ok(
+        UPDATE, {"id": conversation_id, "i": "Answer in French."}, token=alice.token
+    )
+    assert data["updateConversation"] == {
+        **data["updateConversation"],
+        "title": "New",
+        "instructions": "Answer in French.",
+    }
     data = await api.ok(UPDATE, {"id": conversation_id, "i": ""}, token=alice.token)
     assert data["updateConversation"]["instructions"] is None
 
@@ -80,7 +86,9 @@ async def test_delete_conversation_keeps_its_rows_and_hides_it(api: ApiServer) -
         assert row.status is ConversationStatus.DELETED
         assert await row.posts.all().count() == 1
     # Deleting twice, or changing a deleted conversation, is NOT_FOUND.
-    assert (await api.error(DELETE, {"id": gone}, token=alice.token))["extensions"]["code"] == "NOT_FOUND"
+    assert (await api.error(DELETE, {"id": gone}, token=alice.token))["extensions"][
+        "code"
+    ] == "NOT_FOUND"
     assert kept
 
 
@@ -118,7 +126,9 @@ async def test_conversation_pages_stay_stable_while_new_ones_arrive(api: ApiServ
     for number in range(4):
         await api.new_conversation(alice, f"new{number}")
     rest = await api.ok(
-        LIST, {"first": 10, "after": page["conversations"]["pageInfo"]["endCursor"]}, token=alice.token
+        LIST,
+        {"first": 10, "after": page["conversations"]["pageInfo"]["endCursor"]},
+        token=alice.token,
     )
     assert titles(page) == ["old5", "old4", "old3"]
     assert titles(rest) == ["old2", "old1", "old0"]

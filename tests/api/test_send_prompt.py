@@ -15,7 +15,9 @@ SEND = (
 )
 
 
-async def test_send_prompt_saves_the_answer_and_its_details(api: ApiServer, model: VLLMStandin) -> None:
+async def test_send_prompt_saves_the_answer_and_its_details(
+    api: ApiServer, model: VLLMStandin
+) -> None:
     alice = await api.new_user()
     post = await api.send_prompt(alice, "What is the capital of France?")
     assert post["status"] == "COMPLETE"
@@ -38,7 +40,9 @@ async def test_send_prompt_saves_the_prompt_as_pending_before_the_model_answers(
     alice = await api.new_user()
     model.queue_behaviour(Behaviour(first_token_delay=1.0))
     sending = asyncio.create_task(api.send_prompt(alice, "slow question"))
-    while len(model.requests) == 0 or model.requests[-1]["messages"][-1]["content"] != "slow question":
+    while (
+        len(model.requests) == 0 or model.requests[-1]["messages"][-1]["content"] != "slow question"
+    ):
         await asyncio.sleep(0.02)
     with api.database:
         waiting = await Post.filter(prompt="slow question", user_id=int(alice.id)).get()
@@ -53,7 +57,9 @@ async def test_send_prompt_without_conversation_starts_one_titled_from_the_promp
     prompt = "Plan a   weekend in Lisbon with two kids who love trains and the sea, on a budget"
     post = await api.send_prompt(alice, prompt)
     data = await api.ok(
-        "query($id: ID!) { conversation(id: $id) { title } }", {"id": post["conversationId"]}, token=alice.token
+        "query($id: ID!) { conversation(id: $id) { title } }",
+        {"id": post["conversationId"]},
+        token=alice.token,
     )
     title = data["conversation"]["title"]
     assert title.startswith("Plan a weekend in Lisbon")
