@@ -58,7 +58,7 @@ class ServerProcess:
 
     def start(self) -> None:
         with self.log.open("ab") as log:
-            self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            self.process = subprocess.Popen(
                 [sys.executable, *self.args],
                 cwd=ROOT,
                 env=self.env,

@@ -72,6 +72,19 @@ export class ChatApp extends LitElement {
         display: flex;
         height: 100%;
       }
+      .skip-link {
+        position: absolute;
+        left: 0.5rem;
+        top: -3rem;
+        z-index: 30;
+        padding: 0.5rem 0.75rem;
+        background: var(--bg-raised);
+        color: var(--fg);
+        border-radius: 8px;
+      }
+      .skip-link:focus {
+        top: 0.5rem;
+      }
       .sidebar {
         display: flex;
         flex-direction: column;
@@ -252,6 +265,7 @@ export class ChatApp extends LitElement {
   #renderChat() {
     const { conversationId, focusPost } = this._route;
     return html`
+      <a class="skip-link" href="#prompt" @click=${this.#skipToComposer}>${t('app.skipToComposer')}</a>
       <div class="layout">
         <div class="backdrop ${this._sidebarOpen ? 'open' : ''}" @click=${this.#closeSidebar}></div>
         <nav class="sidebar ${this._sidebarOpen ? 'open' : ''}" aria-label=${t('sidebar.label')}>
@@ -336,10 +350,14 @@ export class ChatApp extends LitElement {
     this._sidebarOpen = false;
   }
 
-  #onLoggedIn(event) {
+  async #onLoggedIn(event) {
     this._session = event.detail.session;
     this._loginNotice = '';
     this.#scheduleExpiry();
+    await this.updateComplete;
+    const chat = this.renderRoot.querySelector('chat-view');
+    await chat?.updateComplete;
+    this.#composer()?.focus();
   }
 
   async #logout() {
@@ -376,7 +394,16 @@ export class ChatApp extends LitElement {
   #newChat() {
     window.location.hash = '#/';
     this._sidebarOpen = false;
-    this.updateComplete.then(() => this.renderRoot.querySelector('chat-view')?.renderRoot.querySelector('prompt-composer')?.focus());
+    this.updateComplete.then(() => this.#composer()?.focus());
+  }
+
+  #skipToComposer(event) {
+    event.preventDefault();
+    this.#composer()?.focus();
+  }
+
+  #composer() {
+    return this.renderRoot.querySelector('chat-view')?.renderRoot.querySelector('prompt-composer');
   }
 
   #openSearch() {

@@ -349,10 +349,15 @@ export class ConversationList extends LitElement {
     const item = this._deleting;
     this._deleting = null;
     if (!item) return;
+    const index = this._items.indexOf(item);
     try {
       await request(DELETE_CONVERSATION, { id: item.id });
       this._items = this._items.filter((each) => each.id !== item.id);
       emit(this, 'conversation-deleted', { id: item.id });
+      // The focused delete button is gone: move to the conversation that took its place.
+      await this.updateComplete;
+      const links = this.renderRoot.querySelectorAll('li a');
+      (links[Math.min(index, links.length - 1)] ?? this.renderRoot.querySelector('#search')).focus();
     } catch (error) {
       emitError(this, error);
     }

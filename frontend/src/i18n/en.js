@@ -1,5 +1,7 @@
 // English messages. Keys are grouped by the component that shows them.
 export default {
+  'app.skipToComposer': 'Skip to the message box',
+
   'announce.complete': 'Answer complete.',
   'announce.CANCELLED': 'Answer stopped.',
   'announce.FAILED': 'Answer failed.',

@@ -1,5 +1,7 @@
 // Mensagens em português do Brasil, com as mesmas chaves de en.js.
 export default {
+  'app.skipToComposer': 'Pular para a caixa de mensagem',
+
   'announce.complete': 'Resposta concluída.',
   'announce.CANCELLED': 'Resposta interrompida.',
   'announce.FAILED': 'A resposta falhou.',
