@@ -7,6 +7,9 @@ await expect(answers(page).last).to_contain_text("Echo: Hello")
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+
 from playwright.async_api import Locator, Page, expect
 
 from tests.e2e.stack import Account
@@ -39,3 +42,23 @@ def answers(page: Page) -> Locator:
 
 def sidebar_links(page: Page) -> Locator:
     return page.get_by_role("list", name="Conversations").get_by_role("link")
+
+
+def numbered_tokens(count: int) -> list[str]:
+    """Tokens whose text shows, at any moment, exactly which ones have arrived."""
+    return [f" t{number}" for number in range(count)]
+
+
+async def answer_text(page: Page) -> str:
+    return (await answers(page).last.inner_text()).strip()
+
+
+async def wait_for_text(page: Page, predicate: Callable[[str], bool], timeout: float = 10) -> str:
+    """Poll the last answer until `predicate(text)` holds; return that text."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        text = await answer_text(page)
+        if predicate(text):
+            return text
+        assert asyncio.get_running_loop().time() < deadline, f"last answer stayed {text!r}"
+        await asyncio.sleep(0.03)

@@ -78,6 +78,14 @@ class ServerProcess:
         self.stop()
         raise RuntimeError(f"{self.args} did not become healthy:\n{self.log.read_text()}")
 
+    def kill(self) -> None:
+        """End the process at once (SIGKILL), as a crash would."""
+        if self.process is None:
+            return
+        self.process.kill()
+        self.process.wait()
+        self.process = None
+
     def stop(self) -> None:
         if self.process is None:
             return

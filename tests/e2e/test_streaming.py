@@ -5,36 +5,25 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable
 
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.e2e.pages import answers, composer, log_in, posts, send, sidebar_links
+from tests.e2e.pages import (
+    answer_text,
+    answers,
+    composer,
+    log_in,
+    numbered_tokens,
+    posts,
+    send,
+    sidebar_links,
+    wait_for_text,
+)
 from tests.e2e.stack import Stack
 from tests.standins import Behaviour, VLLMStandin
 
 pytestmark = pytest.mark.browser
-
-
-def numbered_tokens(count: int) -> list[str]:
-    """Tokens whose text shows, at any moment, exactly which ones have arrived."""
-    return [f" t{number}" for number in range(count)]
-
-
-async def answer_text(page: Page) -> str:
-    return (await answers(page).last.inner_text()).strip()
-
-
-async def wait_for_text(page: Page, predicate: Callable[[str], bool], timeout: float = 10) -> str:
-    """Poll the last answer until `predicate(text)` holds; return that text."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        text = await answer_text(page)
-        if predicate(text):
-            return text
-        assert asyncio.get_running_loop().time() < deadline, f"last answer stayed {text!r}"
-        await asyncio.sleep(0.03)
 
 
 async def test_answer_streams_in_piece_by_piece(
