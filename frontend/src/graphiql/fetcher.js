@@ -51,10 +51,11 @@ export function createFetcher({ httpUrl, wsUrl }) {
       headers: { 'content-type': 'application/json', accept: 'application/json', ...headers },
       body: JSON.stringify(params),
     });
+    const text = await response.text();
     try {
-      return await response.json();
+      return JSON.parse(text);
     } catch {
-      return { errors: [{ message: `HTTP ${response.status} ${response.statusText}` }] };
+      return { errors: [{ message: `HTTP ${response.status}: ${text || response.statusText}` }] };
     }
   };
 }
