@@ -50,7 +50,8 @@ def numbered_tokens(count: int) -> list[str]:
 
 
 async def answer_text(page: Page) -> str:
-    return (await answers(page).last.inner_text()).strip()
+    """The rendered text of the last answer (inside markdown-view's shadow root)."""
+    return (await answers(page).last.locator(".content").inner_text()).strip()
 
 
 async def wait_for_text(page: Page, predicate: Callable[[str], bool], timeout: float = 10) -> str:

@@ -10,9 +10,17 @@ import pytest
 from playwright.async_api import Page, expect
 
 from tests.e2e.conftest import OpenPage
-from tests.e2e.pages import answers, composer, log_in, posts, send
+from tests.e2e.pages import (
+    answer_text,
+    answers,
+    composer,
+    log_in,
+    numbered_tokens,
+    posts,
+    send,
+    wait_for_text,
+)
 from tests.e2e.stack import Stack, start_stack
-from tests.e2e.test_streaming import numbered_tokens, wait_for_text
 from tests.standins import Behaviour, VLLMStandin
 
 pytestmark = pytest.mark.browser
@@ -70,6 +78,6 @@ async def test_websocket_reconnects_after_the_api_restarts(
 
     # The answer cut off by the crash is shown as failed, with what was written kept.
     await expect(posts(page).last.get_by_role("note")).to_contain_text("Failed.")
-    assert "t5" in await answers(page).last.inner_text()
+    assert "t5" in await answer_text(page)
     await send(page, "Are you back?")
     await expect(answers(page).last).to_have_text("Echo: Are you back?")
