@@ -646,7 +646,8 @@ export class ChatView extends LitElement {
   async #saveInstructions(event) {
     const { instructions } = event.detail;
     if (!this._conversation) {
-      this._newInstructions = instructions;
+      this._newInstructions = instructions; // sent when the first prompt creates the chat
+      emit(this, 'notice', { message: t('options.saved') });
       return;
     }
     this._savingInstructions = true;
