@@ -15,6 +15,7 @@ import logging
 import re
 import secrets
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +30,13 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from tortoise.context import TortoiseContext
 
-from graphql_api.database import open_database
+from graphql_api.database import open_database, request_scope
 from graphql_api.errors import Unauthenticated
 from graphql_api.gateway_client import GatewayClient
 from graphql_api.schema import build_schema
 from graphql_api.schema.context import Context, Services
 from graphql_api.services.accounts import Accounts
+from graphql_api.services.broker import make_broker
 from graphql_api.services.generation import Generations
 from graphql_api.settings import Settings
 
@@ -80,8 +82,7 @@ class RequestScopeMiddleware:
                 message["headers"] = [*message.get("headers", ()), header, *SECURITY_HEADERS]
             await send(message)
 
-        database: TortoiseContext = scope["state"]["database"]
-        with database:
+        with request_scope(scope["state"]["database"]):
             await self.app(scope, receive, send_with_headers)
 
 
@@ -108,16 +109,24 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         async with open_database(settings) as database:
             with database:
-                accounts = Accounts(settings)
+                broker = make_broker(settings)
+                accounts = Accounts(settings, broker)
                 await accounts.revoked.refresh()
-                generations = Generations(settings, gateway)
+                generations = Generations(settings, gateway, broker)
+                await broker.start(on_stop=generations.stop_local, on_revoke=accounts.revoked.add)
+                await generations.mark_interrupted(starting=True)
                 services = Services(settings=settings, accounts=accounts, generations=generations)
-                poller = asyncio.create_task(accounts.revoked.poll(), name="revocations")
+                chores = [
+                    asyncio.create_task(accounts.revoked.poll(), name="revocations"),
+                    asyncio.create_task(generations.sweep(), name="sweep-interrupted"),
+                ]
                 try:
                     yield {"services": services, "database": database}
                 finally:
-                    poller.cancel()
+                    for chore in chores:
+                        chore.cancel()
                     await generations.aclose()
+                    await broker.close()
                     await gateway.aclose()
 
     async def healthz(request: Request) -> Response:
@@ -135,6 +144,8 @@ def create_app(settings: Settings) -> Starlette:
     graphql = GraphQLView(
         build_schema(settings),
         graphql_ide="graphiql" if settings.graphiql_enabled else None,
+        connection_init_wait_timeout=timedelta(seconds=settings.ws_auth_timeout_seconds),
+        max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
     )
     routes: list[BaseRoute] = [
         Route("/healthz", healthz),

@@ -10,6 +10,7 @@ for every request (see `app.TortoiseContextMiddleware`) rather than relying on a
 
 from __future__ import annotations
 
+import copy
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -70,6 +71,16 @@ def _connection_config(url: str, settings: Settings) -> dict[str, Any]:
     }
     credentials.update(dict(parse_qsl(parts.query)))
     return {"engine": "tortoise.backends.mysql", "credentials": credentials}
+
+
+def request_scope(ctx: TortoiseContext) -> TortoiseContext:
+    """A context to enter for one request: `with request_scope(ctx): ...`.
+
+    `TortoiseContext.__enter__` keeps its reset token on the instance, so concurrent requests
+    cannot enter one shared instance. Each enters a shallow copy, which shares the
+    connections and apps of the original.
+    """
+    return copy.copy(ctx)
 
 
 @asynccontextmanager

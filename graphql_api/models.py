@@ -119,6 +119,9 @@ class Post(Model):
         "models.Post", related_name=False, null=True, on_delete=fields.SET_NULL
     )
     superseded = fields.BooleanField(default=False)
+    # The API process writing the answer: a post left PENDING or STREAMING by a process that
+    # is gone was interrupted.
+    worker = fields.CharField(max_length=32, null=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
     conversation_id: int

@@ -23,6 +23,11 @@ Every variable, its meaning and its default:
 | `MAX_QUERY_DEPTH`, `_ALIASES`, `_TOKENS` | GraphQL query limits | `10`, `15`, `2000` |
 | `LOGIN_MAX_FAILURES` | failed logins per account before `RATE_LIMITED` | `5` |
 | `LOGIN_LOCKOUT_SECONDS` | window over which failures count, and lockout length | `300` |
+| `REDIS_URL` | Redis for stop, re-attach and limits across API processes | unset: one process |
+| `MAX_ANSWERS_IN_FLIGHT` | answers one user may have streaming at once | `3` |
+| `PROMPTS_PER_MINUTE` | prompts one user may send per minute | `20` |
+| `WS_AUTH_TIMEOUT_SECONDS` | a WebSocket must authenticate within this time | `5` |
+| `MAX_SUBSCRIPTIONS_PER_CONNECTION` | subscriptions one WebSocket may hold | `10` |
 | `LOG_LEVEL` | `DEBUG`, `INFO`, `WARNING` or `ERROR` | `INFO` |
 """
 
@@ -65,6 +70,11 @@ class Settings(BaseSettings):
     max_query_tokens: int = Field(default=2_000, ge=50)
     login_max_failures: int = Field(default=5, ge=1)
     login_lockout_seconds: int = Field(default=300, ge=1)
+    redis_url: str | None = None
+    max_answers_in_flight: int = Field(default=3, ge=1)
+    prompts_per_minute: int = Field(default=20, ge=1)
+    ws_auth_timeout_seconds: float = Field(default=5.0, gt=0)
+    max_subscriptions_per_connection: int = Field(default=10, ge=1)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("database_url")
@@ -73,6 +83,13 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite://", "mysql://")):
             raise ValueError("must start with sqlite:// or mysql://")
         return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a redis://, rediss:// or unix:// URL")
+        return value or None
 
     @field_validator("llm_gateway_url")
     @classmethod

@@ -35,6 +35,7 @@ CREATE TABLE IF NOT EXISTS `posts` (
     `error` VARCHAR(500),
     `options` JSON,
     `superseded` BOOL NOT NULL,
+    `worker` VARCHAR(32),
     `updated_at` DATETIME(6) NOT NULL,
     `conversation_id` INT NOT NULL,
     `replaced_post_id` INT,

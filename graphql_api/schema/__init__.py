@@ -11,7 +11,9 @@ from collections.abc import Callable
 
 import strawberry
 from graphql.error import GraphQLError
+from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
+    AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
@@ -19,13 +21,14 @@ from strawberry.extensions import (
     SchemaExtension,
     ValidationCache,
 )
-from strawberry.extensions.disable_introspection import DisableIntrospection
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from graphql_api.errors import ApiError
+from graphql_api.schema.execution import LeanExecutionContext
 from graphql_api.schema.mutations import Mutation
 from graphql_api.schema.queries import Query
+from graphql_api.schema.subscriptions import Subscription
 from graphql_api.settings import Settings
 
 log = logging.getLogger("graphql_api.errors")
@@ -64,19 +67,26 @@ class Schema(strawberry.Schema):
 
 
 def build_schema(settings: Settings) -> Schema:
+    # The limits' rule classes are made once: a fresh class per request would never hit
+    # the validation cache, and validating every request costs more than executing it.
+    rules = [
+        *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.max_query_aliases).validation_rules,
+    ]
+    if not settings.graphiql_enabled:
+        rules.append(NoSchemaIntrospectionCustomRule)
     extensions: list[Callable[[], SchemaExtension]] = [
         lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
         lambda: ParserCache(maxsize=CACHE_SIZE),
-        lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=settings.max_query_aliases),
+        lambda: AddValidationRules(rules),
         lambda: ValidationCache(maxsize=CACHE_SIZE),
     ]
-    if not settings.graphiql_enabled:
-        extensions.append(DisableIntrospection)
     return Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=extensions,
+        execution_context_class=LeanExecutionContext,
         config=StrawberryConfig(disable_field_suggestions=not settings.graphiql_enabled),
     )
 

@@ -15,10 +15,10 @@ from strawberry.types import Info as StrawberryInfo
 from graphql_api.errors import Unauthenticated
 from graphql_api.security import InvalidToken, TokenClaims
 from graphql_api.services import conversations
+from graphql_api.services.conversations import Row
 from graphql_api.services.pagination import Page, PageWindow
 
 if TYPE_CHECKING:
-    from graphql_api.models import Post
     from graphql_api.services.accounts import Accounts
     from graphql_api.services.generation import Generations
     from graphql_api.settings import Settings
@@ -43,7 +43,7 @@ class Context:
     authorization: str | None = None
     connection_params: dict[str, Any] | None = None
     _claims: TokenClaims | None = None
-    _posts_loader: DataLoader[PostsKey, Page[Post]] | None = field(default=None, repr=False)
+    _posts_loader: DataLoader[PostsKey, Page[Row]] | None = field(default=None, repr=False)
 
     @property
     def claims(self) -> TokenClaims:
@@ -82,7 +82,7 @@ class Context:
         after: str | None,
         last: int | None,
         before: str | None,
-    ) -> Page[Post]:
+    ) -> Page[Row]:
         """A page of a conversation's posts; pages asked for together load together."""
         settings = self.services.settings
         window = PageWindow.of(
@@ -98,11 +98,11 @@ class Context:
         return await self._posts_loader.load((conversation_id, window))
 
 
-async def _load_posts(keys: list[PostsKey]) -> list[Page[Post]]:
+async def _load_posts(keys: list[PostsKey]) -> list[Page[Row]]:
     by_window: dict[PageWindow, list[int]] = {}
     for conversation_id, window in keys:
         by_window.setdefault(window, []).append(conversation_id)
-    pages: dict[PostsKey, Page[Post]] = {}
+    pages: dict[PostsKey, Page[Row]] = {}
     for window, ids in by_window.items():
         for conversation_id, page in (await conversations.list_posts_of_many(ids, window)).items():
             pages[(conversation_id, window)] = page

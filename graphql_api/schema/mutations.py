@@ -90,7 +90,31 @@ class Mutation:
             options.to_options() if options else OutputOptions(),
             request_id=info.context.request_id,
         )
-        post = await run.finished()
+        post = await run.wait_done()
         if post.status is PostStatus.FAILED:
             raise LLMUnavailable(f"the model could not answer: {post.error}", postId=str(post.id))
         return Post.from_model(post)
+
+    @strawberry.mutation(
+        description="Stop an answer being written (from any connection); its text is kept "
+        "and its status becomes CANCELLED."
+    )
+    async def stop_generation(self, info: Info, post_id: strawberry.ID) -> Post:
+        post = await info.context.services.generations.stop(info.context.user_id, post_id)
+        return Post.from_model(post)
+
+    @strawberry.mutation(
+        description="Answer the last prompt of a conversation again, in the background; the "
+        "earlier answer is kept (no longer listed) and the new post has replacedPostId set. "
+        "Follow it with postStream. Also the way to retry a FAILED or CANCELLED answer."
+    )
+    async def regenerate_post(
+        self, info: Info, post_id: strawberry.ID, options: GenerationOptions | None = None
+    ) -> Post:
+        run = await info.context.services.generations.regenerate(
+            info.context.user_id,
+            post_id,
+            options.to_options() if options else None,
+            request_id=info.context.request_id,
+        )
+        return Post.from_model(run.post)

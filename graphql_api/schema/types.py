@@ -10,6 +10,7 @@ import strawberry
 from graphql_api import models
 from graphql_api.schema.context import Info
 from graphql_api.services import prompting
+from graphql_api.services.conversations import CONVERSATION_COLUMNS, POST_COLUMNS, Row
 from graphql_api.services.pagination import Page, conversation_cursor, post_cursor
 
 PostStatus = strawberry.enum(models.PostStatus, name="PostStatus")
@@ -68,24 +69,13 @@ class Post:
     created_at: datetime
 
     @classmethod
+    def from_row(cls, row: Row) -> Post:
+        """From a listing row, or `vars()` of a model: ids stay ints, GraphQL prints them."""
+        return cls(**{column: row[column] for column in POST_COLUMNS})
+
+    @classmethod
     def from_model(cls, post: models.Post) -> Post:
-        return cls(
-            id=strawberry.ID(str(post.id)),
-            conversation_id=strawberry.ID(str(post.conversation_id)),
-            prompt=post.prompt,
-            body=post.body,
-            status=post.status,
-            finish_reason=post.finish_reason,
-            model=post.model,
-            prompt_tokens=post.prompt_tokens,
-            completion_tokens=post.completion_tokens,
-            latency_ms=post.latency_ms,
-            error=post.error,
-            replaced_post_id=(
-                strawberry.ID(str(post.replaced_post_id)) if post.replaced_post_id else None
-            ),
-            created_at=post.created_at,
-        )
+        return cls.from_row(vars(post))
 
 
 @strawberry.type
@@ -100,9 +90,9 @@ class PostConnection:
     page_info: PageInfo
 
     @classmethod
-    def from_page(cls, page: Page[models.Post]) -> PostConnection:
+    def from_page(cls, page: Page[Row]) -> PostConnection:
         edges = [
-            PostEdge(cursor=post_cursor(post.id), node=Post.from_model(post)) for post in page.items
+            PostEdge(cursor=post_cursor(row["id"]), node=Post.from_row(row)) for row in page.items
         ]
         return cls(edges=edges, page_info=_page_info(page, edges))
 
@@ -118,16 +108,12 @@ class Conversation:
     db_id: strawberry.Private[int]
 
     @classmethod
+    def from_row(cls, row: Row) -> Conversation:
+        return cls(db_id=row["id"], **{column: row[column] for column in CONVERSATION_COLUMNS})
+
+    @classmethod
     def from_model(cls, conversation: models.Conversation) -> Conversation:
-        return cls(
-            id=strawberry.ID(str(conversation.id)),
-            title=conversation.title,
-            status=conversation.status,
-            instructions=conversation.instructions,
-            created_at=conversation.created_at,
-            updated_at=conversation.updated_at,
-            db_id=conversation.id,
-        )
+        return cls.from_row(vars(conversation))
 
     @strawberry.field(description="Oldest first; `last: N` gives the newest N.")
     async def posts(
@@ -156,13 +142,13 @@ class ConversationConnection:
     page_info: PageInfo
 
     @classmethod
-    def from_page(cls, page: Page[models.Conversation]) -> ConversationConnection:
+    def from_page(cls, page: Page[Row]) -> ConversationConnection:
         edges = [
             ConversationEdge(
-                cursor=conversation_cursor(conversation.updated_at, conversation.id),
-                node=Conversation.from_model(conversation),
+                cursor=conversation_cursor(row["updated_at"], row["id"]),
+                node=Conversation.from_row(row),
             )
-            for conversation in page.items
+            for row in page.items
         ]
         return cls(edges=edges, page_info=_page_info(page, edges))
 

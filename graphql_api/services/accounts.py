@@ -20,6 +20,7 @@ from graphql_api import security
 from graphql_api.errors import BadUserInput, RateLimited, Unauthenticated
 from graphql_api.models import Session, User
 from graphql_api.security import InvalidToken, TokenClaims
+from graphql_api.services.broker import Broker
 from graphql_api.services.limits import SlidingWindow
 from graphql_api.services.text import check_text
 from graphql_api.settings import Settings
@@ -96,8 +97,9 @@ class RevokedTokens:
 
 
 class Accounts:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, broker: Broker | None = None) -> None:
         self.settings = settings
+        self.broker = broker or Broker()
         self.revoked = RevokedTokens()
         self._failures = SlidingWindow(window=settings.login_lockout_seconds)
 
@@ -154,6 +156,7 @@ class Accounts:
     async def logout(self, claims: TokenClaims) -> None:
         self.revoked.add(claims.jti, claims.expires_at)
         await Session.filter(jti=claims.jti).update(revoked_at=datetime.now(UTC))
+        await self.broker.announce_revocation(claims.jti, claims.expires_at)
 
     async def set_password(self, username: str, password: str) -> User:
         """Reset a password (command line) and revoke every session of that user."""

@@ -10,6 +10,7 @@ missing one.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from tortoise.expressions import Q
 
@@ -29,6 +30,26 @@ MAX_SEARCH_CHARS = 200
 DEFAULT_TITLE = "New chat"
 TITLE_FROM_PROMPT_CHARS = 60
 MAX_ID = 2**31 - 1
+
+# What a listing loads: the columns the API shows, as plain rows (no model objects, which
+# cost more to build than the query costs to run).
+Row = dict[str, Any]
+CONVERSATION_COLUMNS = ("id", "title", "status", "instructions", "created_at", "updated_at")
+POST_COLUMNS = (
+    "id",
+    "conversation_id",
+    "prompt",
+    "body",
+    "status",
+    "finish_reason",
+    "model",
+    "prompt_tokens",
+    "completion_tokens",
+    "latency_ms",
+    "error",
+    "replaced_post_id",
+    "created_at",
+)
 
 
 def parse_id(value: str | int) -> int | None:
@@ -118,7 +139,7 @@ async def touch_conversation(conversation: Conversation) -> None:
 
 async def list_conversations(
     user_id: int, window: PageWindow, search: str | None = None
-) -> Page[Conversation]:
+) -> Page[Row]:
     """The user's online conversations, most recently active first."""
     query = Conversation.filter(user_id=user_id, status=ConversationStatus.ONLINE)
     if search and (pattern := _like_pattern(search)):
@@ -132,11 +153,11 @@ async def list_conversations(
         at = datetime.fromtimestamp(micros / 1_000_000, UTC)
         query = query.filter(Q(updated_at__gt=at) | Q(updated_at=at, id__gt=last_id))
     order = ("updated_at", "id") if window.backward else ("-updated_at", "-id")
-    rows = await query.order_by(*order).limit(window.size + 1)
+    rows = await query.order_by(*order).limit(window.size + 1).values(*CONVERSATION_COLUMNS)
     return Page.from_rows(rows, window)
 
 
-async def list_posts(conversation_id: int, window: PageWindow) -> Page[Post]:
+async def list_posts(conversation_id: int, window: PageWindow) -> Page[Row]:
     """The current posts of a conversation, oldest first (regenerated ones left out)."""
     query = Post.filter(conversation_id=conversation_id, superseded=False)
     if window.after:
@@ -144,11 +165,11 @@ async def list_posts(conversation_id: int, window: PageWindow) -> Page[Post]:
     if window.before:
         query = query.filter(id__lt=decode_post_cursor(window.before))
     order = "-id" if window.backward else "id"
-    rows = await query.order_by(order).limit(window.size + 1)
+    rows = await query.order_by(order).limit(window.size + 1).values(*POST_COLUMNS)
     return Page.from_rows(rows, window)
 
 
-async def list_prompts(user_id: int, window: PageWindow, search: str | None = None) -> Page[Post]:
+async def list_prompts(user_id: int, window: PageWindow, search: str | None = None) -> Page[Row]:
     """The user's earlier prompts across online conversations, newest first."""
     query = Post.filter(
         user_id=user_id, superseded=False, conversation__status=ConversationStatus.ONLINE
@@ -160,13 +181,13 @@ async def list_prompts(user_id: int, window: PageWindow, search: str | None = No
     if window.before:
         query = query.filter(id__gt=decode_post_cursor(window.before))
     order = "id" if window.backward else "-id"
-    rows = await query.order_by(order).limit(window.size + 1)
+    rows = await query.order_by(order).limit(window.size + 1).values(*POST_COLUMNS)
     return Page.from_rows(rows, window)
 
 
 async def list_posts_of_many(
     conversation_ids: list[int], window: PageWindow
-) -> dict[int, Page[Post]]:
+) -> dict[int, Page[Row]]:
     """`list_posts` for several conversations in two queries, whatever their number."""
     if len(conversation_ids) == 1:
         return {conversation_ids[0]: await list_posts(conversation_ids[0], window)}
@@ -187,10 +208,12 @@ async def list_posts_of_many(
     )
     connection = Post._meta.db
     rows = await connection.execute_query_dict(sql)
-    posts = await Post.filter(id__in=[row["id"] for row in rows]).order_by(
-        "-id" if window.backward else "id"
+    posts = (
+        await Post.filter(id__in=[row["id"] for row in rows])
+        .order_by("-id" if window.backward else "id")
+        .values(*POST_COLUMNS)
     )
-    grouped: dict[int, list[Post]] = {number: [] for number in conversation_ids}
+    grouped: dict[int, list[Row]] = {number: [] for number in conversation_ids}
     for post in posts:
-        grouped[post.conversation_id].append(post)
+        grouped[post["conversation_id"]].append(post)
     return {number: Page.from_rows(rows_, window) for number, rows_ in grouped.items()}

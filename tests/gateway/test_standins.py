@@ -134,8 +134,8 @@ def test_disconnect_of_a_stalled_stream_is_recorded(vllm: VLLMStandin) -> None:
     vllm.default = Behaviour(stall_after=1)
     url = vllm.base_url + "/chat/completions"
     with httpx.stream("POST", url, json=chat(stream=True)) as response:
-        first = next(response.iter_raw())
-        assert b"Echo:" in first
+        chunks = response.iter_raw()  # dropping this iterator would close the connection
+        assert b"Echo:" in next(chunks)
         assert vllm.in_flight == 1
         closed_at = time.monotonic()
     when = vllm.wait_for_disconnect(timeout=2.0)

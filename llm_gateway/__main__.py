@@ -1,0 +1,34 @@
+"""`python -m llm_gateway`: serve the gateway at GATEWAY_HOST:GATEWAY_PORT (uvicorn)."""
+
+from __future__ import annotations
+
+import sys
+
+import uvicorn
+
+from llm_gateway.app import create_app
+from llm_gateway.logs import configure_logging
+from llm_gateway.settings import GatewaySettings, SettingsError
+
+
+def main() -> None:
+    try:
+        settings = GatewaySettings()
+    except SettingsError as error:
+        print(error, file=sys.stderr)
+        raise SystemExit(2) from None
+    configure_logging(settings.log_level)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.gateway_host,
+        port=settings.gateway_port,
+        http="httptools",
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=5,
+        backlog=2048,
+    )
+
+
+if __name__ == "__main__":
+    main()

