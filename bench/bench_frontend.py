@@ -188,7 +188,7 @@ def main() -> None:
         try:
             within_target = asyncio.run(run(stack))
         finally:
-            for process in processes:
+            for process in reversed(processes):
                 process.stop()
     if not within_target:
         sys.exit("First-load JavaScript is over the 80 KB target")

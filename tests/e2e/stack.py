@@ -1,6 +1,6 @@
 """The processes behind the browser tests, and HTTP helpers to set up their data.
 
-stack, processes = start_stack(tmp_path, llm)            # the API on a free port
+stack, processes = start_stack(tmp_path, llm)     # gateway and API, each on a free port
 account = await stack.new_account()
 await stack.send_prompt(account, "Hello")                # a saved exchange, no browser
 """
@@ -152,21 +152,47 @@ class Stack:
 
 
 def start_stack(tmp: Path, llm: VLLMStandin, **settings: str) -> tuple[Stack, list[ServerProcess]]:
+    """The gateway in front of `llm`, and the API on SQLite in `tmp`, each a process on a free
+    port. `settings` are extra environment variables for the API. The processes are returned
+    in start order, for the caller to stop."""
     if not (FRONTEND_DIST / "index.html").is_file():
         pytest.fail("frontend/dist is missing: run `make frontend` (make test does it first)")
-    port = free_port()
-    env = {
-        **os.environ,
-        "APP_ENV": "development",
-        "DATABASE_URL": f"sqlite://{tmp / 'chat.sqlite3'}",
-        "LLM_GATEWAY_URL": llm.url,
-        "API_HOST": "127.0.0.1",
-        "API_PORT": str(port),
-        "JWT_SECRET": JWT_SECRET,
-        "LOG_LEVEL": "WARNING",
-        **settings,
-    }
-    url = f"http://127.0.0.1:{port}"
-    api = ServerProcess(["-m", "graphql_api", "serve"], env, f"{url}/healthz", tmp / "api.log")
-    api.start()
-    return Stack(url, api), [api]
+    gateway_url = f"http://127.0.0.1:{free_port()}"
+    gateway = ServerProcess(
+        ["-m", "llm_gateway"],
+        {
+            **os.environ,
+            "LLM_BACKEND": "vllm",
+            "LLM_BASE_URL": llm.base_url,
+            "GATEWAY_HOST": "127.0.0.1",
+            "GATEWAY_PORT": gateway_url.rsplit(":", 1)[1],
+            "LOG_LEVEL": "WARNING",
+        },
+        f"{gateway_url}/healthz",
+        tmp / "gateway.log",
+    )
+    gateway.start()
+    api_url = f"http://127.0.0.1:{free_port()}"
+    api = ServerProcess(
+        ["-m", "graphql_api", "serve"],
+        {
+            **os.environ,
+            "APP_ENV": "development",
+            "DATABASE_URL": f"sqlite://{tmp / 'chat.sqlite3'}",
+            "LLM_GATEWAY_URL": gateway_url,
+            "API_HOST": "127.0.0.1",
+            "API_PORT": api_url.rsplit(":", 1)[1],
+            "JWT_SECRET": JWT_SECRET,
+            "LOG_LEVEL": "WARNING",
+            "PROMPTS_PER_MINUTE": "1000",  # tests seed long conversations quickly
+            **settings,
+        },
+        f"{api_url}/healthz",
+        tmp / "api.log",
+    )
+    try:
+        api.start()
+    except RuntimeError:
+        gateway.stop()
+        raise
+    return Stack(api_url, api), [gateway, api]

@@ -99,7 +99,7 @@ async def closed_stack(
     stack, processes = start_stack(tmp_path_factory.mktemp("closed"), llm, ALLOW_SIGNUP="false")
     yield stack
     await stack.http.aclose()
-    for process in processes:
+    for process in reversed(processes):
         process.stop()
 
 

@@ -30,13 +30,13 @@ FOCUSED = """() => {
 
 
 async def tab_to(page: Page, name: str, backwards: bool = False) -> None:
-    """Press Tab (or Shift+Tab) until the control called `name` has the focus."""
+    """Press Tab (or Shift+Tab) until the control whose name starts with `name` has the focus."""
     key = "Shift+Tab" if backwards else "Tab"
     for _ in range(60):
         await page.keyboard.press(key)
         focused = await page.evaluate(FOCUSED)
         assert focused["visible"], f"no visible focus on {focused['name']!r}"
-        if focused["name"] == name:
+        if focused["name"].startswith(name):
             return
     raise AssertionError(f"{name!r} is not reachable with {key}")
 
@@ -78,6 +78,9 @@ async def test_keyboard_only_main_flow(page: Page, stack: Stack, model: VLLMStan
     await tab_to(page, "Search earlier prompts", backwards=True)
     await page.keyboard.press("Enter")
     await page.keyboard.type("keyboard")
+    await expect(
+        page.get_by_role("list", name="Prompts found").get_by_role("button")
+    ).not_to_have_count(0)
     await tab_to(page, "Close search", backwards=False)
     await tab_to(page, "Hello from the keyboard", backwards=False)
     await page.keyboard.press("Enter")

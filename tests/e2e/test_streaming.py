@@ -102,7 +102,7 @@ async def test_regenerate_replaces_the_last_answer(
 
 async def test_failed_answer_can_be_retried(page: Page, stack: Stack, model: VLLMStandin) -> None:
     account = await stack.new_account()
-    model.queue_behaviour(Behaviour(status=503))
+    model.queue_behaviour(Behaviour(status=500))
     await log_in(page, account)
     await send(page, "Are you there?")
     await expect(page.get_by_text("The model is unavailable right now.")).to_be_visible()

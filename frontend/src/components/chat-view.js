@@ -3,6 +3,7 @@ import { repeat } from 'lit/directives/repeat.js';
 import { I18nController, t } from '../i18n/index.js';
 import { followAnswer } from '../lib/answer-stream.js';
 import { saveDraft } from '../lib/drafts.js';
+import { ApiError } from '../lib/errors.js';
 import { emit, emitError } from '../lib/events.js';
 import { request } from '../lib/graphql.js';
 import { icons } from '../lib/icons.js';
@@ -548,6 +549,8 @@ export class ChatView extends LitElement {
         this._streams.delete(key);
         this.#patch(key, { ...post, body: text, local: false });
         emit(this, 'answer-complete', { post, text });
+        // The post shows the model's own reason; the toast says what it means.
+        if (post.status === 'FAILED') emitError(this, new ApiError('LLM_UNAVAILABLE', post.error));
         this.#touchConversation();
       },
       onError: (error, post) => {
