@@ -77,6 +77,7 @@ async def test_websocket_reconnects_after_the_api_restarts(
 
     # The answer cut off by the crash is shown as failed, with the text saved before it kept.
     await expect(posts(page).last.get_by_role("note")).to_contain_text("Failed.")
+    await expect(page.get_by_text("The server restarted while writing this answer")).to_be_visible()
     kept = await answer_text(page)
     assert kept.startswith("t0 t1")
     assert "".join(numbered_tokens(600)).strip().startswith(kept)

@@ -549,8 +549,12 @@ export class ChatView extends LitElement {
         this._streams.delete(key);
         this.#patch(key, { ...post, body: text, local: false });
         emit(this, 'answer-complete', { post, text });
-        // The post shows the model's own reason; the toast says what it means.
-        if (post.status === 'FAILED') emitError(this, new ApiError('LLM_UNAVAILABLE', post.error));
+        // The post shows the detailed reason; the toast says what it means. The API marks
+        // answers cut off by its own restart with an error starting "interrupted".
+        if (post.status === 'FAILED') {
+          const interrupted = post.error?.startsWith('interrupted');
+          emitError(this, new ApiError(interrupted ? 'INTERRUPTED' : 'LLM_UNAVAILABLE', post.error));
+        }
         this.#touchConversation();
       },
       onError: (error, post) => {

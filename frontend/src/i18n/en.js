@@ -33,6 +33,7 @@ export default {
 
   'error.BAD_USER_INPUT': 'That request was not valid.',
   'error.INTERNAL_SERVER_ERROR': 'Something went wrong on the server. Try again.',
+  'error.INTERRUPTED': 'The server restarted while writing this answer; what was written is kept.',
   'error.LLM_UNAVAILABLE': 'The model is unavailable right now. Try again in a moment.',
   'error.NETWORK': 'Cannot reach the server. Check your connection.',
   'error.NOT_FOUND': 'Not found: it may have been deleted.',

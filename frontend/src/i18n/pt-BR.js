@@ -33,6 +33,7 @@ export default {
 
   'error.BAD_USER_INPUT': 'Esse pedido não é válido.',
   'error.INTERNAL_SERVER_ERROR': 'Algo deu errado no servidor. Tente de novo.',
+  'error.INTERRUPTED': 'O servidor reiniciou enquanto escrevia esta resposta; o que foi escrito foi guardado.',
   'error.LLM_UNAVAILABLE': 'O modelo está indisponível agora. Tente de novo em instantes.',
   'error.NETWORK': 'Não foi possível falar com o servidor. Verifique sua conexão.',
   'error.NOT_FOUND': 'Não encontrado: talvez tenha sido excluído.',

@@ -4,7 +4,9 @@
 export class ApiError extends Error {
   /**
    * @param {string} code  UNAUTHENTICATED | BAD_USER_INPUT | NOT_FOUND | RATE_LIMITED |
-   *                       LLM_UNAVAILABLE | INTERNAL_SERVER_ERROR | NETWORK
+   *                       LLM_UNAVAILABLE | INTERNAL_SERVER_ERROR, or two of the page's own:
+   *                       NETWORK (no answer from the server), INTERRUPTED (an answer cut off
+   *                       by a server restart)
    * @param {string} message  the server's plain message, shown to the user for BAD_USER_INPUT
    */
   constructor(code, message) {
