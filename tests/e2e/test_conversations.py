@@ -57,6 +57,18 @@ async def test_rename_conversation(page: Page, stack: Stack) -> None:
     await expect(sidebar_links(page)).to_have_text(["Garden plans"])
 
 
+async def test_renaming_the_open_conversation_updates_its_heading(page: Page, stack: Stack) -> None:
+    account = await stack.new_account()
+    await stack.send_prompt(account, "First idea")
+    await log_in(page, account)
+    await sidebar_links(page).first.click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("First idea")
+    await page.get_by_role("button", name="Rename “First idea”").click()
+    await page.get_by_role("textbox", name="New title").fill("Better idea")
+    await page.get_by_role("textbox", name="New title").press("Enter")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Better idea")
+
+
 async def test_rename_is_cancelled_by_escape(page: Page, stack: Stack) -> None:
     account = await stack.new_account()
     await stack.new_conversation(account, "Keep this name")

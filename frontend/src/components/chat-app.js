@@ -281,6 +281,7 @@ export class ChatApp extends LitElement {
           <conversation-list
             .activeId=${conversationId}
             @conversation-deleted=${this.#onConversationDeleted}
+            @conversation-renamed=${this.#onConversationRenamed}
           ></conversation-list>
           <div class="sidebar-bottom">
             <settings-menu></settings-menu>
@@ -434,6 +435,10 @@ export class ChatApp extends LitElement {
 
   #onConversationChanged(event) {
     this.#list()?.upsert(event.detail.conversation);
+  }
+
+  #onConversationRenamed(event) {
+    this.renderRoot.querySelector('chat-view')?.conversationChanged(event.detail.conversation);
   }
 
   #onConversationDeleted(event) {

@@ -234,6 +234,13 @@ export class ChatView extends LitElement {
     this._expectedScrollTop = scroller.scrollTop;
   }
 
+  /** Take in a change made elsewhere (a rename in the sidebar) to the open conversation. */
+  conversationChanged(conversation) {
+    if (this._conversation?.id === conversation.id) {
+      this._conversation = { ...this._conversation, ...conversation };
+    }
+  }
+
   get #streaming() {
     return this._posts.some((post) => LIVE_STATUSES.has(post.status));
   }

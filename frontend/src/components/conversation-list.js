@@ -17,8 +17,9 @@ const SEARCH_DELAY_MS = 250;
  *
  *   <conversation-list .activeId=${id}></conversation-list>
  *
- * Fires `conversation-deleted` ({id}). Call `refresh()` after a conversation is created and
- * `upsert(conversation)` when one changes (it moves to the top).
+ * Fires `conversation-renamed` ({conversation}) and `conversation-deleted` ({id}). Call
+ * `refresh()` after a conversation is created and `upsert(conversation)` when one changes
+ * (it moves to the top).
  */
 export class ConversationList extends LitElement {
   static properties = {
