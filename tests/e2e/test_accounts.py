@@ -91,6 +91,25 @@ async def test_expired_token_returns_to_login_and_keeps_the_draft(page: Page, st
     await expect(composer(page)).to_have_value("A long prompt I do not want to type again")
 
 
+async def test_refused_websocket_token_returns_to_login_and_keeps_the_draft(
+    page: Page, stack: Stack
+) -> None:
+    account = await stack.new_account()
+    await log_in(page, account)
+    token = await page.evaluate(f"JSON.parse(sessionStorage.getItem('{SESSION_KEY}')).token")
+    await stack.gql("mutation { logout }", token=token)
+    closes: list[int] = []
+    page.on("websocket", lambda socket: socket.on("close", lambda _: closes.append(1)))
+    # Sending opens the WebSocket, whose connection_init the API refuses (close code 4403).
+    await composer(page).fill("Sent over a socket that is refused")
+    await composer(page).press("Enter")
+    await expect(page.get_by_text("Your session expired")).to_be_visible()
+    assert closes == [1]
+    await page.get_by_label("Password").fill(account.password)
+    await page.get_by_role("button", name="Log in").click()
+    await expect(composer(page)).to_have_value("Sent over a socket that is refused")
+
+
 @pytest.fixture(scope="module")
 async def closed_stack(
     llm: VLLMStandin, tmp_path_factory: pytest.TempPathFactory
