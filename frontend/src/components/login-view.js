@@ -1,0 +1,176 @@
+import { css, html, LitElement, nothing } from 'lit';
+import { I18nController, t } from '../i18n/index.js';
+import { asApiError } from '../lib/errors.js';
+import { emit } from '../lib/events.js';
+import { request } from '../lib/graphql.js';
+import { LOGIN, REGISTER } from '../lib/operations.js';
+import { saveSession } from '../lib/session.js';
+import { sharedStyles } from '../styles/shared.js';
+import './settings-menu.js';
+
+/**
+ * Log in, or sign up when the server allows it.
+ *
+ *   <login-view .allowSignup=${true} .notice=${'Your session expired'} .username=${'ana'}></login-view>
+ *
+ * Saves the session and fires `logged-in` ({session}).
+ */
+export class LoginView extends LitElement {
+  static properties = {
+    allowSignup: { type: Boolean },
+    notice: { type: String },
+    username: { type: String },
+    _mode: { state: true },
+    _error: { state: true },
+    _busy: { state: true },
+  };
+
+  static styles = [
+    sharedStyles,
+    css`
+      :host {
+        display: grid;
+        place-items: center;
+        min-height: 100%;
+        padding: 1rem;
+        background: var(--bg-soft);
+      }
+      main {
+        width: min(24rem, 100%);
+        background: var(--bg-raised);
+        border: 1px solid var(--border);
+        border-radius: var(--radius);
+        padding: 1.5rem;
+      }
+      h1 {
+        margin: 0 0 1rem;
+        font-size: 1.4rem;
+      }
+      form {
+        display: flex;
+        flex-direction: column;
+        gap: 0.9rem;
+      }
+      .field {
+        display: flex;
+        flex-direction: column;
+        gap: 0.3rem;
+      }
+      .notice,
+      .error {
+        margin: 0 0 1rem;
+        padding: 0.5rem 0.75rem;
+        border-radius: 8px;
+      }
+      .notice {
+        background: var(--warning-soft);
+        color: var(--warning);
+      }
+      .error {
+        background: var(--danger-soft);
+        color: var(--danger);
+      }
+      .switch {
+        margin: 1rem 0 0;
+        text-align: center;
+        font-size: 0.95rem;
+      }
+      .switch button {
+        border: none;
+        background: none;
+        color: var(--accent);
+        text-decoration: underline;
+        padding: 0.2rem;
+        min-height: auto;
+      }
+      settings-menu {
+        margin-top: 1.25rem;
+      }
+    `,
+  ];
+
+  constructor() {
+    super();
+    this.allowSignup = false;
+    this.notice = '';
+    this.username = '';
+    this._mode = 'login';
+    this._error = '';
+    this._busy = false;
+    new I18nController(this);
+  }
+
+  firstUpdated() {
+    const field = this.username ? '#password' : '#username';
+    this.renderRoot.querySelector(field)?.focus();
+  }
+
+  render() {
+    const signingUp = this._mode === 'register' && this.allowSignup;
+    return html`<main>
+      <h1>${signingUp ? t('login.signUpTitle') : t('login.title')}</h1>
+      ${this.notice && !this._error ? html`<p class="notice" role="status">${this.notice}</p>` : nothing}
+      ${this._error ? html`<p class="error" role="alert">${this._error}</p>` : nothing}
+      <form @submit=${this.#onSubmit}>
+        <div class="field">
+          <label for="username">${t('login.username')}</label>
+          <input id="username" name="username" autocomplete="username" required
+            .value=${this.username} ?disabled=${this._busy} />
+        </div>
+        <div class="field">
+          <label for="password">${t('login.password')}</label>
+          <input id="password" name="password" type="password" required
+            autocomplete=${signingUp ? 'new-password' : 'current-password'} ?disabled=${this._busy} />
+        </div>
+        <button type="submit" class="primary" ?disabled=${this._busy}>
+          ${signingUp ? t('login.signUp') : t('login.logIn')}
+        </button>
+      </form>
+      ${this.allowSignup
+        ? html`<p class="switch">
+            ${signingUp ? t('login.haveAccount') : t('login.noAccount')}
+            <button type="button" @click=${this.#toggleMode}>
+              ${signingUp ? t('login.logIn') : t('login.signUp')}
+            </button>
+          </p>`
+        : nothing}
+      <settings-menu></settings-menu>
+    </main>`;
+  }
+
+  #toggleMode() {
+    this._mode = this._mode === 'login' ? 'register' : 'login';
+    this._error = '';
+  }
+
+  async #onSubmit(event) {
+    event.preventDefault();
+    const form = event.target;
+    const username = form.username.value.trim();
+    const password = form.password.value;
+    const registering = this._mode === 'register' && this.allowSignup;
+    this._busy = true;
+    this._error = '';
+    try {
+      const data = await request(registering ? REGISTER : LOGIN, { username, password });
+      const payload = registering ? data.register : data.login;
+      saveSession(payload);
+      emit(this, 'logged-in', { session: payload });
+    } catch (error) {
+      this._error = this.#message(asApiError(error), registering);
+      this._busy = false;
+      await this.updateComplete;
+      this.renderRoot.querySelector('#password')?.focus();
+    } finally {
+      this._busy = false;
+    }
+  }
+
+  #message(error, registering) {
+    if (error.code === 'BAD_USER_INPUT' && registering) return error.message;
+    if (error.code === 'BAD_USER_INPUT' || error.code === 'UNAUTHENTICATED') return t('login.wrong');
+    return t(`error.${error.code}`);
+  }
+}
+
+customElements.define('login-view', LoginView);

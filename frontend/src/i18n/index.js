@@ -1,0 +1,69 @@
+// Messages in English and Brazilian Portuguese, chosen from the browser and switchable.
+//
+//   t('composer.send')                        -> 'Send'
+//   t('sidebar.deleteConfirm', { title })     -> 'Delete “Trip plans”?'
+// Components add `new I18nController(this)` to re-render when the language changes.
+import en from './en.js';
+import ptBR from './pt-BR.js';
+
+const LANGUAGE_KEY = 'chat.language';
+const catalogs = { en, 'pt-BR': ptBR };
+
+export const LANGUAGES = [
+  { code: 'en', label: 'English' },
+  { code: 'pt-BR', label: 'Português (Brasil)' },
+];
+
+function fromBrowser() {
+  for (const tag of navigator.languages ?? [navigator.language]) {
+    const lower = tag.toLowerCase();
+    if (lower.startsWith('pt')) return 'pt-BR';
+    if (lower.startsWith('en')) return 'en';
+  }
+  return 'en';
+}
+
+let current = catalogs[localStorage.getItem(LANGUAGE_KEY)] ? localStorage.getItem(LANGUAGE_KEY) : fromBrowser();
+document.documentElement.lang = current;
+const listeners = new Set();
+
+export function language() {
+  return current;
+}
+
+export function setLanguage(code) {
+  if (!catalogs[code] || code === current) return;
+  current = code;
+  localStorage.setItem(LANGUAGE_KEY, code);
+  document.documentElement.lang = code;
+  for (const listener of listeners) listener();
+}
+
+export function t(key, params = {}) {
+  const template = catalogs[current][key] ?? en[key] ?? key;
+  return template.replace(/\{(\w+)\}/g, (match, name) => (name in params ? String(params[name]) : match));
+}
+
+/** Format an ISO date-time for the current language. */
+export function formatDateTime(iso) {
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime())
+    ? ''
+    : date.toLocaleString(current, { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+export class I18nController {
+  constructor(host) {
+    this.host = host;
+    this.update = () => host.requestUpdate();
+    host.addController(this);
+  }
+
+  hostConnected() {
+    listeners.add(this.update);
+  }
+
+  hostDisconnected() {
+    listeners.delete(this.update);
+  }
+}

@@ -1,0 +1,85 @@
+// Follow one answer while the model writes it, over the shared SubscriptionClient.
+//
+// A new prompt starts as `promptStream`; once its first event names the post, a reconnect
+// re-attaches with `postStream(postId)`, which first sends the text so far, then live deltas.
+// Text updates are coalesced to one per animation frame: a render per token would be wasted.
+import { ApiError } from './errors.js';
+import { POST_STREAM, PROMPT_STREAM } from './operations.js';
+
+/**
+ * Stream an answer.
+ *
+ *   const cancel = followAnswer(client, { prompt: { conversationId, prompt, options } }, handlers);
+ *   const cancel = followAnswer(client, { postId }, handlers);
+ *
+ * handlers: onPost(post) when the post is first known and when its status changes;
+ * onText(text) with the whole text so far; onDone(post, text) once; onError(error, post).
+ * `cancel()` stops listening; the answer goes on being written on the server.
+ */
+export function followAnswer(client, target, handlers) {
+  let postId = target.postId ?? null;
+  let post = null;
+  let text = '';
+  let expectTextSoFar = postId !== null;
+  let frame = 0;
+  let finished = false;
+
+  const flush = () => {
+    frame = 0;
+    handlers.onText(text);
+  };
+  const scheduleFlush = () => {
+    if (!frame) frame = requestAnimationFrame(flush);
+  };
+  const finish = (callback) => {
+    if (finished) return;
+    finished = true;
+    cancelAnimationFrame(frame);
+    flush();
+    callback();
+  };
+
+  const unsubscribe = client.subscribe(
+    (isRetry) => {
+      if (postId) return { query: POST_STREAM, variables: { postId } };
+      // The prompt may have reached the server before the socket dropped: never send it twice.
+      if (isRetry) return null;
+      return { query: PROMPT_STREAM, variables: target.prompt };
+    },
+    {
+      restart() {
+        expectTextSoFar = true;
+      },
+      next(data) {
+        const event = data?.promptStream ?? data?.postStream;
+        if (!event || finished) return;
+        if (expectTextSoFar) {
+          text = '';
+          expectTextSoFar = false;
+        }
+        const statusChanged = post?.status !== event.post.status;
+        post = event.post;
+        postId = post.id;
+        if (statusChanged) handlers.onPost(post);
+        if (event.delta) {
+          text += event.delta;
+          scheduleFlush();
+        }
+        if (event.done) finish(() => handlers.onDone(post, text));
+      },
+      error(error) {
+        finish(() => handlers.onError(error, post));
+      },
+      complete() {
+        if (post) finish(() => handlers.onDone(post, text));
+        else finish(() => handlers.onError(new ApiError('INTERNAL_SERVER_ERROR'), null));
+      },
+    },
+  );
+
+  return () => {
+    finished = true;
+    cancelAnimationFrame(frame);
+    unsubscribe();
+  };
+}

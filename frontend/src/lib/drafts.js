@@ -1,0 +1,23 @@
+// Unsent prompts, one per user and conversation, in sessionStorage: they survive a reload and
+// an expired token (the user logs in again and finds the text), and leave with the tab.
+const PREFIX = 'chat.draft:';
+
+function key(userId, conversationId) {
+  return `${PREFIX}${userId}:${conversationId ?? 'new'}`;
+}
+
+export function loadDraft(userId, conversationId) {
+  return sessionStorage.getItem(key(userId, conversationId)) ?? '';
+}
+
+export function saveDraft(userId, conversationId, text) {
+  if (text) sessionStorage.setItem(key(userId, conversationId), text);
+  else sessionStorage.removeItem(key(userId, conversationId));
+}
+
+/** Forget every draft of every user (explicit logout). */
+export function clearDrafts() {
+  for (const name of Object.keys(sessionStorage)) {
+    if (name.startsWith(PREFIX)) sessionStorage.removeItem(name);
+  }
+}

@@ -1,0 +1,97 @@
+// Every GraphQL document the page sends, in one place so the contract is easy to check.
+
+const POST_FIELDS = `
+  id conversationId prompt body status finishReason error model
+  completionTokens latencyMs createdAt replacedPostId
+`;
+
+// Sent with every streamed delta, so kept to what can change while an answer is written.
+const STREAM_EVENT_FIELDS = `
+  delta done
+  post { id conversationId prompt status finishReason error model completionTokens latencyMs createdAt replacedPostId }
+`;
+
+const CONVERSATION_FIELDS = 'id title instructions updatedAt';
+
+export const SERVER_INFO = 'query ServerInfo { serverInfo { allowSignup maxPromptLength } }';
+
+export const LOGIN = `mutation Login($username: String!, $password: String!) {
+  login(username: $username, password: $password) { token expiresAt user { id username } }
+}`;
+
+export const REGISTER = `mutation Register($username: String!, $password: String!) {
+  register(username: $username, password: $password) { token expiresAt user { id username } }
+}`;
+
+export const LOGOUT = 'mutation Logout { logout }';
+
+export const CONVERSATIONS = `query Conversations($first: Int!, $after: String, $search: String) {
+  conversations(first: $first, after: $after, search: $search) {
+    edges { cursor node { ${CONVERSATION_FIELDS} } }
+    pageInfo { hasNextPage endCursor }
+  }
+}`;
+
+export const CONVERSATION_LATEST = `query ConversationLatest($id: ID!, $last: Int!) {
+  conversation(id: $id) {
+    ${CONVERSATION_FIELDS}
+    posts(last: $last) {
+      edges { cursor node { ${POST_FIELDS} } }
+      pageInfo { hasPreviousPage startCursor hasNextPage endCursor }
+    }
+  }
+}`;
+
+export const POSTS_BEFORE = `query PostsBefore($id: ID!, $last: Int!, $before: String) {
+  conversation(id: $id) {
+    ${CONVERSATION_FIELDS}
+    posts(last: $last, before: $before) {
+      edges { cursor node { ${POST_FIELDS} } }
+      pageInfo { hasPreviousPage startCursor }
+    }
+  }
+}`;
+
+export const POSTS_AFTER = `query PostsAfter($id: ID!, $first: Int!, $after: String) {
+  conversation(id: $id) {
+    posts(first: $first, after: $after) {
+      edges { cursor node { ${POST_FIELDS} } }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+}`;
+
+export const CREATE_CONVERSATION = `mutation CreateConversation($title: String, $instructions: String) {
+  createConversation(title: $title, instructions: $instructions) { ${CONVERSATION_FIELDS} }
+}`;
+
+export const UPDATE_CONVERSATION = `mutation UpdateConversation($id: ID!, $title: String, $instructions: String) {
+  updateConversation(id: $id, title: $title, instructions: $instructions) { ${CONVERSATION_FIELDS} }
+}`;
+
+export const DELETE_CONVERSATION = `mutation DeleteConversation($id: ID!) {
+  deleteConversation(id: $id)
+}`;
+
+export const PROMPTS = `query Prompts($first: Int!, $after: String, $search: String) {
+  prompts(first: $first, after: $after, search: $search) {
+    edges { cursor node { id conversationId prompt createdAt } }
+    pageInfo { hasNextPage endCursor }
+  }
+}`;
+
+export const STOP_GENERATION = `mutation StopGeneration($postId: ID!) {
+  stopGeneration(postId: $postId) { id status }
+}`;
+
+export const REGENERATE_POST = `mutation RegeneratePost($postId: ID!, $options: GenerationOptions) {
+  regeneratePost(postId: $postId, options: $options) { ${POST_FIELDS} }
+}`;
+
+export const PROMPT_STREAM = `subscription PromptStream($conversationId: ID, $prompt: String!, $options: GenerationOptions) {
+  promptStream(conversationId: $conversationId, prompt: $prompt, options: $options) { ${STREAM_EVENT_FIELDS} }
+}`;
+
+export const POST_STREAM = `subscription PostStream($postId: ID!) {
+  postStream(postId: $postId) { ${STREAM_EVENT_FIELDS} }
+}`;

@@ -1,0 +1,198 @@
+"""The processes behind the browser tests, and HTTP helpers to set up their data.
+
+stack, processes = start_stack(tmp_path, llm)     # gateway and API, each on a free port
+account = await stack.new_account()
+await stack.send_prompt(account, "Hello")                # a saved exchange, no browser
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.standins import VLLMStandin
+
+ROOT = Path(__file__).resolve().parents[2]
+FRONTEND_DIST = ROOT / "frontend" / "dist"
+PASSWORD = "correct horse battery"
+JWT_SECRET = "e2e-secret-" + "y" * 40
+SEND_PROMPT = (
+    "mutation($c: ID, $p: String!) { sendPrompt(conversationId: $c, prompt: $p) "
+    "{ id conversationId status body } }"
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class Account:
+    username: str
+    password: str
+    token: str
+
+
+class ServerProcess:
+    """A service started with `python -m <module> ...`, healthy once `health_url` answers 200."""
+
+    def __init__(self, args: list[str], env: dict[str, str], health_url: str, log: Path) -> None:
+        self.args = args
+        self.env = env
+        self.health_url = health_url
+        self.log = log
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, *self.args],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.args} exited:\n{self.log.read_text()}")
+            try:
+                if httpx.get(self.health_url, timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"{self.args} did not become healthy:\n{self.log.read_text()}")
+
+    def kill(self) -> None:
+        """End the process at once (SIGKILL), as a crash would."""
+        if self.process is None:
+            return
+        self.process.kill()
+        self.process.wait()
+        self.process = None
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+
+class Stack:
+    """The API process (and what it talks to), with helpers to set up data over HTTP."""
+
+    def __init__(self, url: str, api: ServerProcess) -> None:
+        self.url = url
+        self.api = api
+        self.http = httpx.AsyncClient(base_url=url, timeout=30)
+
+    async def response(
+        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+    ) -> dict[str, Any]:
+        """The whole GraphQL response: `data` and `errors`."""
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        response = await self.http.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+        )
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def gql(
+        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+    ) -> Any:
+        """`data`, after checking there were no errors."""
+        body = await self.response(query, variables, token)
+        assert not body.get("errors"), body["errors"]
+        return body["data"]
+
+    async def new_account(self, prefix: str = "user") -> Account:
+        username = f"{prefix}-{secrets.token_hex(4)}"
+        data = await self.gql(
+            "mutation($u: String!, $p: String!) { register(username: $u, password: $p) { token } }",
+            {"u": username, "p": PASSWORD},
+        )
+        return Account(username, PASSWORD, data["register"]["token"])
+
+    async def new_conversation(self, account: Account, title: str) -> str:
+        data = await self.gql(
+            "mutation($t: String) { createConversation(title: $t) { id } }",
+            {"t": title},
+            account.token,
+        )
+        conversation_id: str = data["createConversation"]["id"]
+        return conversation_id
+
+    async def send_prompt(
+        self, account: Account, prompt: str, conversation_id: str | None = None
+    ) -> dict[str, Any]:
+        """A whole exchange through the `sendPrompt` mutation: prompt, model, saved answer."""
+        data = await self.gql(SEND_PROMPT, {"c": conversation_id, "p": prompt}, account.token)
+        post: dict[str, Any] = data["sendPrompt"]
+        return post
+
+
+def start_stack(tmp: Path, llm: VLLMStandin, **settings: str) -> tuple[Stack, list[ServerProcess]]:
+    """The gateway in front of `llm`, and the API on SQLite in `tmp`, each a process on a free
+    port. `settings` are extra environment variables for the API. The processes are returned
+    in start order, for the caller to stop."""
+    if not (FRONTEND_DIST / "index.html").is_file():
+        pytest.fail("frontend/dist is missing: run `make frontend` (make test does it first)")
+    gateway_url = f"http://127.0.0.1:{free_port()}"
+    gateway = ServerProcess(
+        ["-m", "llm_gateway"],
+        {
+            **os.environ,
+            "LLM_BACKEND": "vllm",
+            "LLM_BASE_URL": llm.base_url,
+            "GATEWAY_HOST": "127.0.0.1",
+            "GATEWAY_PORT": gateway_url.rsplit(":", 1)[1],
+            "LOG_LEVEL": "WARNING",
+        },
+        f"{gateway_url}/healthz",
+        tmp / "gateway.log",
+    )
+    gateway.start()
+    api_url = f"http://127.0.0.1:{free_port()}"
+    api = ServerProcess(
+        ["-m", "graphql_api", "serve"],
+        {
+            **os.environ,
+            "APP_ENV": "development",
+            "DATABASE_URL": f"sqlite://{tmp / 'chat.sqlite3'}",
+            "LLM_GATEWAY_URL": gateway_url,
+            "API_HOST": "127.0.0.1",
+            "API_PORT": api_url.rsplit(":", 1)[1],
+            "JWT_SECRET": JWT_SECRET,
+            "LOG_LEVEL": "WARNING",
+            "PROMPTS_PER_MINUTE": "1000",  # tests seed long conversations quickly
+            **settings,
+        },
+        f"{api_url}/healthz",
+        tmp / "api.log",
+    )
+    try:
+        api.start()
+    except RuntimeError:
+        gateway.stop()
+        raise
+    return Stack(api_url, api), [gateway, api]
