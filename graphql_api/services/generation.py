@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import logging
 import time
 from collections import Counter
@@ -115,8 +116,13 @@ class Run:
         return self.post
 
     def snapshot(self) -> Post:
+        """The post as followers may see it: its final status only once it has been saved."""
         self.post.body = self.text
-        return self.post
+        if self._done or self.post.status in IN_FLIGHT:
+            return self.post
+        seen = copy.copy(self.post)
+        seen.status = PostStatus.STREAMING
+        return seen
 
 
 class Generations:
@@ -314,7 +320,8 @@ class Generations:
             await asyncio.shield(self._finish(run))
 
     async def _save(self, run: Run, *fields: str) -> None:
-        await run.snapshot().save(update_fields=["body", "updated_at", *fields])
+        run.post.body = run.text
+        await run.post.save(update_fields=["body", "updated_at", *fields])
 
     async def _finish(self, run: Run) -> None:
         try:
