@@ -1,0 +1,244 @@
+"""Requests that are not well-formed GraphQL at all: broken, deeply nested or mistyped JSON
+bodies, strange content types, mangled query text, forged tokens, and WebSocket messages that
+break the protocol. A client error at worst, and the socket closed cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from typing import Any
+
+import jwt
+import pytest
+import websockets
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tests.hardening import hostile
+from tests.hardening.conftest import Arena
+
+pytestmark = pytest.mark.slow
+
+VALID_QUERY = (
+    "query($f: Int) { me { id } conversations(first: $f) { edges { cursor node { id title "
+    "posts(last: 2) { edges { node { id body status } } } } } } }"
+)
+VALID_BODY = json.dumps({"query": VALID_QUERY, "variables": {"f": 5}}).encode()
+DEPTHS = [1, 10, 100, 999, 1_000, 5_000, 100_000]
+CONTENT_TYPES = [
+    "application/json",
+    "application/json; charset=latin-1",
+    "application/json; charset=utf-16",
+    "application/graphql",
+    "application/graphql-response+json",
+    "text/plain",
+    "multipart/form-data; boundary=x",
+    "application/x-www-form-urlencoded",
+    "",
+]
+
+
+def nested(depth: int, closed: bool) -> bytes:
+    opening, closing = (b'{"a":', b"}") if depth % 2 else (b"[", b"]")
+    inner = b'"x"' if depth % 2 else b""
+    return opening * depth + inner + (closing * depth if closed else b"")
+
+
+def bodies() -> st.SearchStrategy[bytes]:
+    """Raw request bodies: junk, truncated or padded JSON, nesting, and every JSON type."""
+    fields = st.fixed_dictionaries(
+        {},
+        optional={
+            "query": st.one_of(st.just(VALID_QUERY), hostile.any_value()),
+            "variables": hostile.any_value(),
+            "operationName": hostile.any_value(),
+            "extensions": hostile.any_value(),
+        },
+    )
+    return st.one_of(
+        st.binary(max_size=200),
+        st.integers(0, len(VALID_BODY) - 1).map(lambda end: VALID_BODY[:end]),
+        st.builds(nested, st.sampled_from(DEPTHS), st.booleans()),
+        st.builds(
+            lambda depth, closed: (
+                b'{"query": "{ me { id } }", "variables": {"v": ' + nested(depth, closed) + b"}}"
+            ),
+            st.sampled_from(DEPTHS),
+            st.booleans(),
+        ),
+        st.sampled_from([4_301, 10_000]).map(
+            lambda digits: b'{"query": "{ me { id } }", "variables": {"f": ' + b"9" * digits + b"}}"
+        ),
+        st.binary(min_size=1, max_size=20).map(
+            lambda junk: b'{"query": "{ me { id } }", "variables": {"s": "' + junk + b'"}}'
+        ),
+        st.sampled_from([b"\xef\xbb\xbf", b"\xff\xfe", b" \n\t"]).map(lambda pad: pad + VALID_BODY),
+        hostile.any_value().map(hostile.encode),
+        fields.map(hostile.encode),
+        st.just(VALID_BODY * 2),
+        st.lists(fields, min_size=1, max_size=3).map(hostile.encode),
+    )
+
+
+def mangled_queries() -> st.SearchStrategy[str]:
+    """The valid query with characters inserted, dropped or swapped: the parser's edge cases."""
+    noise = st.text(
+        st.one_of(st.sampled_from('{}()[]:$!@.,"\\#\n\t&|=...'), hostile.characters()),
+        min_size=1,
+        max_size=8,
+    )
+
+    def mangle(edits: list[tuple[int, int, str]]) -> str:
+        query = VALID_QUERY
+        for position, dropped, inserted in edits:
+            at = position % (len(query) + 1)
+            query = query[:at] + inserted + query[at + dropped :]
+        return query
+
+    return st.lists(
+        st.tuples(st.integers(0, 10_000), st.integers(0, 3), noise), min_size=1, max_size=6
+    ).map(mangle)
+
+
+@given(body=bodies(), content_type=st.sampled_from(CONTENT_TYPES))
+async def test_malformed_request_bodies_get_a_client_error(
+    arena: Arena, body: bytes, content_type: str
+) -> None:
+    response = await arena.api.http.post(
+        "/graphql",
+        content=body,
+        headers={"Authorization": f"Bearer {arena.attacker.token}", "Content-Type": content_type},
+    )
+    hostile.assert_client_error_at_worst(response.status_code, response.text)
+
+
+@given(
+    params=st.dictionaries(
+        st.sampled_from(["query", "variables", "operationName", "extensions", "x"]),
+        st.one_of(
+            st.just(VALID_QUERY),
+            st.text(hostile.characters(), max_size=60),
+            hostile.any_value().map(hostile.encode).map(bytes.decode),
+            st.builds(nested, st.sampled_from(DEPTHS[:5]), st.booleans()).map(bytes.decode),
+        ),
+    )
+)
+async def test_malformed_query_parameters_get_a_client_error(
+    arena: Arena, params: dict[str, str]
+) -> None:
+    # Every byte percent-encoded, lone surrogates' too: what a hostile client can put in a URL.
+    encoded = "&".join(
+        key + "=" + "".join(f"%{byte:02X}" for byte in value.encode("utf-8", "surrogatepass"))
+        for key, value in params.items()
+    )
+    response = await arena.api.http.get(
+        f"/graphql?{encoded}",
+        headers={"Authorization": f"Bearer {arena.attacker.token}", "Accept": "application/json"},
+    )
+    hostile.assert_client_error_at_worst(response.status_code, response.text)
+
+
+@given(query=mangled_queries())
+async def test_mangled_query_text_gets_a_client_error(arena: Arena, query: str) -> None:
+    response = await arena.api.http.post(
+        "/graphql",
+        content=hostile.encode({"query": query, "variables": {"f": 3}}),
+        headers={
+            "Authorization": f"Bearer {arena.attacker.token}",
+            "Content-Type": "application/json",
+        },
+    )
+    hostile.assert_client_error_at_worst(response.status_code, response.text)
+
+
+def forged_tokens(arena: Arena) -> st.SearchStrategy[str]:
+    """Tokens a client could make without the server's key."""
+    real = arena.attacker.token
+    header, payload, signature = real.split(".")
+    victim_claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
+    victim_claims["sub"] = arena.victim.id
+
+    def b64(data: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+    return st.one_of(
+        st.just(f"{header}.{b64(victim_claims)}.{signature}"),
+        st.just(f"{b64({'alg': 'none', 'typ': 'JWT'})}.{b64(victim_claims)}."),
+        st.just(jwt.encode(victim_claims, "not-the-server-key-" + "x" * 32, algorithm="HS256")),
+        st.just(real[:-2]),
+        st.just(real + "."),
+        hostile.any_value().map(lambda claims: f"{header}.{b64({'sub': claims})}.{signature}"),
+        st.text(st.characters(min_codepoint=0x20, max_codepoint=0xFF), max_size=300),
+    )
+
+
+@given(data=st.data())
+async def test_forged_or_malformed_tokens_are_unauthenticated(
+    arena: Arena, data: st.DataObject
+) -> None:
+    token = data.draw(forged_tokens(arena), label="token")
+    scheme = data.draw(st.sampled_from(["Bearer ", "bearer ", "Basic ", "", "Bearer  "]))
+    response = await arena.api.http.post(
+        "/graphql",
+        content=hostile.encode(
+            {"query": "{ me { id } conversations { edges { node { title } } } }"}
+        ),
+        headers={
+            "Authorization": (scheme + token).encode("latin-1"),
+            "Content-Type": "application/json",
+        },
+    )
+    hostile.assert_client_error_at_worst(response.status_code, response.text)
+    assert arena.secret not in response.text
+    codes = {error["extensions"]["code"] for error in response.json().get("errors", [])}
+    assert codes == {"UNAUTHENTICATED"}
+
+
+def websocket_messages() -> st.SearchStrategy[str | bytes]:
+    """Frames that break graphql-transport-ws: not JSON, not objects, wrong field types."""
+    messages = st.fixed_dictionaries(
+        {
+            "type": st.one_of(
+                st.sampled_from(["connection_init", "subscribe", "complete", "ping", "pong"]),
+                hostile.any_value(),
+            )
+        },
+        optional={"id": hostile.any_value(), "payload": hostile.any_value()},
+    )
+    return st.one_of(
+        bodies().map(lambda raw: raw.decode("utf-8", "replace")),
+        st.binary(max_size=50),
+        messages.map(hostile.encode).map(bytes.decode),
+    )
+
+
+@given(messages=st.lists(websocket_messages(), min_size=1, max_size=4), init=st.booleans())
+async def test_malformed_websocket_messages_close_the_socket_cleanly(
+    arena: Arena, messages: list[str | bytes], init: bool
+) -> None:
+    url = arena.api.url.replace("http://", "ws://") + "/graphql"
+    received: list[str | bytes] = []
+    async with websockets.connect(url, subprotocols=["graphql-transport-ws"]) as connection:  # type: ignore[list-item]
+        if init:
+            await connection.send(
+                json.dumps(
+                    {
+                        "type": "connection_init",
+                        "payload": {"authorization": f"Bearer {arena.attacker.token}"},
+                    }
+                )
+            )
+        try:
+            for message in messages:
+                await connection.send(message)
+            async with asyncio.timeout(2):
+                async for reply in connection:
+                    received.append(reply)
+        except (TimeoutError, websockets.ConnectionClosedOK):
+            pass
+        except websockets.ConnectionClosedError as closed:
+            code = closed.rcvd.code if closed.rcvd else None
+            assert code is not None, "the server dropped the WebSocket without a close frame"
+            assert code == 1009 or 4400 <= code < 4500, f"the server closed it with {code}"
+    hostile.assert_client_error_at_worst(200, "\n".join(map(str, received)))
