@@ -36,8 +36,14 @@ CACHE_SIZE = 512
 
 
 def _is_unexpected(error: GraphQLError) -> bool:
-    """An exception from our code that is not one of the contract's errors."""
-    return error.original_error is not None and not isinstance(error.original_error, ApiError)
+    """An exception from our code that is not one of the contract's errors.
+
+    graphql-core reports a variable it cannot coerce (a string for an Int, NaN for a Float)
+    as a GraphQLError wrapping the scalar's own GraphQLError: the client's mistake, not ours.
+    """
+    return error.original_error is not None and not isinstance(
+        error.original_error, ApiError | GraphQLError
+    )
 
 
 class Schema(strawberry.Schema):
