@@ -4,6 +4,7 @@ trace of the internals, never a byte of another user's data, never a change to i
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -216,4 +217,50 @@ async def test_hostile_subscription_arguments_get_a_client_error_at_worst_and_le
         f"the server closed the WebSocket with {close_code}"
     )
     assert_safe_for_the_attacker(arena, 200, json.dumps(seen))
+    assert await arena.victim_rows() == before
+
+
+NASTY_ID_QUERIES = [
+    "query($v: ID!) { conversation(id: $v) { id } }",
+    'mutation($v: ID!) { updateConversation(id: $v, title: "x") { id } }',
+    "mutation($v: ID!) { deleteConversation(id: $v) }",
+    'mutation($v: ID!) { sendPrompt(conversationId: $v, prompt: "x") { id } }',
+    "mutation($v: ID!) { stopGeneration(postId: $v) { id } }",
+    "mutation($v: ID!) { regeneratePost(postId: $v) { id } }",
+]
+NASTY_CURSOR_QUERIES = [
+    "query($v: String) { conversations(after: $v) { edges { cursor } } }",
+    "query($v: String) { prompts(after: $v) { edges { cursor } } }",
+    "query($id: ID!, $v: String) { conversation(id: $id) { posts(before: $v) "
+    "{ edges { cursor } } } }",
+]
+
+
+def forged_cursors(key: str) -> list[str]:
+    raw = [f"p:{key}", f"c:{key}:1", f"c:1:{key}", key]
+    return [
+        base64.urlsafe_b64encode(text.encode("utf-8", "surrogatepass")).decode().rstrip("=")
+        for text in raw
+    ] + [key]
+
+
+@pytest.mark.parametrize("value", hostile.NASTY_TEXT + [str(n) for n in hostile.EDGE_INTS])
+async def test_every_nasty_id_and_cursor_is_a_client_error(arena: Arena, value: str) -> None:
+    """The known-nasty list, every time (the property tests above sample from it)."""
+    before = await arena.victim_rows()
+    requests = [(query, {"v": value}) for query in NASTY_ID_QUERIES] + [
+        (query, {"v": cursor, "id": arena.conversation_ids[-1]})
+        for query in NASTY_CURSOR_QUERIES
+        for cursor in forged_cursors(value)
+    ]
+    for query, variables in requests:
+        response = await arena.api.http.post(
+            "/graphql",
+            content=hostile.encode({"query": query, "variables": variables}),
+            headers={
+                "Authorization": f"Bearer {arena.attacker.token}",
+                "Content-Type": "application/json",
+            },
+        )
+        assert_safe_for_the_attacker(arena, response.status_code, response.text)
     assert await arena.victim_rows() == before
