@@ -55,7 +55,8 @@ POST_COLUMNS = (
 def parse_id(value: str | int) -> int | None:
     """A database id from a client's ID, or None when it cannot name a row."""
     text = str(value).strip()
-    if not text.isdigit() or len(text) > 10:
+    # isdigit() alone also accepts "²", which int() refuses, and other scripts' digits.
+    if not (text.isascii() and text.isdigit()) or len(text) > 10:
         return None
     number = int(text)
     return number if 0 < number <= MAX_ID else None

@@ -59,7 +59,7 @@ def decode_conversation_cursor(cursor: str) -> tuple[int, int]:
 
 
 def _positive_int(text: str) -> int:
-    if not text.isdigit() or len(text) > 18:
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
         raise BadUserInput("malformed cursor")
     return int(text)
 
