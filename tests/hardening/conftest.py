@@ -47,7 +47,7 @@ ARENA_SETTINGS: dict[str, Any] = {
 }
 
 
-@dataclass(repr=False)
+@dataclass
 class Arena:
     api: ApiServer
     attacker: Account
@@ -58,10 +58,6 @@ class Arena:
     conversation_cursors: list[str]
     post_cursors: list[str]
     victim_conversation_ids: list[int]
-
-    def __repr__(self) -> str:
-        # Hypothesis prints the fixtures of a failing example: ids, not tokens.
-        return f"Arena(conversations={self.conversation_ids}, posts={self.post_ids})"
 
     async def victim_rows(self) -> dict[str, Any]:
         """Every row of the victim's, and any row anyone put into the victim's conversations."""
