@@ -242,3 +242,51 @@ async def test_malformed_websocket_messages_close_the_socket_cleanly(
             assert code is not None, "the server dropped the WebSocket without a close frame"
             assert code == 1009 or 4400 <= code < 4500, f"the server closed it with {code}"
     hostile.assert_client_error_at_worst(200, "\n".join(map(str, received)))
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "{ ...Undefined }",
+        "query { me { ...Undefined } }",
+        "query { }",
+        "query { me { } }",
+        "{ me { ... on User { } } }",
+        "query { me { ...Empty } } fragment Empty on User { }",
+    ],
+)
+async def test_unknown_fragments_and_empty_selections_are_client_errors(
+    arena: Arena, query: str
+) -> None:
+    response = await arena.api.http.post(
+        "/graphql",
+        json={"query": query},
+        headers={"Authorization": f"Bearer {arena.attacker.token}"},
+    )
+    hostile.assert_client_error_at_worst(response.status_code, response.text)
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "subscription { postStream(postId: 1) { delta } }",
+        'subscription { promptStream(prompt: "over http") { delta } }',
+    ],
+)
+async def test_subscriptions_over_plain_http_are_refused(
+    arena: Arena, method: str, query: str
+) -> None:
+    before = await arena.victim_rows()
+    response = await arena.api.http.request(
+        method,
+        "/graphql",
+        params={"query": query} if method == "GET" else None,
+        json={"query": query} if method == "POST" else None,
+        headers={"Authorization": f"Bearer {arena.attacker.token}", "Accept": "application/json"},
+    )
+    hostile.assert_client_error_at_worst(response.status_code, response.text)
+    assert response.status_code == 400
+    assert "subscriptions are not allowed" in response.text
+    assert await arena.victim_rows() == before
