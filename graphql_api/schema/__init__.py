@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import strawberry
 from graphql.error import GraphQLError
-from graphql.validation import NoSchemaIntrospectionCustomRule
+from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule, ValidationContext
 from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
@@ -46,6 +46,24 @@ def _is_unexpected(error: GraphQLError) -> bool:
     )
 
 
+def _fail_closed(rule: type[ASTValidationRule]) -> type[ASTValidationRule]:
+    """Strawberry's depth rule measures the document as it is built, assuming every spread
+    fragment is defined and no selection is empty (graphql-core 3.3 parses `{ me { } }`).
+    A document it cannot measure is refused rather than crashing validation."""
+
+    class FailClosed(rule):  # type: ignore[valid-type,misc]
+        def __init__(self, context: ValidationContext) -> None:
+            try:
+                super().__init__(context)
+            except (KeyError, ValueError):
+                ASTValidationRule.__init__(self, context)
+                context.report_error(
+                    GraphQLError("every fragment must be defined and no selection empty")
+                )
+
+    return FailClosed
+
+
 class Schema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -76,7 +94,7 @@ def build_schema(settings: Settings) -> Schema:
     # The limits' rule classes are made once: a fresh class per request would never hit
     # the validation cache, and validating every request costs more than executing it.
     rules = [
-        *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
+        *map(_fail_closed, QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules),
         *MaxAliasesLimiter(max_alias_count=settings.max_query_aliases).validation_rules,
     ]
     if not settings.graphiql_enabled:
