@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 from typing import Any
 
@@ -290,3 +291,101 @@ async def test_subscriptions_over_plain_http_are_refused(
     assert response.status_code == 400
     assert "subscriptions are not allowed" in response.text
     assert await arena.victim_rows() == before
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+@pytest.mark.parametrize("name", ["\ud800", "lone \udfff", "é", "B" * 300, "A B", 5, {"a": 1}, []])
+async def test_operation_names_that_are_not_graphql_names_get_a_client_error(
+    arena: Arena, method: str, name: Any
+) -> None:
+    query = "query A { me { id } }"
+    if method == "GET":
+        encoded = "".join(f"%{byte:02X}" for byte in json.dumps(name).encode())
+        plain = name if isinstance(name, str) else json.dumps(name)
+        raw = "".join(f"%{byte:02X}" for byte in plain.encode("utf-8", "surrogatepass"))
+        response = await arena.api.http.get(
+            f"/graphql?query={query}&operationName={raw}&x={encoded}",
+            headers={
+                "Authorization": f"Bearer {arena.attacker.token}",
+                "Accept": "application/json",
+            },
+        )
+    else:
+        response = await arena.api.http.post(
+            "/graphql",
+            content=hostile.encode({"query": query, "operationName": name}),
+            headers={
+                "Authorization": f"Bearer {arena.attacker.token}",
+                "Content-Type": "application/json",
+            },
+        )
+    hostile.assert_client_error_at_worst(response.status_code, response.text)
+    assert response.status_code == 400
+
+
+def _subscribe(operation_id: Any, **payload: Any) -> str:
+    return json.dumps({"type": "subscribe", "id": operation_id, "payload": payload})
+
+
+SLOW_QUERY = 'subscription { promptStream(prompt: "slow") { delta } }'
+QUERY_A = "subscription A { postStream(postId: 1) { delta } }"
+PROTOCOL_BREAKERS: dict[str, list[str]] = {
+    "operation name too long for a close reason": [
+        _subscribe("1", query=QUERY_A, operationName="B" * 300)
+    ],
+    "operation name with a lone surrogate": [
+        _subscribe("1", query=QUERY_A, operationName="\ud800")
+    ],
+    "operation name not a string": [_subscribe("1", query=QUERY_A, operationName=5)],
+    "id reused, too long for a close reason": [_subscribe("x" * 300, query=SLOW_QUERY)] * 2,
+    "id reused, with a lone surrogate": [_subscribe("\ud800", query=SLOW_QUERY)] * 2,
+    "id a number": [_subscribe(5, query=QUERY_A)],
+    "id an object": [_subscribe({"a": 1}, query=QUERY_A)],
+    "id missing": [json.dumps({"type": "subscribe", "payload": {"query": QUERY_A}})],
+    "payload a string": [json.dumps({"type": "subscribe", "id": "1", "payload": "x"})],
+    "payload missing": [json.dumps({"type": "subscribe", "id": "1"})],
+    "query a number": [_subscribe("1", query=5)],
+    "variables a string": [_subscribe("1", query=QUERY_A, variables="x")],
+    "extensions a list": [_subscribe("1", query=QUERY_A, extensions=[1])],
+    "complete with a list id": [json.dumps({"type": "complete", "id": [1]})],
+    "type too long for a close reason": [json.dumps({"type": "t" * 300})],
+    "type with a lone surrogate": [json.dumps({"type": "\ud800"})],
+    "type a list": [json.dumps({"type": [1]})],
+}
+
+
+@pytest.mark.parametrize("case", sorted(PROTOCOL_BREAKERS))
+async def test_protocol_breaking_websocket_messages_close_the_socket_with_a_reason(
+    arena: Arena, case: str
+) -> None:
+    url = arena.api.url.replace("http://", "ws://") + "/graphql"
+    async with websockets.connect(url, subprotocols=["graphql-transport-ws"]) as connection:  # type: ignore[list-item]
+        await connection.send(
+            json.dumps(
+                {
+                    "type": "connection_init",
+                    "payload": {"authorization": f"Bearer {arena.attacker.token}"},
+                }
+            )
+        )
+        assert json.loads(await connection.recv())["type"] == "connection_ack"
+        with contextlib.suppress(websockets.ConnectionClosed):
+            for message in PROTOCOL_BREAKERS[case]:
+                await connection.send(message)
+            async with asyncio.timeout(5):
+                async for reply in connection:
+                    hostile.assert_client_error_at_worst(200, str(reply))
+        # 1006: dropped without a close frame, as when the server's handler crashes.
+        assert connection.close_code is not None
+        assert 4400 <= connection.close_code < 4500, connection.close_code
+
+
+async def test_only_graphql_transport_ws_is_spoken(arena: Arena) -> None:
+    """The legacy `graphql-ws` subprotocol has no authentication timeout: refused outright."""
+    url = arena.api.url.replace("http://", "ws://") + "/graphql"
+    async with websockets.connect(url, subprotocols=["graphql-ws"]) as connection:  # type: ignore[list-item]
+        with pytest.raises(websockets.ConnectionClosedError) as closed:
+            async with asyncio.timeout(5):
+                await connection.recv()
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 4406
