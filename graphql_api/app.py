@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import re
 import secrets
@@ -40,6 +39,7 @@ from graphql_api.services.accounts import Accounts
 from graphql_api.services.broker import make_broker
 from graphql_api.services.generation import Generations
 from graphql_api.settings import Settings
+from graphql_api.transport import WebSocketAdapter, decode_json_object
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +88,8 @@ class RequestScopeMiddleware:
 
 
 class GraphQLView(GraphQL[Context, None]):
+    websocket_adapter_class = WebSocketAdapter
+
     async def render_graphql_ide(self, request: Request) -> Response:
         """GraphiQL from the project's own build, never a CDN: it works offline and under
         the Content-Security-Policy."""
@@ -99,20 +101,7 @@ class GraphQLView(GraphQL[Context, None]):
         return FileResponse(page, headers={"cache-control": "no-cache"})
 
     def decode_json(self, data: str | bytes) -> object:
-        """A request body, query parameter or WebSocket message: a JSON object or malformed.
-
-        Strawberry answers malformed JSON with a 400 (or closes the socket with 4400) but
-        only catches JSONDecodeError: invalid UTF-8, nesting past the recursion limit and
-        integers of thousands of digits raise other errors, and a bare string or number is
-        used as if it were an object; each escaped as a 500 or a dropped socket.
-        """
-        try:
-            value = json.loads(data)
-        except (ValueError, RecursionError):
-            value = None
-        if not isinstance(value, dict):
-            raise json.JSONDecodeError("expected a JSON object", "", 0)
-        return value
+        return decode_json_object(data)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         return Context(
