@@ -19,6 +19,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from cross_web import AsyncHTTPRequestAdapter
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
@@ -28,6 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLRequestData
 from tortoise.context import TortoiseContext
 
 from graphql_api.database import open_database, request_scope
@@ -39,7 +41,7 @@ from graphql_api.services.accounts import Accounts
 from graphql_api.services.broker import make_broker
 from graphql_api.services.generation import Generations
 from graphql_api.settings import Settings
-from graphql_api.transport import WebSocketAdapter, decode_json_object
+from graphql_api.transport import WebSocketAdapter, check_operation_name, decode_json_object
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +104,14 @@ class GraphQLView(GraphQL[Context, None]):
 
     def decode_json(self, data: str | bytes) -> object:
         return decode_json_object(data)
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        data = await super().parse_http_body(request)
+        for one in data if isinstance(data, list) else [data]:
+            check_operation_name(one.operation_name)
+        return data
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         return Context(

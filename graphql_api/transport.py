@@ -3,12 +3,16 @@
     class GraphQLView(GraphQL[Context, None]):
         websocket_adapter_class = WebSocketAdapter      # graphql-transport-ws messages
         def decode_json(self, data): return decode_json_object(data)
+        async def parse_http_body(self, request):
+            data = await super().parse_http_body(request)
+            check_operation_name(data.operation_name)
+            return data
 
 Strawberry's views trust their input's shape: a body that is not a JSON object, a WebSocket
 message whose `id` is not a string or whose `payload` is not an object, and client text echoed
-into a close reason (which must be UTF-8 and at most 123 bytes) each raised out of Strawberry,
-as an HTTP 500 or a socket dropped without a close frame. Here each is refused as malformed:
-a 400, or a 4400 close with a reason.
+into a 400's body or a close reason (which must be UTF-8, and at most 123 bytes) each raised
+out of Strawberry, as an HTTP 500 or a socket dropped without a close frame. Here each is
+refused as malformed: a 400, or a 4400 close with a reason.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import re
 from collections.abc import AsyncGenerator
 from typing import Any
 
+from cross_web import HTTPException
 from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.http.exceptions import NonJsonMessageReceived
 
@@ -40,6 +45,13 @@ def decode_json_object(data: str | bytes) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise json.JSONDecodeError("expected a JSON object", "", 0)
     return value
+
+
+def check_operation_name(name: object) -> None:
+    """Refuse an `operationName` no document can define, before Strawberry echoes it into a
+    400's plain-text body (which a lone surrogate cannot be encoded into)."""
+    if name is not None and not _is_name(name):
+        raise HTTPException(400, "operationName must be a GraphQL name")
 
 
 def _well_formed(message: dict[str, Any]) -> bool:
