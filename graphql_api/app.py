@@ -30,6 +30,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLRequestData
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from tortoise.context import TortoiseContext
 
 from graphql_api.database import open_database, request_scope
@@ -170,6 +171,9 @@ def create_app(settings: Settings) -> Starlette:
     graphql = GraphQLView(
         build_schema(settings),
         graphql_ide="graphiql" if settings.graphiql_enabled else None,
+        # Only the protocol of the contract: Strawberry's legacy `graphql-ws` handler has no
+        # authentication timeout, so a socket that never logs in would stay open for ever.
+        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
         connection_init_wait_timeout=timedelta(seconds=settings.ws_auth_timeout_seconds),
         max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
     )
