@@ -29,6 +29,7 @@ from tortoise.context import TortoiseContext
 from graphql_api.app import create_app
 from graphql_api.database import request_scope
 from graphql_api.schema.context import Services
+from graphql_api.server import server_config
 from graphql_api.settings import Settings
 
 TEST_SECRET = "test-secret-" + "x" * 40
@@ -146,9 +147,7 @@ def make_settings(**overrides: Any) -> Settings:
 async def start_api(**overrides: Any) -> AsyncIterator[ApiServer]:
     """Serve the API on a free loopback port in this event loop until the block ends."""
     settings = make_settings(**overrides)
-    config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=0, log_level="warning", lifespan="on"
-    )
+    config = server_config(create_app(settings), settings, host="127.0.0.1", port=0)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:

@@ -30,6 +30,7 @@ from tortoise.transactions import in_transaction
 from graphql_api.errors import BadUserInput, NotFound, RateLimited
 from graphql_api.gateway_client import Delta, Finish, GatewayClient, GatewayError
 from graphql_api.models import Conversation, ConversationStatus, Post, PostStatus
+from graphql_api.observability import Metrics
 from graphql_api.services import conversations
 from graphql_api.services.broker import Broker
 from graphql_api.services.limits import SlidingWindow
@@ -126,11 +127,19 @@ class Run:
 
 
 class Generations:
-    def __init__(self, settings: Settings, gateway: GatewayClient, broker: Broker) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        gateway: GatewayClient,
+        broker: Broker,
+        metrics: Metrics | None = None,
+    ) -> None:
         self.settings = settings
         self.gateway = gateway
         self.broker = broker
+        self.metrics = metrics or Metrics()
         self.running: dict[int, Run] = {}
+        self.metrics.answers_in_flight.set_function(lambda: len(self.running))
         self._prompt_rate = SlidingWindow(window=60)
         self._user_locks: dict[int, asyncio.Lock] = {}
         self._background: set[asyncio.Task[None]] = set()
@@ -338,6 +347,7 @@ class Generations:
         except Exception:
             log.exception("could not save the end of answer %s", run.post.id)
         finally:
+            self.metrics.answers.labels(run.post.status.value).inc()
             self.running.pop(run.post.id, None)
             self._in_flight[run.post.user_id] -= 1
             if not self._in_flight[run.post.user_id]:
