@@ -41,9 +41,11 @@ $(STAMP): pyproject.toml
 
 frontend: $(FRONTEND_STAMP)
 
-$(FRONTEND_STAMP): $(FRONTEND_SOURCES)
+$(FRONTEND_STAMP): $(FRONTEND_SOURCES) Makefile
 	@if [ -f frontend/package.json ]; then \
-		cd frontend && npm ci --no-audit --no-fund && npm run build && touch dist/.built; \
+		cd frontend && npm ci --no-audit --no-fund && npm run build && \
+		find dist -type f \( -name '*.js' -o -name '*.css' -o -name '*.html' -o -name '*.svg' \) \
+			-exec gzip -9 --keep --force {} + && touch dist/.built; \
 	else mkdir -p frontend/dist && touch $@; fi
 
 clean:

@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -153,6 +154,31 @@ def create_app(settings: Settings) -> Starlette:
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
 
 
+class BuiltFiles(StaticFiles):
+    """The frontend's built files: the gzip copy the build made, when the browser takes it,
+    and (for content-hashed assets) a year of caching."""
+
+    def __init__(self, directory: Path, immutable: bool) -> None:
+        super().__init__(directory=directory, check_dir=False)
+        self.cache_control = "public, max-age=31536000, immutable" if immutable else "no-cache"
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        if response.status_code != 200 or not isinstance(response, FileResponse):
+            return response
+        accepts = dict(scope["headers"]).get(b"accept-encoding", b"")
+        compressed = Path(f"{response.path}.gz")
+        if b"gzip" in accepts and compressed.is_file():
+            response = FileResponse(
+                compressed,
+                media_type=response.media_type,
+                headers={"content-encoding": "gzip"},
+            )
+        response.headers["cache-control"] = self.cache_control
+        response.headers["vary"] = "accept-encoding"
+        return response
+
+
 def _frontend_routes(dist: Path) -> list[BaseRoute]:
     index = dist / "index.html"
     if not index.is_file():
@@ -163,6 +189,6 @@ def _frontend_routes(dist: Path) -> list[BaseRoute]:
 
     return [
         Route("/", page),
-        Mount("/assets", StaticFiles(directory=dist / "assets", check_dir=False)),
-        Mount("/", StaticFiles(directory=dist)),
+        Mount("/assets", BuiltFiles(dist / "assets", immutable=True)),
+        Mount("/", BuiltFiles(dist, immutable=False)),
     ]

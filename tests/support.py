@@ -16,10 +16,12 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -285,10 +287,15 @@ class ApiProcess(ApiClient):
             **env,
         }
         self.process: subprocess.Popen[bytes] | None = None
+        self.log = tempfile.NamedTemporaryFile(prefix="api-log-", suffix=".txt")  # noqa: SIM115
+
+    def log_lines(self) -> list[str]:
+        """What the process has written to its standard error so far."""
+        return Path(self.log.name).read_text(errors="replace").splitlines()
 
     async def __aenter__(self) -> ApiProcess:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "graphql_api", "serve"], env=self.env
+            [sys.executable, "-m", "graphql_api", "serve"], env=self.env, stderr=self.log
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -309,6 +316,7 @@ class ApiProcess(ApiClient):
 
     async def __aexit__(self, *exc: object) -> None:
         await self.http.aclose()
+        self.log.close()
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
