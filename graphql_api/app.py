@@ -17,6 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import anyio
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -167,10 +168,10 @@ class BuiltFiles(StaticFiles):
         if response.status_code != 200 or not isinstance(response, FileResponse):
             return response
         accepts = dict(scope["headers"]).get(b"accept-encoding", b"")
-        compressed = Path(f"{response.path}.gz")
-        if b"gzip" in accepts and compressed.is_file():
+        compressed = anyio.Path(f"{response.path}.gz")
+        if b"gzip" in accepts and await compressed.is_file():
             response = FileResponse(
-                compressed,
+                str(compressed),
                 media_type=response.media_type,
                 headers={"content-encoding": "gzip"},
             )
