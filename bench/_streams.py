@@ -59,7 +59,7 @@ def request_bytes(base_url: str, model: str, max_tokens: int) -> tuple[str, int,
         f"POST {parts.path}/chat/completions HTTP/1.1\r\n"
         f"Host: {parts.hostname}:{parts.port}\r\n"
         "Content-Type: application/json\r\n"
-        "Authorization: Bearer bench\r\n"
+        "Authorization: Bearer sk-bench-0123456789abcdef0123456789abcdef\r\n"
         f"Content-Length: {len(body)}\r\n\r\n"
     ).encode()
     return str(parts.hostname), int(parts.port or 80), head + body

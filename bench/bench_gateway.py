@@ -31,6 +31,7 @@ from _streams import LoadResults, run_load
 ROOT = Path(__file__).resolve().parent.parent
 LITELLM_VENV = ROOT / "bench" / ".venv-litellm"
 MODEL = "standin-model"
+MASTER_KEY = "sk-bench-0123456789abcdef0123456789abcdef"  # as bench/_streams.py sends it
 WORDS = " one two three four five six seven eight nine ten"  # ten tokens
 
 
@@ -105,6 +106,7 @@ def litellm_config(directory: Path, upstream: str) -> Path:
                     }
                 ],
                 "litellm_settings": {"telemetry": False, "drop_params": True},
+                "general_settings": {"master_key": MASTER_KEY},
             }
         )
     )

@@ -40,7 +40,6 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import aiohttp
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -50,7 +49,7 @@ from starlette.types import Receive, Scope, Send
 from llm_gateway.admission import Admission
 from llm_gateway.asgi import DisconnectWatch, read_body, send_json
 from llm_gateway.backends.base import Backend
-from llm_gateway.backends.http import new_session
+from llm_gateway.backends.http import UpstreamClient
 from llm_gateway.backends.local import LocalBackend
 from llm_gateway.backends.openai import OpenAIBackend
 from llm_gateway.backends.tgi import TGIBackend
@@ -84,26 +83,25 @@ class Gateway:
             settings.gateway_queue_timeout,
         )
         self.metrics = GatewayMetrics(self.admission)
-        self.session: aiohttp.ClientSession | None = None
+        self.client = UpstreamClient(settings.llm_connect_timeout, settings.llm_api_key)
         self.backend: Backend
         self.pool: UpstreamPool
         self.relay: Relay
         self.fitter: ContextFitter
 
-    def build_backend(self, session: aiohttp.ClientSession) -> Backend:
+    def build_backend(self) -> Backend:
         settings = self.settings
         if settings.llm_backend in {"vllm", "openai"}:
-            return OpenAIBackend(session, settings)
+            return OpenAIBackend(self.client, settings)
         template = load_template(settings.llm_chat_template, settings.stop_sequences)
         if settings.llm_backend == "tgi":
-            return TGIBackend(session, settings, template)
+            return TGIBackend(self.client, settings, template)
         return LocalBackend(settings, template)
 
     @asynccontextmanager
     async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
         install_request_ids()
-        self.session = new_session(self.settings.llm_connect_timeout, self.settings.llm_api_key)
-        self.backend = self.build_backend(self.session)
+        self.backend = self.build_backend()
         urls = self.settings.base_urls if self.backend.name != "local" else ["local"]
         self.pool = UpstreamPool(
             urls,
@@ -127,7 +125,7 @@ class Gateway:
         finally:
             probes.cancel()
             await self.backend.aclose()
-            await self.session.close()
+            self.client.close()
 
     # -- chat completions ----------------------------------------------------------------
 
