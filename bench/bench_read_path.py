@@ -1,0 +1,242 @@
+"""Read-path benchmark: the API's throughput on real queries against its own ceiling.
+
+    .venv/bin/python bench/bench_read_path.py [--duration 10] [--connections 32]
+
+Seeds a MariaDB database (one user with 1,000 conversations, one of them with 10,000 posts
+and one with 100), starts the API (one uvicorn worker) on it, and drives it with wrk at 32
+connections. In the same run and server it measures:
+
+- `{ __typename }`: the framework ceiling (HTTP, Strawberry, caches; no database);
+- `conversations(first: 20)`;
+- `conversation(id) { posts(last: 50) }` on the 100-post and the 10,000-post conversation.
+
+Prints requests/s, p50 and p99 latency, and each query's throughput as a share of the
+ceiling. Targets: every real query at least 50% of the ceiling; the 10,000-post page within
+1.5x of the 100-post page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pymysql
+
+ROOT = Path(__file__).resolve().parents[1]
+MARIADB = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}
+PASSWORD = "benchmark password"
+INSERT_POST = (
+    "INSERT INTO posts (prompt, body, conversation_id, created_at, user_id, status, finish_reason, "
+    "model, prompt_tokens, completion_tokens, latency_ms, superseded, updated_at) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+)
+POSTS_QUERY = (
+    "query($id: ID!) { conversation(id: $id) { posts(last: 50) { edges { cursor "
+    "node { id prompt body status createdAt } } pageInfo { hasPreviousPage startCursor } } } }"
+)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def seed(database: str, user_id: int) -> tuple[int, int]:
+    """1,000 conversations; returns the ids of the 10,000-post and the 100-post one."""
+    start = datetime.now(UTC) - timedelta(days=30)
+    with pymysql.connect(**MARIADB, database=database, autocommit=False) as connection:
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO conversation (status, created_at, title, instructions, updated_at, "
+                "user_id) VALUES ('online', %s, %s, NULL, %s, %s)",
+                [
+                    (
+                        start + timedelta(minutes=n),
+                        f"Conversation {n}",
+                        start + timedelta(minutes=n),
+                        user_id,
+                    )
+                    for n in range(1000)
+                ],
+            )
+            cursor.execute(
+                "SELECT id FROM conversation WHERE user_id = %s ORDER BY id LIMIT 2", (user_id,)
+            )
+            big, small = (row[0] for row in cursor.fetchall())
+            body = "A fairly typical answer of a few sentences. " * 8
+            for conversation_id, count in ((big, 10_000), (small, 100)):
+                rows = [
+                    (
+                        f"Prompt number {n}",
+                        body,
+                        conversation_id,
+                        start + timedelta(seconds=n),
+                        user_id,
+                        "complete",
+                        "stop",
+                        "bench-model",
+                        20,
+                        80,
+                        900,
+                        0,
+                        start + timedelta(seconds=n),
+                    )
+                    for n in range(count)
+                ]
+                for offset in range(0, len(rows), 1000):
+                    cursor.executemany(
+                        INSERT_POST,
+                        rows[offset : offset + 1000],
+                    )
+        connection.commit()
+    return big, small
+
+
+def wrk(
+    url: str, token: str, query: str, variables: dict[str, object], duration: int, connections: int
+) -> dict[str, float]:
+    body = json.dumps({"query": query, "variables": variables})
+    script = (
+        'wrk.method = "POST"\n'
+        f"wrk.body = {json.dumps(body)}\n"
+        'wrk.headers["Content-Type"] = "application/json"\n'
+        f'wrk.headers["Authorization"] = "Bearer {token}"\n'
+    )
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+        handle.write(script)
+    try:
+        output = subprocess.run(
+            [
+                "wrk",
+                "-t2",
+                f"-c{connections}",
+                f"-d{duration}s",
+                "--latency",
+                "-s",
+                handle.name,
+                url,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    finally:
+        os.unlink(handle.name)
+    if "Non-2xx" in output or "Socket errors" in output:
+        raise SystemExit(f"wrk saw errors:\n{output}")
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    return {"rps": rps, "p50": _latency(output, "50%"), "p99": _latency(output, "99%")}
+
+
+def _latency(output: str, percentile: str) -> float:
+    value, unit = re.search(rf"{percentile}\s+([\d.]+)(us|ms|s)", output).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds per query")
+    parser.add_argument("--connections", type=int, default=32)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed: apt-get install -y wrk")
+
+    database = f"chat_bench_{secrets.token_hex(4)}"
+    with pymysql.connect(**MARIADB, autocommit=True) as connection, connection.cursor() as cursor:
+        cursor.execute(f"CREATE DATABASE `{database}` CHARACTER SET utf8mb4")
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"mysql://root:@127.0.0.1:3306/{database}",
+        "JWT_SECRET": secrets.token_urlsafe(48),
+        "API_PORT": str(port),
+        "LOG_LEVEL": "WARNING",
+        "APP_ENV": "production",
+    }
+    server = subprocess.Popen([sys.executable, "-m", "graphql_api", "serve"], cwd=ROOT, env=env)
+    url = f"http://127.0.0.1:{port}/graphql"
+    try:
+        client = httpx.Client(timeout=30)
+        for _ in range(100):
+            try:
+                if client.get(f"http://127.0.0.1:{port}/readyz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        registered = client.post(
+            url,
+            json={
+                "query": "mutation($u: String!, $p: String!) { register(username: $u, "
+                "password: $p) { token user { id } } }",
+                "variables": {"u": "bench-user", "p": PASSWORD},
+            },
+        ).json()["data"]["register"]
+        token, user_id = registered["token"], int(registered["user"]["id"])
+        big, small = seed(database, user_id)
+
+        cases = [
+            ("ceiling: { __typename }", "{ __typename }", {}),
+            (
+                "conversations(first: 20)",
+                "{ conversations(first: 20) { edges { cursor node { id title updatedAt } } "
+                "pageInfo { hasNextPage endCursor } } }",
+                {},
+            ),
+            ("posts(last: 50), 100 posts", POSTS_QUERY, {"id": str(small)}),
+            ("posts(last: 50), 10,000 posts", POSTS_QUERY, {"id": str(big)}),
+        ]
+        for _, query, variables in cases:
+            check = client.post(
+                url,
+                json={"query": query, "variables": variables},
+                headers={"Authorization": f"Bearer {token}"},
+            ).json()
+            assert not check.get("errors"), check
+        results = {}
+        for name, query, variables in cases:
+            wrk(url, token, query, variables, 2, args.connections)  # warm-up
+            results[name] = wrk(url, token, query, variables, args.duration, args.connections)
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+        with (
+            pymysql.connect(**MARIADB, autocommit=True) as connection,
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(f"DROP DATABASE IF EXISTS `{database}`")
+
+    ceiling = results[cases[0][0]]["rps"]
+    print(
+        f"\nRead path, MariaDB, one uvicorn worker, {args.connections} connections, "
+        f"{args.duration}s each"
+    )
+    print(f"{'query':32} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'of ceiling':>11}")
+    for name, result in results.items():
+        print(
+            f"{name:32} {result['rps']:9.0f} {result['p50']:8.2f} {result['p99']:8.2f} "
+            f"{result['rps'] / ceiling:10.0%}"
+        )
+    ratio = results[cases[2][0]]["rps"] / results[cases[3][0]]["rps"]
+    print(f"\n100-post page / 10,000-post page throughput: {ratio:.2f}x (target <= 1.5x)")
+    worst = min(result["rps"] for name, result in results.items() if name != cases[0][0]) / ceiling
+    print(f"slowest real query: {worst:.0%} of the ceiling (target >= 50%)")
+
+
+if __name__ == "__main__":
+    main()

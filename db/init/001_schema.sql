@@ -1,0 +1,58 @@
+-- The schema a fresh MariaDB container creates on first start (mounted at
+-- /docker-entrypoint-initdb.d). It must equal what the Tortoise models in
+-- graphql_api/models.py generate: tests/api/test_schema.py compares them on a real MariaDB.
+-- Tables `users`, `conversation` and `posts` keep the brief's columns; `users.password`
+-- holds an argon2id hash, never a password.
+
+CREATE TABLE IF NOT EXISTS `users` (
+    `id` INT NOT NULL PRIMARY KEY AUTO_INCREMENT,
+    `username` VARCHAR(64) NOT NULL UNIQUE,
+    `password` VARCHAR(255) NOT NULL,
+    `created_at` DATETIME(6) NOT NULL
+) CHARACTER SET utf8mb4;
+CREATE TABLE IF NOT EXISTS `conversation` (
+    `id` INT NOT NULL PRIMARY KEY AUTO_INCREMENT,
+    `status` ENUM('online','deleted') NOT NULL COMMENT 'ONLINE: online\nDELETED: deleted',
+    `created_at` DATETIME(6) NOT NULL,
+    `title` VARCHAR(200) NOT NULL,
+    `instructions` LONGTEXT,
+    `updated_at` DATETIME(6) NOT NULL,
+    `user_id` INT NOT NULL,
+    CONSTRAINT `fk_conversa_users_1f06f602` FOREIGN KEY (`user_id`) REFERENCES `users` (`id`) ON DELETE CASCADE,
+    KEY `idx_conv_user_list` (`user_id`, `status`, `updated_at`, `id`)
+) CHARACTER SET utf8mb4;
+CREATE TABLE IF NOT EXISTS `posts` (
+    `id` INT NOT NULL PRIMARY KEY AUTO_INCREMENT,
+    `prompt` LONGTEXT NOT NULL,
+    `body` LONGTEXT NOT NULL,
+    `created_at` DATETIME(6) NOT NULL,
+    `status` ENUM('pending','streaming','complete','cancelled','failed') NOT NULL COMMENT 'PENDING: pending\nSTREAMING: streaming\nCOMPLETE: complete\nCANCELLED: cancelled\nFAILED: failed',
+    `finish_reason` VARCHAR(32),
+    `model` VARCHAR(200),
+    `prompt_tokens` INT,
+    `completion_tokens` INT,
+    `latency_ms` INT,
+    `error` VARCHAR(500),
+    `options` JSON,
+    `superseded` BOOL NOT NULL,
+    `worker` VARCHAR(32),
+    `updated_at` DATETIME(6) NOT NULL,
+    `conversation_id` INT NOT NULL,
+    `replaced_post_id` INT,
+    `user_id` INT NOT NULL,
+    CONSTRAINT `fk_posts_conversa_13dcb88c` FOREIGN KEY (`conversation_id`) REFERENCES `conversation` (`id`) ON DELETE CASCADE,
+    CONSTRAINT `fk_posts_posts_f5bf0bc7` FOREIGN KEY (`replaced_post_id`) REFERENCES `posts` (`id`) ON DELETE SET NULL,
+    CONSTRAINT `fk_posts_users_10758681` FOREIGN KEY (`user_id`) REFERENCES `users` (`id`) ON DELETE CASCADE,
+    KEY `idx_posts_conversation` (`conversation_id`, `superseded`, `id`),
+    KEY `idx_posts_user` (`user_id`, `id`),
+    KEY `idx_posts_status` (`status`)
+) CHARACTER SET utf8mb4;
+CREATE TABLE IF NOT EXISTS `sessions` (
+    `jti` VARCHAR(32) NOT NULL PRIMARY KEY,
+    `created_at` DATETIME(6) NOT NULL,
+    `expires_at` DATETIME(6) NOT NULL,
+    `revoked_at` DATETIME(6),
+    `user_id` INT NOT NULL,
+    CONSTRAINT `fk_sessions_users_0c63f6d3` FOREIGN KEY (`user_id`) REFERENCES `users` (`id`) ON DELETE CASCADE,
+    KEY `idx_sessions_revoked` (`revoked_at`)
+) CHARACTER SET utf8mb4 COMMENT='One login: a token\'s `jti`; logout or a password reset revokes it.';

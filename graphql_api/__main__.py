@@ -1,0 +1,110 @@
+"""Command line: serve the API, manage users, export the schema.
+
+python -m graphql_api serve
+python -m graphql_api users create alice          # asks for the password twice
+echo "$PASSWORD" | python -m graphql_api users reset-password alice --password-stdin
+python -m graphql_api export-schema > schema.graphql
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+
+from pydantic import ValidationError
+
+from graphql_api.errors import ApiError
+from graphql_api.settings import Settings
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']).upper() or 'settings'}: {error['msg']}"
+            for error in exc.errors()
+        )
+        sys.exit(f"Invalid configuration: {problems}")
+
+
+def serve() -> None:
+    import uvicorn
+
+    from graphql_api.app import create_app
+
+    settings = _settings()
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=settings.api_host,
+        port=settings.api_port,
+        log_level=settings.log_level.lower(),
+        proxy_headers=True,
+        timeout_graceful_shutdown=10,
+    )
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    password = getpass.getpass("Password: ")
+    if getpass.getpass("Repeat it: ") != password:
+        sys.exit("The passwords differ; nothing changed.")
+    return password
+
+
+async def _manage_user(action: str, username: str, password: str) -> str:
+    from graphql_api.database import open_database
+    from graphql_api.services.accounts import Accounts
+
+    settings = _settings()
+    async with open_database(settings) as database:
+        with database:
+            accounts = Accounts(settings)
+            if action == "create":
+                user = await accounts.create_user(username, password)
+                return f"Created user {user.username!r} (id {user.id})."
+            user = await accounts.set_password(username, password)
+            return f"Reset the password of {user.username!r}; their sessions are logged out."
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m graphql_api", description=__doc__.split("\n")[0]
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("serve", help="run the API (settings from the environment and .env)")
+    commands.add_parser("export-schema", help="print the GraphQL SDL")
+    users = commands.add_parser("users", help="create users and reset passwords")
+    user_actions = users.add_subparsers(dest="action", required=True)
+    for action in ("create", "reset-password"):
+        command = user_actions.add_parser(action)
+        command.add_argument("username")
+        command.add_argument(
+            "--password-stdin", action="store_true", help="read the password from standard input"
+        )
+    args = parser.parse_args(argv)
+
+    if args.command == "serve":
+        serve()
+    elif args.command == "export-schema":
+        from graphql_api.schema import export_sdl
+
+        sys.stdout.write(export_sdl())
+    else:
+        password = _read_password(args.password_stdin)
+        action = "create" if args.action == "create" else "reset"
+        try:
+            print(asyncio.run(_manage_user(action, args.username, password)))
+        except ApiError as exc:
+            sys.exit(f"Nothing changed: {exc.message}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,54 @@
+"""Errors a client may see, each with the `extensions.code` of the API contract.
+
+Services raise these; anything else that escapes a resolver is masked as
+`INTERNAL_SERVER_ERROR` and logged with the request id (see `schema.extensions`).
+
+    raise NotFound("conversation")
+    # -> {"message": "conversation not found", "extensions": {"code": "NOT_FOUND"}}
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ApiError(Exception):
+    code = "INTERNAL_SERVER_ERROR"
+
+    def __init__(self, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.extra = extra
+
+    @property
+    def extensions(self) -> dict[str, Any]:
+        """Read by graphql-core when it wraps this error for the response."""
+        return {"code": self.code, **self.extra}
+
+
+class Unauthenticated(ApiError):
+    code = "UNAUTHENTICATED"
+
+
+class BadUserInput(ApiError):
+    code = "BAD_USER_INPUT"
+
+
+class NotFound(ApiError):
+    """Also what another user's object looks like: never reveal that it exists."""
+
+    code = "NOT_FOUND"
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"{what} not found")
+
+
+class RateLimited(ApiError):
+    code = "RATE_LIMITED"
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message, retryAfter=max(1, round(retry_after)))
+
+
+class LLMUnavailable(ApiError):
+    code = "LLM_UNAVAILABLE"

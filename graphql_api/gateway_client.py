@@ -1,0 +1,136 @@
+"""The API's client for the LLM gateway's OpenAI-style chat-completions stream.
+
+    client = GatewayClient("http://127.0.0.1:8001", read_timeout=120)
+    async for event in client.stream_chat(messages, max_tokens=256, request_id="r1"):
+        match event:
+            case Delta(text=text): ...
+            case Finish(finish_reason=reason, completion_tokens=n): ...
+    # raises GatewayError when the gateway cannot be reached or the model fails
+
+Closing the iterator (or cancelling the task that reads it) closes the HTTP connection, which
+the gateway turns into a stop of the upstream generation.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+
+class GatewayError(Exception):
+    """The model could not answer: unreachable, refused, or failed mid-answer."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+@dataclass(frozen=True, slots=True)
+class Delta:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Finish:
+    finish_reason: str | None
+    model: str | None
+    prompt_tokens: int | None
+    completion_tokens: int | None
+
+
+def _error_message(payload: Any) -> str:
+    """The message of either OpenAI error shape: `{"error": {...}}` or flat `{"message"}`."""
+    if isinstance(payload, dict):
+        error = payload.get("error", payload)
+        if isinstance(error, dict):
+            return str(error.get("message") or error.get("type") or "model error")
+        if isinstance(error, str):
+            return error
+    return "model error"
+
+
+class GatewayClient:
+    def __init__(self, base_url: str, read_timeout: float, connect_timeout: float = 5.0) -> None:
+        self._client = httpx.AsyncClient(
+            base_url=base_url,
+            timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=64),
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def stream_chat(
+        self,
+        messages: list[dict[str, str]],
+        *,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        request_id: str | None = None,
+    ) -> AsyncIterator[Delta | Finish]:
+        body: dict[str, Any] = {
+            "messages": messages,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        if max_tokens is not None:
+            body["max_tokens"] = max_tokens
+        if temperature is not None:
+            body["temperature"] = temperature
+        headers = {"X-Request-ID": request_id} if request_id else {}
+        try:
+            async with self._client.stream(
+                "POST", "/v1/chat/completions", json=body, headers=headers
+            ) as response:
+                if response.status_code != 200:
+                    raw = await response.aread()
+                    try:
+                        message = _error_message(json.loads(raw))
+                    except ValueError:
+                        message = raw.decode(errors="replace")[:200] or "model error"
+                    raise GatewayError(message, status=response.status_code)
+                async for event in _parse_stream(response):
+                    yield event
+        except httpx.TimeoutException:
+            raise GatewayError("the model did not answer in time") from None
+        except httpx.TransportError as exc:
+            raise GatewayError(
+                f"the model gateway cannot be reached ({type(exc).__name__})"
+            ) from None
+
+
+async def _parse_stream(response: httpx.Response) -> AsyncIterator[Delta | Finish]:
+    finish_reason: str | None = None
+    model: str | None = None
+    usage: dict[str, Any] = {}
+    async for line in response.aiter_lines():
+        if not line.startswith("data:"):
+            continue
+        data = line[5:].strip()
+        if data == "[DONE]":
+            yield Finish(
+                finish_reason=finish_reason,
+                model=model,
+                prompt_tokens=usage.get("prompt_tokens"),
+                completion_tokens=usage.get("completion_tokens"),
+            )
+            return
+        try:
+            chunk = json.loads(data)
+        except ValueError:
+            raise GatewayError("the model gateway sent a malformed event") from None
+        if "error" in chunk:
+            raise GatewayError(_error_message(chunk))
+        model = chunk.get("model") or model
+        usage = chunk.get("usage") or usage
+        for choice in chunk.get("choices") or ():
+            text = (choice.get("delta") or {}).get("content")
+            if text:
+                yield Delta(text)
+            finish_reason = choice.get("finish_reason") or finish_reason
+    raise GatewayError("the model's answer was cut off")

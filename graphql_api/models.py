@@ -1,0 +1,137 @@
+"""Tortoise models: the brief's `users`, `conversation` and `posts`, and `sessions`.
+
+The brief's columns keep their names and meaning; what the product needs sits beside them.
+`db/init/*.sql` creates the same schema on MariaDB (a test compares the two).
+"""
+
+from __future__ import annotations
+
+from enum import Enum, StrEnum
+from typing import Any
+
+from tortoise import fields
+from tortoise.fields.data import CharEnumFieldInstance
+from tortoise.indexes import Index
+from tortoise.models import Model
+
+
+class ConversationStatus(StrEnum):
+    ONLINE = "online"
+    DELETED = "deleted"
+
+
+class PostStatus(StrEnum):
+    PENDING = "pending"
+    STREAMING = "streaming"
+    COMPLETE = "complete"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+class EnumColumn(CharEnumFieldInstance):
+    """A str-enum stored as a real `ENUM(...)` column on MariaDB (VARCHAR on SQLite).
+
+    A VARCHAR would accept any word; the brief's `online`/`deleted` rule belongs to the database.
+    """
+
+    def __init__(self, enum_type: type[Enum], **kwargs: Any) -> None:
+        super().__init__(enum_type, **kwargs)
+        values = ",".join(f"'{member.value}'" for member in enum_type)
+        enum_sql = f"ENUM({values})"
+
+        class _db_mysql:
+            SQL_TYPE = enum_sql
+
+        self._db_mysql = _db_mysql
+
+
+class User(Model):
+    id = fields.IntField(primary_key=True)
+    username = fields.CharField(max_length=64, unique=True)
+    # The brief's `password` column holds the argon2id hash, never the password.
+    password_hash = fields.CharField(max_length=255, source_field="password")
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "users"
+
+
+class Session(Model):
+    """One login: a token's `jti`; logout or a password reset revokes it."""
+
+    jti = fields.CharField(max_length=32, primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="sessions", on_delete=fields.CASCADE
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+    expires_at = fields.DatetimeField()
+    revoked_at = fields.DatetimeField(null=True)
+
+    user_id: int
+
+    class Meta:
+        table = "sessions"
+        indexes = (Index(fields=("revoked_at",), name="idx_sessions_revoked"),)
+
+
+class Conversation(Model):
+    id = fields.IntField(primary_key=True)
+    status = EnumColumn(ConversationStatus, default=ConversationStatus.ONLINE)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="conversations", on_delete=fields.CASCADE
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+    title = fields.CharField(max_length=200, default="")
+    instructions: str | None = fields.TextField(null=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    user_id: int
+
+    class Meta:
+        table = "conversation"
+        # A user's list, newest activity first, is one index range scan at any size.
+        indexes = (
+            Index(fields=("user_id", "status", "updated_at", "id"), name="idx_conv_user_list"),
+        )
+
+
+class Post(Model):
+    id = fields.IntField(primary_key=True)
+    prompt = fields.TextField()
+    body = fields.TextField(default="")
+    conversation: fields.ForeignKeyRelation[Conversation] = fields.ForeignKeyField(
+        "models.Conversation", related_name="posts", on_delete=fields.CASCADE
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+    # The owner, copied from the conversation, so every post query carries it in one index.
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="posts", on_delete=fields.CASCADE
+    )
+    status = EnumColumn(PostStatus, default=PostStatus.PENDING)
+    finish_reason = fields.CharField(max_length=32, null=True)
+    model = fields.CharField(max_length=200, null=True)
+    prompt_tokens = fields.IntField(null=True)
+    completion_tokens = fields.IntField(null=True)
+    latency_ms = fields.IntField(null=True)
+    error = fields.CharField(max_length=500, null=True)
+    options: dict[str, Any] | None = fields.JSONField(null=True)
+    replaced_post: fields.ForeignKeyNullableRelation[Post] = fields.ForeignKeyField(
+        "models.Post", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    superseded = fields.BooleanField(default=False)
+    # The API process writing the answer: a post left PENDING or STREAMING by a process that
+    # is gone was interrupted.
+    worker = fields.CharField(max_length=32, null=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    conversation_id: int
+    user_id: int
+    replaced_post_id: int | None
+
+    class Meta:
+        table = "posts"
+        indexes = (
+            Index(fields=("conversation_id", "superseded", "id"), name="idx_posts_conversation"),
+            Index(fields=("user_id", "id"), name="idx_posts_user"),
+            Index(fields=("status",), name="idx_posts_status"),
+        )

@@ -1,0 +1,112 @@
+"""The per-request (or per-WebSocket) context resolvers receive as `info.context`.
+
+user_id = info.context.user_id      # raises Unauthenticated without a valid token
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+from strawberry.dataloader import DataLoader
+from strawberry.types import Info as StrawberryInfo
+
+from graphql_api.errors import Unauthenticated
+from graphql_api.security import InvalidToken, TokenClaims
+from graphql_api.services import conversations
+from graphql_api.services.conversations import Row
+from graphql_api.services.pagination import Page, PageWindow
+
+if TYPE_CHECKING:
+    from graphql_api.services.accounts import Accounts
+    from graphql_api.services.generation import Generations
+    from graphql_api.settings import Settings
+
+BEARER = "bearer "
+PostsKey: TypeAlias = tuple[int, PageWindow]
+
+
+@dataclass
+class Services:
+    """What the app builds once at start and every request shares."""
+
+    settings: Settings
+    accounts: Accounts
+    generations: Generations
+
+
+@dataclass
+class Context:
+    services: Services
+    request_id: str
+    authorization: str | None = None
+    connection_params: dict[str, Any] | None = None
+    _claims: TokenClaims | None = None
+    _posts_loader: DataLoader[PostsKey, Page[Row]] | None = field(default=None, repr=False)
+
+    @property
+    def claims(self) -> TokenClaims:
+        """The caller's verified token, checked again on each use (long-lived WebSockets)."""
+        if self._claims is None:
+            self._claims = self._verify(self.authorization)
+        if (
+            self._claims.expires_at <= time.time()
+            or self._claims.jti in self.services.accounts.revoked
+        ):
+            raise Unauthenticated("your session has ended; log in again")
+        return self._claims
+
+    @property
+    def user_id(self) -> int:
+        return self.claims.user_id
+
+    def authenticate(self, authorization: object) -> None:
+        """Verify a token given after the context was made (WebSocket `connection_init`)."""
+        self.authorization = authorization if isinstance(authorization, str) else None
+        self._claims = self._verify(self.authorization)
+
+    def _verify(self, authorization: str | None) -> TokenClaims:
+        if not authorization or not authorization.lower().startswith(BEARER):
+            raise Unauthenticated("log in first: send Authorization: Bearer <token>")
+        try:
+            return self.services.accounts.authenticate(authorization[len(BEARER) :].strip())
+        except InvalidToken:
+            raise Unauthenticated("your session has ended; log in again") from None
+
+    async def posts_page(
+        self,
+        conversation_id: int,
+        *,
+        first: int | None,
+        after: str | None,
+        last: int | None,
+        before: str | None,
+    ) -> Page[Row]:
+        """A page of a conversation's posts; pages asked for together load together."""
+        settings = self.services.settings
+        window = PageWindow.of(
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            default=settings.max_page_size,
+            max_size=settings.max_page_size,
+        )
+        if self._posts_loader is None:
+            self._posts_loader = DataLoader(load_fn=_load_posts)
+        return await self._posts_loader.load((conversation_id, window))
+
+
+async def _load_posts(keys: list[PostsKey]) -> list[Page[Row]]:
+    by_window: dict[PageWindow, list[int]] = {}
+    for conversation_id, window in keys:
+        by_window.setdefault(window, []).append(conversation_id)
+    pages: dict[PostsKey, Page[Row]] = {}
+    for window, ids in by_window.items():
+        for conversation_id, page in (await conversations.list_posts_of_many(ids, window)).items():
+            pages[(conversation_id, window)] = page
+    return [pages[key] for key in keys]
+
+
+Info: TypeAlias = StrawberryInfo[Context, None]

@@ -1,0 +1,205 @@
+"""Signals between API processes: stop an answer, follow one written elsewhere, who is alive.
+
+    broker = make_broker(settings)          # Redis when REDIS_URL is set, else this process only
+    await broker.start(on_stop=generations.stop_local, on_revoke=accounts.revoked.add)
+    await broker.request_stop(post_id)      # whichever process writes the answer stops it
+
+With one process everything happens in memory and the broker only says so. With Redis:
+- stop and logout go out on a pub/sub channel that every process listens to;
+- the process writing an answer mirrors its text into a Redis stream (`chat:post:<id>`), from
+  which another process re-attaches: all the text so far, then the rest, with no gap;
+- each process keeps a heartbeat key, so an answer left by a process that died is known.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from graphql_api.settings import Settings
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 5
+HEARTBEAT_TTL = 15
+MIRROR_INTERVAL = 0.02
+STREAM_TTL_SECONDS = 600
+FOLLOW_BLOCK_MS = 2000
+CONTROL_CHANNEL = "chat:control"
+
+StopHandler = Callable[[int], Awaitable[None]]
+RevokeHandler = Callable[[str, float], None]
+
+
+@dataclass(frozen=True, slots=True)
+class MirroredText:
+    """A piece of an answer written by another process; `done` once it has ended."""
+
+    text: str
+    done: bool = False
+
+
+class TextSource(Protocol):
+    """What the broker needs from an answer in progress to mirror it."""
+
+    @property
+    def length(self) -> int: ...
+
+    @property
+    def done(self) -> bool: ...
+
+    def text_since(self, offset: int) -> str: ...
+
+    async def wait_beyond(self, offset: int) -> None: ...
+
+
+class Broker:
+    """One API process: nothing to tell anyone."""
+
+    def __init__(self) -> None:
+        self.worker_id = secrets.token_hex(8)
+
+    async def start(self, on_stop: StopHandler, on_revoke: RevokeHandler) -> None:
+        """Begin listening for other processes' signals."""
+
+    async def close(self) -> None:
+        """Stop listening."""
+
+    async def request_stop(self, post_id: int) -> None:
+        """Ask the process writing `post_id` to stop (here: nobody else)."""
+
+    async def announce_revocation(self, jti: str, expires_at: float) -> None:
+        """Tell other processes a token was revoked (here: nobody else)."""
+
+    async def mirror(self, post_id: int, source: TextSource) -> None:
+        """Copy an answer's text where other processes can follow it (here: nowhere)."""
+
+    async def follow(self, post_id: int, offset: int) -> AsyncIterator[MirroredText]:
+        """The text another process writes for `post_id`, from `offset` (here: none)."""
+        nothing: tuple[MirroredText, ...] = ()
+        for piece in nothing:
+            yield piece
+
+    async def live_workers(self) -> set[str] | None:
+        """The ids of the API processes alive now, or None when they cannot be known."""
+        return None
+
+
+class RedisBroker(Broker):
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        self.redis: Redis = Redis.from_url(url, decode_responses=True)
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def _worker_key(self, worker_id: str) -> str:
+        return f"chat:worker:{worker_id}"
+
+    async def start(self, on_stop: StopHandler, on_revoke: RevokeHandler) -> None:
+        await self.redis.set(self._worker_key(self.worker_id), "1", ex=HEARTBEAT_TTL)
+        pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+        await pubsub.subscribe(CONTROL_CHANNEL)
+        self._tasks = [
+            asyncio.create_task(self._listen(pubsub, on_stop, on_revoke), name="broker-listen"),
+            asyncio.create_task(self._heartbeat(), name="broker-heartbeat"),
+        ]
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        with contextlib.suppress(RedisError):
+            await self.redis.delete(self._worker_key(self.worker_id))
+        await self.redis.aclose()
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+            try:
+                await self.redis.set(self._worker_key(self.worker_id), "1", ex=HEARTBEAT_TTL)
+            except RedisError:
+                log.warning("could not refresh this process's heartbeat in Redis", exc_info=True)
+
+    async def _listen(self, pubsub: object, on_stop: StopHandler, on_revoke: RevokeHandler) -> None:
+        from redis.asyncio.client import PubSub
+
+        assert isinstance(pubsub, PubSub)
+        async for message in pubsub.listen():
+            try:
+                signal = json.loads(message["data"])
+                if "stop" in signal:
+                    await on_stop(int(signal["stop"]))
+                elif "revoke" in signal:
+                    on_revoke(str(signal["revoke"]), float(signal["exp"]))
+            except Exception:
+                log.exception("bad control message %r", message.get("data"))
+
+    async def request_stop(self, post_id: int) -> None:
+        await self.redis.publish(CONTROL_CHANNEL, json.dumps({"stop": post_id}))
+
+    async def announce_revocation(self, jti: str, expires_at: float) -> None:
+        await self.redis.publish(CONTROL_CHANNEL, json.dumps({"revoke": jti, "exp": expires_at}))
+
+    async def live_workers(self) -> set[str]:
+        keys = [key async for key in self.redis.scan_iter(match="chat:worker:*", count=500)]
+        return {key.rsplit(":", 1)[1] for key in keys} | {self.worker_id}
+
+    async def mirror(self, post_id: int, source: TextSource) -> None:
+        key = f"chat:post:{post_id}"
+        offset = 0
+        try:
+            # A stream left from another database's post with the same id must not leak in.
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.delete(key)
+                pipe.xadd(key, {"t": ""})
+                await pipe.execute()
+            while True:
+                await source.wait_beyond(offset)
+                text = source.text_since(offset)
+                if text:
+                    await self.redis.xadd(key, {"t": text})
+                    offset += len(text)
+                if source.done and offset >= source.length:
+                    await self.redis.xadd(key, {"t": "", "done": "1"})
+                    break
+                # Batch what arrives meanwhile: one entry per interval, not one per token.
+                await asyncio.sleep(MIRROR_INTERVAL)
+        except RedisError:
+            log.warning("stopped mirroring answer %s to Redis", post_id, exc_info=True)
+        finally:
+            with contextlib.suppress(RedisError):
+                await asyncio.shield(self.redis.expire(key, STREAM_TTL_SECONDS))
+
+    async def follow(self, post_id: int, offset: int) -> AsyncIterator[MirroredText]:
+        """All the text mirrored so far as one piece, then each new batch; the text before
+        `offset` (which the follower has) is left out. Ends at the answer's end, or when
+        nothing comes for a while (no mirror, or its writer died)."""
+        key = f"chat:post:{post_id}"
+        last_id = "0-0"
+        seen = 0
+        while True:
+            reply: Any = await self.redis.xread({key: last_id}, block=FOLLOW_BLOCK_MS, count=1000)
+            if not reply:
+                return
+            entries: list[tuple[str, dict[str, str]]] = reply[0][1]
+            last_id = entries[-1][0]
+            text = "".join(fields.get("t", "") for _, fields in entries)
+            done = any(fields.get("done") for _, fields in entries)
+            skip = max(0, min(len(text), offset - seen))
+            seen += len(text)
+            if text[skip:] or done:
+                yield MirroredText(text[skip:], done=done)
+            if done:
+                return
+
+
+def make_broker(settings: Settings) -> Broker:
+    return RedisBroker(settings.redis_url) if settings.redis_url else Broker()

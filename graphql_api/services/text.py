@@ -1,0 +1,25 @@
+"""Checks for text that clients send, before it reaches the database or the model.
+
+check_text(prompt, "prompt", max_chars=32_000)   # raises BadUserInput with a plain message
+"""
+
+from __future__ import annotations
+
+import re
+
+from graphql_api.errors import BadUserInput
+
+# NUL breaks C-string consumers downstream; lone surrogates cannot be encoded as UTF-8 at all.
+_FORBIDDEN = re.compile(r"[\x00\ud800-\udfff]")
+
+
+def check_text(value: str, what: str, *, max_chars: int, allow_empty: bool = True) -> str:
+    if len(value) > max_chars:
+        raise BadUserInput(f"{what} may be at most {max_chars} characters")
+    if _FORBIDDEN.search(value):
+        raise BadUserInput(
+            f"{what} contains characters that are not allowed (NUL or lone surrogates)"
+        )
+    if not allow_empty and not value.strip():
+        raise BadUserInput(f"{what} must not be empty")
+    return value

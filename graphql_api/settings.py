@@ -1,0 +1,121 @@
+"""Settings for graphql_api, read from the environment and an optional `.env` file.
+
+    settings = Settings()            # validated; a bad value raises with the variable's name
+    settings.database_url            # "sqlite://data/chat.sqlite3" unless DATABASE_URL is set
+
+Every variable, its meaning and its default:
+
+| variable | meaning | default |
+| --- | --- | --- |
+| `APP_ENV` | `development` or `production` | `development` |
+| `DATABASE_URL` | `mysql://user:pass@host/db` or `sqlite://path` | `sqlite://data/chat.sqlite3` |
+| `DATABASE_POOL_SIZE` | MariaDB connections per process | `10` |
+| `JWT_SECRET` | HS256 key, at least 32 bytes; required in production | random per start |
+| `JWT_TTL_SECONDS` | token lifetime | `86400` |
+| `ALLOW_SIGNUP` | whether `register` works | `true` |
+| `SYSTEM_PROMPT` | the system message before every conversation | a short persona |
+| `API_HOST`, `API_PORT` | where the API listens | `127.0.0.1`, `8000` |
+| `LLM_GATEWAY_URL` | where the API finds the gateway | `http://127.0.0.1:8001` |
+| `LLM_REQUEST_TIMEOUT` | seconds without a byte from the gateway before an answer fails | `120` |
+| `GRAPHIQL` | serve GraphiQL and allow introspection (default: on outside production) | |
+| `MAX_PROMPT_CHARS` | longest prompt accepted | `32000` |
+| `MAX_PAGE_SIZE` | largest `first`/`last` accepted | `100` |
+| `MAX_QUERY_DEPTH`, `_ALIASES`, `_TOKENS` | GraphQL query limits | `10`, `15`, `2000` |
+| `LOGIN_MAX_FAILURES` | failed logins per account before `RATE_LIMITED` | `5` |
+| `LOGIN_LOCKOUT_SECONDS` | window over which failures count, and lockout length | `300` |
+| `REDIS_URL` | Redis for stop, re-attach and limits across API processes | unset: one process |
+| `MAX_ANSWERS_IN_FLIGHT` | answers one user may have streaming at once | `3` |
+| `PROMPTS_PER_MINUTE` | prompts one user may send per minute | `20` |
+| `WS_AUTH_TIMEOUT_SECONDS` | a WebSocket must authenticate within this time | `5` |
+| `MAX_SUBSCRIPTIONS_PER_CONNECTION` | subscriptions one WebSocket may hold | `10` |
+| `LOG_LEVEL` | `DEBUG`, `INFO`, `WARNING` or `ERROR` | `INFO` |
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SYSTEM_PROMPT = (
+    "You are a helpful, honest assistant. Answer clearly and concisely; "
+    "say so when you do not know."
+)
+MIN_SECRET_BYTES = 32
+
+
+class Settings(BaseSettings):
+    """The API's configuration; see the module docstring for every variable."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    app_env: Literal["development", "production"] = "development"
+    database_url: str = "sqlite://data/chat.sqlite3"
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+    jwt_secret: str = ""
+    jwt_ttl_seconds: int = Field(default=86_400, ge=60)
+    allow_signup: bool = True
+    system_prompt: str = DEFAULT_SYSTEM_PROMPT
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8000, ge=0, le=65_535)
+    llm_gateway_url: str = "http://127.0.0.1:8001"
+    llm_request_timeout: float = Field(default=120.0, gt=0)
+    graphiql: bool | None = None
+    max_prompt_chars: int = Field(default=32_000, ge=1)
+    max_page_size: int = Field(default=100, ge=1)
+    max_query_depth: int = Field(default=10, ge=2)
+    max_query_aliases: int = Field(default=15, ge=1)
+    max_query_tokens: int = Field(default=2_000, ge=50)
+    login_max_failures: int = Field(default=5, ge=1)
+    login_lockout_seconds: int = Field(default=300, ge=1)
+    redis_url: str | None = None
+    max_answers_in_flight: int = Field(default=3, ge=1)
+    prompts_per_minute: int = Field(default=20, ge=1)
+    ws_auth_timeout_seconds: float = Field(default=5.0, gt=0)
+    max_subscriptions_per_connection: int = Field(default=10, ge=1)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite://", "mysql://")):
+            raise ValueError("must start with sqlite:// or mysql://")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a redis://, rediss:// or unix:// URL")
+        return value or None
+
+    @field_validator("llm_gateway_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _secret_fits_environment(self) -> Settings:
+        if len(self.jwt_secret.encode()) >= MIN_SECRET_BYTES:
+            return self
+        if self.app_env == "production":
+            raise ValueError(
+                f"JWT_SECRET must be set to at least {MIN_SECRET_BYTES} bytes in production "
+                '(generate one with: python -c "import secrets; print(secrets.token_urlsafe(48))")'
+            )
+        if self.jwt_secret:
+            raise ValueError(f"JWT_SECRET is shorter than {MIN_SECRET_BYTES} bytes")
+        # Development without a secret: a random one per start, so tokens die with the process.
+        object.__setattr__(self, "jwt_secret", secrets.token_urlsafe(48))
+        return self
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        """GraphiQL and introspection: on in development, off in production unless asked."""
+        if self.graphiql is not None:
+            return self.graphiql
+        return self.app_env == "development"

@@ -1,0 +1,318 @@
+"""Helpers for API tests: a real uvicorn server in the test's event loop, and a client.
+
+async with start_api(database_url=url, llm_gateway_url=llm.url, allow_signup=False) as api:
+    alice = await api.new_user()
+    data = await api.ok("query { me { username } }", token=alice.token)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import uvicorn
+from tortoise.context import TortoiseContext
+
+from graphql_api.app import create_app
+from graphql_api.database import request_scope
+from graphql_api.schema.context import Services
+from graphql_api.settings import Settings
+
+TEST_SECRET = "test-secret-" + "x" * 40
+PASSWORD = "correct horse battery"
+
+
+@dataclass
+class Account:
+    id: str
+    username: str
+    token: str
+
+
+class ApiClient:
+    """GraphQL over HTTP against an API at `url`."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.http = httpx.AsyncClient(base_url=url, timeout=30)
+
+    async def post(
+        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+    ) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return await self.http.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+        )
+
+    async def gql(
+        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+    ) -> dict[str, Any]:
+        """The whole response body: `data` and `errors`."""
+        response = await self.post(query, variables, token)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def ok(
+        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+    ) -> dict[str, Any]:
+        """`data`, after checking there were no errors."""
+        body = await self.gql(query, variables, token)
+        assert not body.get("errors"), body["errors"]
+        data: dict[str, Any] = body["data"]
+        return data
+
+    async def error(
+        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+    ) -> dict[str, Any]:
+        """The first error, after checking there was one."""
+        body = await self.gql(query, variables, token)
+        assert body.get("errors"), body
+        error: dict[str, Any] = body["errors"][0]
+        return error
+
+    async def new_user(self, prefix: str = "user") -> Account:
+        username = f"{prefix}-{secrets.token_hex(5)}"
+        data = await self.ok(
+            "mutation($u: String!, $p: String!) { register(username: $u, password: $p) "
+            "{ token user { id username } } }",
+            {"u": username, "p": PASSWORD},
+        )
+        payload = data["register"]
+        return Account(id=payload["user"]["id"], username=username, token=payload["token"])
+
+    async def new_conversation(self, account: Account, title: str = "Chat") -> str:
+        data = await self.ok(
+            "mutation($t: String) { createConversation(title: $t) { id } }",
+            {"t": title},
+            token=account.token,
+        )
+        conversation_id: str = data["createConversation"]["id"]
+        return conversation_id
+
+    async def send_prompt(
+        self, account: Account, prompt: str, conversation_id: str | None = None, **options: Any
+    ) -> dict[str, Any]:
+        data = await self.ok(
+            "mutation($c: ID, $p: String!, $o: GenerationOptions) { sendPrompt("
+            "conversationId: $c, prompt: $p, options: $o) { id conversationId prompt body status "
+            "finishReason model promptTokens completionTokens latencyMs error } }",
+            {"c": conversation_id, "p": prompt, "o": options or None},
+            token=account.token,
+        )
+        post: dict[str, Any] = data["sendPrompt"]
+        return post
+
+
+class ApiServer(ApiClient):
+    """An API served in this process, whose database and services a test can reach."""
+
+    def __init__(self, url: str, settings: Settings, state: dict[str, Any]) -> None:
+        super().__init__(url)
+        self.settings = settings
+        self._database: TortoiseContext = state["database"]
+        self.services: Services = state["services"]
+
+    @property
+    def database(self) -> TortoiseContext:
+        """The app's database: `with api.database:` lets a test read rows directly."""
+        return request_scope(self._database)
+
+
+def make_settings(**overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "jwt_secret": TEST_SECRET,
+        "app_env": "development",
+        "log_level": "WARNING",
+        **overrides,
+    }
+    return Settings(**values)
+
+
+@asynccontextmanager
+async def start_api(**overrides: Any) -> AsyncIterator[ApiServer]:
+    """Serve the API on a free loopback port in this event loop until the block ends."""
+    settings = make_settings(**overrides)
+    config = uvicorn.Config(
+        create_app(settings), host="127.0.0.1", port=0, log_level="warning", lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+            raise RuntimeError("the API server stopped during start-up")
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    api = ApiServer(f"http://127.0.0.1:{port}", settings, server.lifespan.state)
+    try:
+        yield api
+    finally:
+        await api.http.aclose()
+        server.should_exit = True
+        await task
+
+
+class SubscriptionError(Exception):
+    """The server answered a subscription with errors."""
+
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        super().__init__(errors[0].get("message"))
+        self.errors = errors
+        self.code = errors[0].get("extensions", {}).get("code")
+
+
+class GraphQLSocket:
+    """A `graphql-transport-ws` client over a real WebSocket.
+
+    async with GraphQLSocket.connect(api.url, token) as socket:
+        async for data in socket.subscribe("subscription { ... }", {...}):
+            ...
+    """
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+        self._queues: dict[str, asyncio.Queue[dict[str, Any]]] = {}
+        self._next_id = 0
+        self._reader = asyncio.create_task(self._read())
+
+    @classmethod
+    @asynccontextmanager
+    async def connect(
+        cls, base_url: str, token: str | None, init: bool = True
+    ) -> AsyncIterator[GraphQLSocket]:
+        import websockets
+
+        url = base_url.replace("http://", "ws://") + "/graphql"
+        async with websockets.connect(url, subprotocols=["graphql-transport-ws"]) as connection:  # type: ignore[list-item]
+            if init:
+                payload = {"authorization": f"Bearer {token}"} if token else {}
+                await connection.send(json.dumps({"type": "connection_init", "payload": payload}))
+                reply = json.loads(await connection.recv())
+                if reply["type"] != "connection_ack":
+                    raise AssertionError(reply)
+            socket = cls(connection)
+            try:
+                yield socket
+            finally:
+                socket._reader.cancel()
+
+    async def _read(self) -> None:
+        import websockets
+
+        try:
+            async for raw in self.connection:
+                message = json.loads(raw)
+                if message["type"] == "ping":
+                    await self.connection.send(json.dumps({"type": "pong"}))
+                elif "id" in message and message["id"] in self._queues:
+                    await self._queues[message["id"]].put(message)
+        except websockets.ConnectionClosed:
+            pass
+        finally:
+            for queue in self._queues.values():
+                queue.put_nowait({"type": "closed"})
+
+    async def subscribe(
+        self, query: str, variables: dict[str, Any] | None = None
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Each `next` payload's data; raises SubscriptionError on errors."""
+        self._next_id += 1
+        operation_id = str(self._next_id)
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._queues[operation_id] = queue
+        await self.connection.send(
+            json.dumps(
+                {
+                    "id": operation_id,
+                    "type": "subscribe",
+                    "payload": {"query": query, "variables": variables or {}},
+                }
+            )
+        )
+        try:
+            while True:
+                message = await queue.get()
+                if message["type"] == "next":
+                    if message["payload"].get("errors"):
+                        raise SubscriptionError(message["payload"]["errors"])
+                    yield message["payload"]["data"]
+                elif message["type"] == "error":
+                    raise SubscriptionError(message["payload"])
+                elif message["type"] in ("complete", "closed"):
+                    return
+        finally:
+            del self._queues[operation_id]
+            if not self.connection.close_code:
+                with contextlib.suppress(Exception):
+                    await self.connection.send(json.dumps({"id": operation_id, "type": "complete"}))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class ApiProcess(ApiClient):
+    """`python -m graphql_api serve` in its own process, as an operator runs it.
+
+    async with ApiProcess(DATABASE_URL=url, LLM_GATEWAY_URL=llm.url) as api:
+        api.kill()            # SIGKILL, no goodbye
+    """
+
+    def __init__(self, **env: str) -> None:
+        self.port = free_port()
+        super().__init__(f"http://127.0.0.1:{self.port}")
+        self.env = {
+            **os.environ,
+            "API_PORT": str(self.port),
+            "JWT_SECRET": TEST_SECRET,
+            "LOG_LEVEL": "WARNING",
+            **env,
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+
+    async def __aenter__(self) -> ApiProcess:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "graphql_api", "serve"], env=self.env
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the API process exited with {self.process.returncode}")
+            try:
+                if (await self.http.get("/readyz")).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+        raise RuntimeError("the API process did not become ready")
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.http.aclose()
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
