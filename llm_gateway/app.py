@@ -251,22 +251,30 @@ def header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-class _ChatRoute:
-    """Serves the chat route with raw ASGI (a bound method would be taken for a
-    request-to-response handler)."""
+class GatewayApp:
+    """The ASGI app: chat completions go straight to the gateway, everything else (and the
+    lifespan) through Starlette. Each streamed piece then skips Starlette's middleware and
+    router, which would otherwise wrap every `send`."""
 
-    def __init__(self, gateway: Gateway) -> None:
+    def __init__(self, gateway: Gateway, rest: Starlette) -> None:
         self.gateway = gateway
+        self.rest = rest
+        self.state = rest.state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.gateway.chat_completions(scope, receive, send)
+        if scope["type"] == "http" and scope["path"] == "/v1/chat/completions":
+            if scope["method"] == "POST":
+                await self.gateway.chat_completions(scope, receive, send)
+            else:
+                await send_json(send, 405, b'{"error": {"message": "use POST"}}', [])
+            return
+        await self.rest(scope, receive, send)
 
 
-def create_app(settings: GatewaySettings | None = None) -> Starlette:
+def create_app(settings: GatewaySettings | None = None) -> GatewayApp:
     gateway = Gateway(settings or GatewaySettings())
-    app = Starlette(
+    rest = Starlette(
         routes=[
-            Route("/v1/chat/completions", _ChatRoute(gateway), methods=["POST"]),
             Route("/v1/models", gateway.models, methods=["GET"]),
             Route("/healthz", gateway.healthz, methods=["GET"]),
             Route("/readyz", gateway.readyz, methods=["GET"]),
@@ -274,5 +282,5 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
         ],
         lifespan=gateway.lifespan,
     )
-    app.state.gateway = gateway
-    return app
+    rest.state.gateway = gateway
+    return GatewayApp(gateway, rest)

@@ -42,9 +42,10 @@ Every variable, its meaning and its default:
   at once. Default `256`.
 - `GATEWAY_QUEUE_TIMEOUT`: seconds a request may wait for a slot before it gets 429.
   Default `60`.
-- `GATEWAY_FLUSH_INTERVAL`: seconds a stream waits after each write to its caller, so that
-  tokens arriving meanwhile go out together (fewer wake-ups and writes under load); `0`
-  writes each piece as it comes. Default `0.005`.
+- `GATEWAY_FLUSH_INTERVAL`: when 8 or more answers stream at once, seconds a stream waits
+  after each write to its caller, so that the tokens arriving meanwhile go out together
+  (fewer wake-ups and writes under load); `0` writes each piece as it comes. Default
+  `0.005`.
 - `LOG_LEVEL`: `DEBUG`, `INFO`, `WARNING` or `ERROR`; only `DEBUG` logs prompt text.
   Default `INFO`.
 """

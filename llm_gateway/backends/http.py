@@ -32,6 +32,8 @@ from llm_gateway.errors import (
 
 # Beyond this much unread body, stop reading from the socket until the caller catches up.
 _HIGH_WATER = 1 << 20
+# From this many responses open at once, streams gather bytes between reads.
+GATHER_FROM_OPEN_RESPONSES = 8
 
 
 @lru_cache(maxsize=64)
@@ -121,6 +123,7 @@ class UpstreamResponse:
         self._waiter: asyncio.Future[None] | None = None
         self._error: GatewayError | None = None
         self._held = False  # reading paused by `gather`
+        self._done = False
 
     # fed by the connection
 
@@ -199,11 +202,13 @@ class UpstreamResponse:
         return b"".join(chunks)
 
     async def gather(self, seconds: float) -> None:
-        """Stop reading for `seconds`, so that what the server sends meanwhile waits in the
-        socket and the next read takes it all: one wake-up and one write onward for many
-        tokens keeps the event loop free for new requests."""
+        """When many answers stream at once, stop reading for `seconds`, so that what the
+        server sends meanwhile waits in the socket and the next read takes it all: one
+        wake-up and one write onward for many tokens keeps the event loop free for new
+        requests. With few answers in flight, reading at once costs nothing."""
         transport = self._connection.transport
-        if seconds <= 0 or transport is None or self.complete:
+        busy = self._client.open_responses >= GATHER_FROM_OPEN_RESPONSES
+        if not busy or seconds <= 0 or transport is None or self.complete:
             return
         self._held = True
         transport.pause_reading()
@@ -221,6 +226,10 @@ class UpstreamResponse:
     def done(self) -> None:
         """Give a complete response's connection back to the pool; close an unfinished one
         (the model server then stops generating)."""
+        if self._done:
+            return
+        self._done = True
+        self._client.open_responses -= 1
         connection = self._connection
         connection.response = None
         if self.complete and self.keep_alive and not connection.lost and not self.parts:
@@ -234,6 +243,7 @@ class UpstreamClient:
         self.connect_timeout = connect_timeout
         self.auth = f"Authorization: Bearer {api_key}\r\n" if api_key else ""
         self._idle: dict[tuple[str, str, int], list[_Connection]] = {}
+        self.open_responses = 0
         self._ssl: ssl.SSLContext | None = None
 
     def put_back(self, key: tuple[str, str, int], connection: _Connection) -> None:
@@ -311,6 +321,7 @@ class UpstreamClient:
     ) -> UpstreamResponse:
         response = UpstreamResponse(self, key, connection)
         connection.response = response
+        self.open_responses += 1
         connection.parser = httptools.HttpResponseParser(connection)
         assert connection.transport is not None
         connection.transport.write(message)

@@ -192,3 +192,7 @@ def test_openai_backend_passes_the_callers_model_through(vllm: VLLMStandin) -> N
     assert vllm.requests[-2]["model"] == "other"
     assert unnamed.status_code == 200
     assert vllm.requests[-1]["model"] == "standin-model"
+
+
+def test_chat_route_takes_only_post(gateway: RunningGateway) -> None:
+    assert httpx.get(gateway.chat_url).status_code == 405
