@@ -98,12 +98,15 @@ async def run_load(
     concurrency: int,
     requests_per_stream: int,
     max_tokens: int = 1000,
+    spread: float = 0.1,
 ) -> LoadResults:
-    """`concurrency` connections, each sending `requests_per_stream` requests in turn."""
+    """`concurrency` connections, each sending `requests_per_stream` requests in turn; their
+    starts are spread evenly over `spread` seconds, as callers do not all arrive at once."""
     host, port, request = request_bytes(base_url, model, max_tokens)
     results = LoadResults()
 
-    async def worker() -> None:
+    async def worker(number: int) -> None:
+        await asyncio.sleep(spread * number / concurrency)
         reader, writer = await asyncio.open_connection(host, port, limit=1 << 20)
         try:
             for _ in range(requests_per_stream):
@@ -120,6 +123,6 @@ async def run_load(
             writer.close()
 
     started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    await asyncio.gather(*(worker(number) for number in range(concurrency)))
     results.seconds = time.perf_counter() - started
     return results

@@ -78,7 +78,9 @@ class Gateway:
     def __init__(self, settings: GatewaySettings) -> None:
         self.settings = settings
         self.admission = Admission(
-            settings.gateway_max_concurrency,
+            # The embedded model generates one answer at a time: the others wait in the
+            # queue, under its limits, rather than inside the model.
+            1 if settings.llm_backend == "local" else settings.gateway_max_concurrency,
             settings.gateway_max_queue,
             settings.gateway_queue_timeout,
         )
