@@ -121,11 +121,15 @@ class Gateway:
             self.settings.gateway_max_queue,
         )
         await self.backend.start()
-        probes = asyncio.create_task(self.pool.run_probes())
+        background = [
+            asyncio.create_task(self.pool.run_probes()),
+            asyncio.create_task(self.relay.watch_idle_answers()),
+        ]
         try:
             yield
         finally:
-            probes.cancel()
+            for task in background:
+                task.cancel()
             await self.backend.aclose()
             self.client.close()
 

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from llm_gateway.backends.base import Backend, ContextLimits, GenerationStats
-from llm_gateway.backends.http import UpstreamClient, UpstreamResponse, drain, parse_json
+from llm_gateway.backends.http import UpstreamClient, drain, parse_json
 from llm_gateway.chat import ChatRequest
 from llm_gateway.errors import GatewayError, error_message, stream_failed
 from llm_gateway.settings import GatewaySettings
@@ -98,54 +98,50 @@ class OpenAIBackend(Backend):
         payload = self.upstream_body(request, await self.model_name())
         headers = {"X-Request-ID": request.request_id} if request.request_id else {}
         response = await self.client.post(url + "/chat/completions", payload, headers)
-        try:
-            async for piece in self._relay(response, request, stats):
-                yield piece
-        finally:
-            response.done()
-
-    async def _relay(
-        self, response: UpstreamResponse, request: ChatRequest, stats: GenerationStats
-    ) -> AsyncIterator[bytes]:
         held = b""  # what came before the first token: sent along with it
         partial = b""  # an event not yet complete
         started = done = False
-        content_events = 0
-        while data := await response.read_any():
-            if partial:
-                data = partial + data
-            if b"\r" in data:
-                data = data.replace(b"\r\n", b"\n")
-            end = data.rfind(b"\n\n") + 2
-            if end == 1:
-                partial = data
-                continue
-            data, partial = data[:end], data[end:]
-            failure = None
-            if b'"error"' in data or b"[DONE]" in data or _USAGE.search(data):
-                data, done, failure = self._inspect(data, request, stats)
-            content_events += len(_CONTENT.findall(data))
-            if started:
-                if data:
-                    yield data
-            elif done or _CONTENT.search(data) or _FINISHED.search(data):
-                started = True
-                yield held + data
-            else:
-                held += data
-            if failure is not None:
-                raise failure
-            if done:
-                await drain(response)
-                break
-            if started:
-                await response.gather(self.settings.gateway_flush_interval)
+        content_keys = 0
+        # One pass per read, however many events it holds; only reads that may hold an
+        # error, the usage or the end are taken apart.
+        try:
+            while data := await response.read_any():
+                if partial:
+                    data = partial + data
+                if b"\r" in data:
+                    data = data.replace(b"\r\n", b"\n")
+                end = data.rfind(b"\n\n") + 2
+                if end == 1:
+                    partial = data
+                    continue
+                data, partial = data[:end], data[end:]
+                failure = None
+                if b'"error"' in data or b"[DONE]" in data or _USAGE.search(data):
+                    data, done, failure = self._inspect(data, request, stats)
+                content_keys += data.count(b'"content"')
+                if started:
+                    if data:
+                        yield data
+                elif done or _CONTENT.search(data) or _FINISHED.search(data):
+                    started = True
+                    yield held + data
+                else:
+                    held += data
+                if failure is not None:
+                    raise failure
+                if done:
+                    await drain(response)
+                    break
+                if started:
+                    await response.gather(self.settings.gateway_flush_interval)
+        finally:
+            response.done()
         if not done:
             raise stream_failed(
                 "the model server closed the stream before it ended", "upstream_disconnected"
             )
-        if not stats.completion_tokens:
-            stats.completion_tokens = content_events
+        if not stats.completion_tokens:  # a server that sends no usage: about one per event
+            stats.completion_tokens = content_keys
 
     @staticmethod
     def _inspect(
