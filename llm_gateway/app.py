@@ -117,8 +117,8 @@ class Gateway:
             "LLM gateway: backend %s, upstream %s, at most %d answers at once and %d waiting",
             self.backend.name,
             ", ".join(urls),
-            self.settings.gateway_max_concurrency,
-            self.settings.gateway_max_queue,
+            self.admission.limit,
+            self.admission.max_queue,
         )
         await self.backend.start()
         background = [
