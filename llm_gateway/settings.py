@@ -36,7 +36,7 @@ Every variable, its meaning and its default:
   Default `3`.
 - `LLM_EJECT_SECONDS`: how long an upstream stays out before it is probed back in.
   Default `5`.
-- `LLM_LOCAL_THREADS`: CPU threads for the embedded model. Default: all cores.
+- `LLM_LOCAL_THREADS`: CPU threads for the embedded model. Default: half the cores.
 - `GATEWAY_MAX_CONCURRENCY`: answers generated at once. Default `128` (`local`: always 1,
   the embedded model writes one answer at a time).
 - `GATEWAY_MAX_QUEUE`: requests that may wait for a slot; beyond it the caller gets 429
