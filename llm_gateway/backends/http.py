@@ -233,6 +233,7 @@ class UpstreamResponse:
         connection = self._connection
         connection.response = None
         if self.complete and self.keep_alive and not connection.lost and not self.parts:
+            self._resume()  # in case a large body left it paused
             self._client.put_back(self._key, connection)
         else:
             connection.close()
