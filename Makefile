@@ -26,7 +26,6 @@ schema: $(STAMP)
 	$(PY) -m graphql_api export-schema > schema.graphql
 
 bench: $(STAMP) $(FRONTEND_STAMP)
-	$(PY) -m pip install --quiet 'litellm[proxy]'
 	@for script in bench/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
 install: $(STAMP)
