@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import pytest
 from hypothesis import HealthCheck, settings
 from tortoise.expressions import Q
@@ -58,6 +59,28 @@ class Arena:
     conversation_cursors: list[str]
     post_cursors: list[str]
     victim_conversation_ids: list[int]
+
+    async def post(self, body: bytes, headers: dict[str, Any] | None = None) -> tuple[int, str]:
+        """POST /graphql as the attacker, JSON unless `headers` say otherwise: (status, text).
+
+        A body over the API's limit gets its 413 before it is read, and the connection is
+        closed under a client still sending it: a reset then counts as that 413.
+        """
+        try:
+            response = await self.api.http.post(
+                "/graphql",
+                content=body,
+                headers={
+                    "Authorization": f"Bearer {self.attacker.token}",
+                    "Content-Type": "application/json",
+                    **(headers or {}),
+                },
+            )
+        except httpx.TransportError:
+            if len(body) <= self.api.settings.max_body_bytes:
+                raise
+            return 413, ""
+        return response.status_code, response.text
 
     async def victim_rows(self) -> dict[str, Any]:
         """Every row of the victim's, and any row anyone put into the victim's conversations."""

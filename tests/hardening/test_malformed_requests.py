@@ -106,12 +106,8 @@ def mangled_queries() -> st.SearchStrategy[str]:
 async def test_malformed_request_bodies_get_a_client_error(
     arena: Arena, body: bytes, content_type: str
 ) -> None:
-    response = await arena.api.http.post(
-        "/graphql",
-        content=body,
-        headers={"Authorization": f"Bearer {arena.attacker.token}", "Content-Type": content_type},
-    )
-    hostile.assert_client_error_at_worst(response.status_code, response.text)
+    status, text = await arena.post(body, {"Content-Type": content_type})
+    hostile.assert_client_error_at_worst(status, text)
 
 
 @given(
@@ -145,15 +141,8 @@ async def test_malformed_query_parameters_get_a_client_error(
 
 @given(query=mangled_queries())
 async def test_mangled_query_text_gets_a_client_error(arena: Arena, query: str) -> None:
-    response = await arena.api.http.post(
-        "/graphql",
-        content=hostile.encode({"query": query, "variables": {"f": 3}}),
-        headers={
-            "Authorization": f"Bearer {arena.attacker.token}",
-            "Content-Type": "application/json",
-        },
-    )
-    hostile.assert_client_error_at_worst(response.status_code, response.text)
+    status, text = await arena.post(hostile.encode({"query": query, "variables": {"f": 3}}))
+    hostile.assert_client_error_at_worst(status, text)
 
 
 def forged_tokens(arena: Arena) -> st.SearchStrategy[str]:
@@ -186,19 +175,13 @@ async def test_forged_or_malformed_tokens_are_unauthenticated(
 ) -> None:
     token = data.draw(forged_tokens(arena), label="token")
     scheme = data.draw(st.sampled_from(["Bearer ", "bearer ", "Basic ", "", "Bearer  "]))
-    response = await arena.api.http.post(
-        "/graphql",
-        content=hostile.encode(
-            {"query": "{ me { id } conversations { edges { node { title } } } }"}
-        ),
-        headers={
-            "Authorization": (scheme + token).strip().encode("latin-1"),
-            "Content-Type": "application/json",
-        },
+    status, text = await arena.post(
+        hostile.encode({"query": "{ me { id } conversations { edges { node { title } } } }"}),
+        {"Authorization": (scheme + token).strip().encode("latin-1")},
     )
-    hostile.assert_client_error_at_worst(response.status_code, response.text)
-    assert arena.secret not in response.text
-    codes = {error["extensions"]["code"] for error in response.json().get("errors", [])}
+    hostile.assert_client_error_at_worst(status, text)
+    assert arena.secret not in text
+    codes = {error["extensions"]["code"] for error in json.loads(text).get("errors", [])}
     assert codes == {"UNAUTHENTICATED"}
 
 
@@ -265,13 +248,9 @@ async def test_malformed_websocket_messages_close_the_socket_cleanly(
 async def test_unknown_fragments_and_empty_selections_are_client_errors(
     arena: Arena, query: str
 ) -> None:
-    response = await arena.api.http.post(
-        "/graphql",
-        json={"query": query},
-        headers={"Authorization": f"Bearer {arena.attacker.token}"},
-    )
-    hostile.assert_client_error_at_worst(response.status_code, response.text)
-    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    status, text = await arena.post(hostile.encode({"query": query}))
+    hostile.assert_client_error_at_worst(status, text)
+    assert json.loads(text)["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
 
 
 @pytest.mark.parametrize("method", ["GET", "POST"])
@@ -316,17 +295,11 @@ async def test_operation_names_that_are_not_graphql_names_get_a_client_error(
                 "Accept": "application/json",
             },
         )
+        status, text = response.status_code, response.text
     else:
-        response = await arena.api.http.post(
-            "/graphql",
-            content=hostile.encode({"query": query, "operationName": name}),
-            headers={
-                "Authorization": f"Bearer {arena.attacker.token}",
-                "Content-Type": "application/json",
-            },
-        )
-    hostile.assert_client_error_at_worst(response.status_code, response.text)
-    assert response.status_code == 400
+        status, text = await arena.post(hostile.encode({"query": query, "operationName": name}))
+    hostile.assert_client_error_at_worst(status, text)
+    assert status == 400
 
 
 def _subscribe(operation_id: Any, **payload: Any) -> str:
