@@ -1,0 +1,287 @@
+"""Load benchmark: simulated users against the API on MariaDB for a minute, answers streamed
+from a paced stand-in model behind the real gateway; then a check of the database.
+
+    /work/main/.venv/bin/python bench/bench_load.py [--users 200] [--seconds 60]
+
+Each user logs in, creates conversations, streams answers (promptStream over WebSocket) and
+reads its history (conversations, a conversation's posts, prompts), thinking between steps
+(bench/_load_users.py). The stand-in (`python -m tests.standins vllm`) echoes each prompt
+`--repeat` times at `--token-delay` seconds a token, so every answer is known in advance.
+
+Prints requests/s, p50/p99 latency per operation and the errors, against baselines from the
+same run: each read alone on the idle API after the load, and the stand-in's first token
+with as many streams called directly. Then checks the database: every prompt the API
+accepted is there once, COMPLETE, with exactly the stand-in's text, and nothing else was
+saved. Exits non-zero if that check fails.
+
+The API's per-user limits are raised for the run, which measures capacity, not the limits;
+so is the gateway's concurrency (the stand-in has none of its own; a real server batches).
+API, gateway, stand-in, MariaDB and this client all share the machine's cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import secrets
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import httpx
+import pymysql
+import uvloop
+from _load_users import (
+    CONVERSATIONS,
+    FIRST_TOKEN,
+    LOGIN,
+    OPERATIONS,
+    PASSWORD,
+    POSTS,
+    PROMPTS,
+    SimulatedUser,
+    Stats,
+)
+from _streams import run_load
+from bench_gateway import MODEL, free_port, service
+from bench_streaming import database
+
+RAISED_LIMITS = {"MAX_ANSWERS_IN_FLIGHT": "100000", "PROMPTS_PER_MINUTE": "100000"}
+POOL_SIZE = "20"
+REGISTER = "mutation($u: String!, $p: String!) { register(username: $u, password: $p) { token } }"
+IDLE_SAMPLES = 30
+
+
+@contextmanager
+def load_stack(
+    database_url: str, repeat: int, token_delay: float, users: int
+) -> Iterator[tuple[str, str]]:
+    """Stand-in, gateway and API as processes; yields (stand-in URL, API URL)."""
+    standin_port, gateway_port, api_port = free_port(), free_port(), free_port()
+    standin_url = f"http://127.0.0.1:{standin_port}"
+    gateway_url = f"http://127.0.0.1:{gateway_port}"
+    api_url = f"http://127.0.0.1:{api_port}"
+    standin = [sys.executable, "-m", "tests.standins", "vllm", "--port", str(standin_port),
+               "--repeat", str(repeat), "--token-delay", str(token_delay)]  # fmt: skip
+    gateway_env = {
+        "LLM_BACKEND": "vllm",
+        "LLM_BASE_URL": f"{standin_url}/v1",
+        "GATEWAY_PORT": str(gateway_port),
+        "GATEWAY_MAX_CONCURRENCY": str(users * 4),
+        "GATEWAY_MAX_QUEUE": str(users * 4),
+        "LOG_LEVEL": "WARNING",
+    }
+    api_env = {
+        "DATABASE_URL": database_url,
+        "LLM_GATEWAY_URL": gateway_url,
+        "API_PORT": str(api_port),
+        "APP_ENV": "production",
+        "JWT_SECRET": secrets.token_urlsafe(48),
+        "DATABASE_POOL_SIZE": POOL_SIZE,
+        "LOG_LEVEL": "WARNING",
+        **RAISED_LIMITS,
+    }
+    with ExitStack() as running:
+        running.enter_context(service(standin, f"{standin_url}/health"))
+        running.enter_context(
+            service([sys.executable, "-m", "llm_gateway"], f"{gateway_url}/healthz", gateway_env)
+        )
+        running.enter_context(
+            service([sys.executable, "-m", "graphql_api", "serve"], f"{api_url}/readyz", api_env)
+        )
+        yield standin_url, api_url
+
+
+async def register(http: httpx.AsyncClient, count: int) -> list[str]:
+    """`count` accounts (argon2 makes this slow: eight at a time, before the clock starts)."""
+    semaphore = asyncio.Semaphore(8)
+    names = [f"load-{secrets.token_hex(3)}-{number}" for number in range(count)]
+
+    async def one(name: str) -> None:
+        async with semaphore:
+            reply = await http.post(
+                "/graphql", json={"query": REGISTER, "variables": {"u": name, "p": PASSWORD}}
+            )
+            if reply.json().get("errors"):
+                raise RuntimeError(f"could not register {name}: {reply.text}")
+
+    await asyncio.gather(*(one(name) for name in names))
+    return names
+
+
+async def run_users(
+    api_url: str, names: list[str], seconds: float, think: float, ramp: float, answers: int
+) -> tuple[Stats, float]:
+    """All users at once (their starts spread over `ramp` seconds); (stats, wall seconds)."""
+    stats = Stats()
+    limits = httpx.Limits(max_connections=len(names), max_keepalive_connections=len(names))
+    async with httpx.AsyncClient(base_url=api_url, timeout=60, limits=limits) as http:
+        started = time.monotonic()
+        until = started + seconds
+
+        async def one(index: int, name: str) -> None:
+            await asyncio.sleep(ramp * index / len(names))
+            user = SimulatedUser(index, name, api_url, http, stats)
+            await user.live(until, think, answers)
+
+        await asyncio.gather(*(one(index, name) for index, name in enumerate(names)))
+        return stats, time.monotonic() - started
+
+
+async def idle_baseline(api_url: str, name: str) -> Stats:
+    """Each read alone, one request at a time, on the API with nothing else to do."""
+    stats = Stats()
+    async with httpx.AsyncClient(base_url=api_url, timeout=60) as http:
+        user = SimulatedUser(0, name, api_url, http, stats)
+        login = await user.gql("login", LOGIN, {"u": name, "p": PASSWORD})
+        user.token = login["login"]["token"]
+        conversations = await user.gql("conversations", CONVERSATIONS, {})
+        conversation = conversations["conversations"]["edges"][0]["node"]["id"]
+        for _ in range(IDLE_SAMPLES):
+            await user.gql("conversations", CONVERSATIONS, {})
+            await user.gql("conversation.posts", POSTS, {"id": conversation})
+            await user.gql("prompts", PROMPTS, {})
+    return stats
+
+
+def percentile(values: list[float], percent: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, round(percent / 100 * (len(ordered) - 1)))] * 1000
+
+
+def check_database(database_url: str, stats: Stats, repeat: int) -> list[str]:
+    """Problems found: each accepted prompt once, COMPLETE, with the stand-in's exact text."""
+    name = database_url.rsplit("/", 1)[1]
+    connection = pymysql.connect(host="127.0.0.1", user="root", password="", database=name)
+    with connection, connection.cursor() as cursor:
+        cursor.execute("SELECT id, prompt, body, status FROM posts")
+        rows = cursor.fetchall()
+    by_prompt: dict[str, list[tuple[int, str, str]]] = {}
+    for post_id, prompt, body, status in rows:
+        by_prompt.setdefault(prompt, []).append((post_id, body, status))
+    problems = []
+    accepted = {item.prompt for item in stats.accepted}
+    for item in stats.accepted:
+        saved = by_prompt.get(item.prompt, [])
+        expected = ("Echo: " + item.prompt) * repeat
+        if len(saved) != 1:
+            problems.append(f"{item.prompt!r} saved {len(saved)} times")
+        elif saved[0] != (item.post_id, expected, "complete"):
+            post_id, body, status = saved[0]
+            problems.append(
+                f"{item.prompt!r}: post {post_id} (client saw {item.post_id}), {status}, "
+                f"{len(body)} of {len(expected)} characters, text right: {body == expected}"
+            )
+    unacknowledged = [prompt for prompt in by_prompt if prompt not in accepted]
+    if unacknowledged:
+        problems.append(f"{len(unacknowledged)} prompts saved that no client saw accepted")
+    return problems
+
+
+def report(
+    args: argparse.Namespace,
+    stats: Stats,
+    seconds: float,
+    idle: Stats,
+    direct_ttfts: list[float],
+    problems: list[str],
+) -> None:
+    tokens = args.repeat * 7  # "Echo:" and the six words of each prompt
+    print(
+        f"\n{args.users} users for {args.seconds:g} s (starting over the first {args.ramp:g} s; "
+        f"the last answers ended at {seconds:.0f} s) against one API process on MariaDB; think "
+        f"time {args.think:g} s; answers of about {tokens} tokens at "
+        f"{1 / args.token_delay:.0f} tokens/s a stream (stand-in vLLM behind the real gateway)."
+    )
+    raised = ", ".join(f"{key}={value}" for key, value in RAISED_LIMITS.items())
+    print(
+        f"Raised for the run, to measure capacity rather than the limits: {raised}; "
+        f"GATEWAY_MAX_CONCURRENCY={args.users * 4}; DATABASE_POOL_SIZE={POOL_SIZE}."
+    )
+    print(
+        f"\n{'operation':<28}{'count':>7}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}"
+        f"{'idle p50':>10}{'x idle':>8}{'errors':>8}"
+    )
+    for operation in OPERATIONS:
+        values = stats.latencies.get(operation, [])
+        idle_values = idle.latencies.get(operation, [])
+        p50, idle_p50 = percentile(values, 50), percentile(idle_values, 50)
+        ratio = f"{p50 / idle_p50:7.1f}x" if idle_values else f"{'':8}"
+        idle_text = f"{idle_p50:9.1f}" if idle_values else f"{'':9}"
+        print(
+            f"{operation:<28}{len(values):7}{len(values) / seconds:8.1f}{p50:9.1f}"
+            f"{percentile(values, 99):9.1f} {idle_text}{ratio}{stats.errors.get(operation, 0):8}"
+        )
+    requests = sum(
+        len(values) for operation, values in stats.latencies.items() if operation != FIRST_TOKEN
+    )
+    errors = sum(stats.errors.values())
+    print(
+        f"\nrequests/s: {requests / seconds:.1f} ({requests} requests, a promptStream counted "
+        f"once); errors: {errors}"
+    )
+    for example in stats.examples:
+        print(f"  e.g. {example}")
+    ttfts = stats.latencies.get(FIRST_TOKEN, [])
+    direct50, direct99 = percentile(direct_ttfts, 50), percentile(direct_ttfts, 99)
+    print(
+        f"first token: through the API under this load p50 {percentile(ttfts, 50):.1f} ms, p99 "
+        f"{percentile(ttfts, 99):.1f} ms; the stand-in called directly with {args.users} streams "
+        f"p50 {direct50:.1f} ms, p99 {direct99:.1f} ms"
+    )
+    print(
+        f"\ndatabase: {len(stats.accepted)} prompts accepted; "
+        + ("each saved once, COMPLETE, with exactly the stand-in's text, nothing else saved: OK"
+           if not problems else f"{len(problems)} problems:")
+    )  # fmt: skip
+    for problem in problems[:20]:
+        print(f"  {problem}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--users", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--think", type=float, default=1.0, help="mean seconds between steps")
+    parser.add_argument("--ramp", type=float, default=10, help="seconds over which users start")
+    parser.add_argument("--answers", type=int, default=3, help="questions per conversation")
+    parser.add_argument("--repeat", type=int, default=15, help="echoes per answer (~7 tokens)")
+    parser.add_argument("--token-delay", type=float, default=0.02, help="stand-in pacing")
+    args = parser.parse_args()
+
+    database_url, drop = database()
+    if not database_url.startswith("mysql://"):
+        drop()  # type: ignore[operator]
+        sys.exit("MariaDB is not reachable at 127.0.0.1:3306; this benchmark needs it")
+    try:
+        with load_stack(database_url, args.repeat, args.token_delay, args.users) as urls:
+            standin_url, api_url = urls
+            direct = uvloop.run(
+                run_load(f"{standin_url}/v1", MODEL, args.users, 2, spread=args.ramp / 5)
+            )
+            names = uvloop.run(_register(api_url, args.users))
+            stats, seconds = uvloop.run(
+                run_users(api_url, names, args.seconds, args.think, args.ramp, args.answers)
+            )
+            idle = uvloop.run(idle_baseline(api_url, names[0]))
+        problems = check_database(database_url, stats, args.repeat)
+    finally:
+        drop()  # type: ignore[operator]
+    report(args, stats, seconds, idle, direct.ttfts, problems)
+    if problems:
+        sys.exit(1)
+
+
+async def _register(api_url: str, count: int) -> list[str]:
+    async with httpx.AsyncClient(base_url=api_url, timeout=120) as http:
+        return await register(http, count)
+
+
+if __name__ == "__main__":
+    main()
