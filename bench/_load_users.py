@@ -3,7 +3,7 @@
     stats = Stats()
     user = SimulatedUser(index=3, username="load-3", api_url=url, http=client, stats=stats)
     await user.live(until=time.monotonic() + 60, think=1.0)
-    stats.latencies["conversations"], stats.errors["login"], stats.accepted  # per operation
+    stats.latencies("conversations"), stats.errors["login"], stats.accepted, stats.events
 
 A user logs in, opens one WebSocket, then until the deadline: creates a conversation, asks
 it a few questions over promptStream (each waits for its whole answer), and reads its
@@ -67,10 +67,19 @@ class Accepted:
 
 @dataclass
 class Stats:
-    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    # Per operation: when each one started (time.perf_counter()) and how long it took.
+    samples: dict[str, list[tuple[float, float]]] = field(default_factory=lambda: defaultdict(list))
     errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     accepted: list[Accepted] = field(default_factory=list)
     examples: list[str] = field(default_factory=list)
+    events: int = 0
+
+    def record(self, operation: str, started: float) -> None:
+        self.samples[operation].append((started, time.perf_counter() - started))
+
+    def latencies(self, operation: str, since: float = 0.0) -> list[float]:
+        """Seconds each `operation` took, of those started at `since` or later."""
+        return [seconds for start, seconds in self.samples.get(operation, []) if start >= since]
 
     def failed(self, operation: str, problem: object) -> None:
         self.errors[operation] += 1
@@ -100,7 +109,7 @@ class SimulatedUser:
         body = response.json() if response.status_code == 200 else {"errors": [response.text]}
         if body.get("errors"):
             raise OperationFailed(body["errors"][0])
-        self.stats.latencies[operation].append(time.perf_counter() - started)
+        self.stats.record(operation, started)
         return body["data"]
 
     async def attempt(self, operation: str, query: str, variables: dict[str, Any]) -> Any:
@@ -170,9 +179,10 @@ class SimulatedUser:
                     accepted = Accepted(post_id=int(event["post"]["id"]), prompt=prompt)
                     self.stats.accepted.append(accepted)
                 accepted.body += event["delta"]
+                self.stats.events += 1
                 if event["delta"] and not first_token:
                     first_token = True
-                    self.stats.latencies[FIRST_TOKEN].append(time.perf_counter() - started)
+                    self.stats.record(FIRST_TOKEN, started)
                 if event["done"]:
                     accepted.status = event["post"]["status"]
             elif message["type"] == "error":
@@ -183,7 +193,7 @@ class SimulatedUser:
         if accepted is None or accepted.status != "COMPLETE":
             self.stats.failed(WHOLE_ANSWER, accepted.status if accepted else "no answer")
             return
-        self.stats.latencies[WHOLE_ANSWER].append(time.perf_counter() - started)
+        self.stats.record(WHOLE_ANSWER, started)
 
 
 async def _pause(think: float) -> None:

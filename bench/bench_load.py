@@ -23,11 +23,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
+import resource
 import secrets
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -43,6 +47,7 @@ from _load_users import (
     PASSWORD,
     POSTS,
     PROMPTS,
+    WHOLE_ANSWER,
     SimulatedUser,
     Stats,
 )
@@ -56,11 +61,37 @@ REGISTER = "mutation($u: String!, $p: String!) { register(username: $u, password
 IDLE_SAMPLES = 30
 
 
+@dataclass
+class Stack:
+    standin_url: str
+    api_url: str
+    pids: dict[str, int]
+
+
+def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
+    """CPU time used so far by each process (user and system), and by this client."""
+    tick = os.sysconf("SC_CLK_TCK")
+    used = {}
+    for name, pid in pids.items():
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        used[name] = (int(fields[11]) + int(fields[12])) / tick
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    used["load client"] = own.ru_utime + own.ru_stime
+    return used
+
+
+def mariadb_pid() -> int | None:
+    """The shared MariaDB server's process, when it runs on this machine."""
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        with contextlib.suppress(OSError):
+            if comm.read_text().strip() == "mariadbd":
+                return int(comm.parent.name)
+    return None
+
+
 @contextmanager
-def load_stack(
-    database_url: str, repeat: int, token_delay: float, users: int
-) -> Iterator[tuple[str, str]]:
-    """Stand-in, gateway and API as processes; yields (stand-in URL, API URL)."""
+def load_stack(database_url: str, repeat: int, token_delay: float, users: int) -> Iterator[Stack]:
+    """Stand-in, gateway and API as processes."""
     standin_port, gateway_port, api_port = free_port(), free_port(), free_port()
     standin_url = f"http://127.0.0.1:{standin_port}"
     gateway_url = f"http://127.0.0.1:{gateway_port}"
@@ -86,14 +117,17 @@ def load_stack(
         **RAISED_LIMITS,
     }
     with ExitStack() as running:
-        running.enter_context(service(standin, f"{standin_url}/health"))
-        running.enter_context(
+        model = running.enter_context(service(standin, f"{standin_url}/health"))
+        gateway = running.enter_context(
             service([sys.executable, "-m", "llm_gateway"], f"{gateway_url}/healthz", gateway_env)
         )
-        running.enter_context(
+        api = running.enter_context(
             service([sys.executable, "-m", "graphql_api", "serve"], f"{api_url}/readyz", api_env)
         )
-        yield standin_url, api_url
+        pids = {"API": api.pid, "gateway": gateway.pid, "stand-in model": model.pid}
+        if (mariadb := mariadb_pid()) is not None:
+            pids["MariaDB"] = mariadb
+        yield Stack(standin_url, api_url, pids)
 
 
 async def register(http: httpx.AsyncClient, count: int) -> list[str]:
@@ -118,7 +152,11 @@ async def run_users(
 ) -> tuple[Stats, float]:
     """All users at once (their starts spread over `ramp` seconds); (stats, wall seconds)."""
     stats = Stats()
-    limits = httpx.Limits(max_connections=len(names), max_keepalive_connections=len(names))
+    # Idle connections are dropped before the API's 5 s keep-alive ends: a request sent on
+    # one the server is closing fails, which a browser retries and httpx does not.
+    limits = httpx.Limits(
+        max_connections=len(names), max_keepalive_connections=len(names), keepalive_expiry=4
+    )
     async with httpx.AsyncClient(base_url=api_url, timeout=60, limits=limits) as http:
         started = time.monotonic()
         until = started + seconds
@@ -196,44 +234,54 @@ def report(
     print(
         f"\n{args.users} users for {args.seconds:g} s (starting over the first {args.ramp:g} s; "
         f"the last answers ended at {seconds:.0f} s) against one API process on MariaDB; think "
-        f"time {args.think:g} s; answers of about {tokens} tokens at "
-        f"{1 / args.token_delay:.0f} tokens/s a stream (stand-in vLLM behind the real gateway)."
+        f"time {args.think:g} s; answers of {tokens} tokens at {1 / args.token_delay:.0f} "
+        "tokens/s a stream (stand-in vLLM behind the real gateway)."
     )
     raised = ", ".join(f"{key}={value}" for key, value in RAISED_LIMITS.items())
     print(
         f"Raised for the run, to measure capacity rather than the limits: {raised}; "
         f"GATEWAY_MAX_CONCURRENCY={args.users * 4}; DATABASE_POOL_SIZE={POOL_SIZE}."
     )
+    logins = stats.samples.get("login", [])
+    steady = max((start + took for start, took in logins), default=0.0)
+    steady_seconds = seconds - (steady - min((start for start, _ in logins), default=steady))
     print(
-        f"\n{'operation':<28}{'count':>7}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}"
-        f"{'idle p50':>10}{'x idle':>8}{'errors':>8}"
+        f"'after logins': operations started once every user had logged in "
+        f"(the last {steady_seconds:.0f} s); 'idle': one request at a time after the load."
+    )
+    print(
+        f"\n{'':28}{'whole run':^37}{'after logins':^18}{'idle':>8}\n"
+        f"{'operation':<28}{'count':>6}{'req/s':>7}{'p50 ms':>8}{'p99 ms':>8}{'errors':>8}"
+        f"{'p50 ms':>9}{'p99 ms':>9}{'p50 ms':>8}"
     )
     for operation in OPERATIONS:
-        values = stats.latencies.get(operation, [])
-        idle_values = idle.latencies.get(operation, [])
-        p50, idle_p50 = percentile(values, 50), percentile(idle_values, 50)
-        ratio = f"{p50 / idle_p50:7.1f}x" if idle_values else f"{'':8}"
-        idle_text = f"{idle_p50:9.1f}" if idle_values else f"{'':9}"
+        values, later = stats.latencies(operation), stats.latencies(operation, since=steady)
+        idle_values = idle.latencies(operation)
         print(
-            f"{operation:<28}{len(values):7}{len(values) / seconds:8.1f}{p50:9.1f}"
-            f"{percentile(values, 99):9.1f} {idle_text}{ratio}{stats.errors.get(operation, 0):8}"
+            f"{operation:<28}{len(values):6}{len(values) / seconds:7.1f}"
+            f"{percentile(values, 50):8.0f}{percentile(values, 99):8.0f}"
+            f"{stats.errors.get(operation, 0):8}{percentile(later, 50):9.0f}"
+            f"{percentile(later, 99):9.0f}"
+            + (f"{percentile(idle_values, 50):8.1f}" if idle_values else "")
         )
     requests = sum(
-        len(values) for operation, values in stats.latencies.items() if operation != FIRST_TOKEN
+        len(stats.latencies(operation)) for operation in OPERATIONS if operation != FIRST_TOKEN
     )
     errors = sum(stats.errors.values())
+    answered = len(stats.latencies(WHOLE_ANSWER))
     print(
-        f"\nrequests/s: {requests / seconds:.1f} ({requests} requests, a promptStream counted "
-        f"once); errors: {errors}"
+        f"\nrequests/s: {requests / seconds:.1f} ({requests} requests, each promptStream counted "
+        f"once); errors: {errors}; answers streamed: {answered / seconds:.1f}/s, "
+        f"{stats.events / seconds:.0f} events/s, {answered * tokens / seconds:.0f} tokens/s"
     )
     for example in stats.examples:
         print(f"  e.g. {example}")
-    ttfts = stats.latencies.get(FIRST_TOKEN, [])
+    ttfts = stats.latencies(FIRST_TOKEN)
     direct50, direct99 = percentile(direct_ttfts, 50), percentile(direct_ttfts, 99)
     print(
-        f"first token: through the API under this load p50 {percentile(ttfts, 50):.1f} ms, p99 "
-        f"{percentile(ttfts, 99):.1f} ms; the stand-in called directly with {args.users} streams "
-        f"p50 {direct50:.1f} ms, p99 {direct99:.1f} ms"
+        f"first token through the API under this load: p50 {percentile(ttfts, 50):.0f} ms, p99 "
+        f"{percentile(ttfts, 99):.0f} ms; from the stand-in called directly with {args.users} "
+        f"streams: p50 {direct50:.1f} ms, p99 {direct99:.1f} ms"
     )
     print(
         f"\ndatabase: {len(stats.accepted)} prompts accepted; "
@@ -260,20 +308,26 @@ def main() -> None:
         drop()  # type: ignore[operator]
         sys.exit("MariaDB is not reachable at 127.0.0.1:3306; this benchmark needs it")
     try:
-        with load_stack(database_url, args.repeat, args.token_delay, args.users) as urls:
-            standin_url, api_url = urls
+        with load_stack(database_url, args.repeat, args.token_delay, args.users) as stack:
             direct = uvloop.run(
-                run_load(f"{standin_url}/v1", MODEL, args.users, 2, spread=args.ramp / 5)
+                run_load(f"{stack.standin_url}/v1", MODEL, args.users, 2, spread=args.ramp / 5)
             )
-            names = uvloop.run(_register(api_url, args.users))
+            names = uvloop.run(_register(stack.api_url, args.users))
+            cpu_before = cpu_seconds(stack.pids)
             stats, seconds = uvloop.run(
-                run_users(api_url, names, args.seconds, args.think, args.ramp, args.answers)
+                run_users(stack.api_url, names, args.seconds, args.think, args.ramp, args.answers)
             )
-            idle = uvloop.run(idle_baseline(api_url, names[0]))
+            cpu = {name: used - cpu_before[name] for name, used in cpu_seconds(stack.pids).items()}
+            idle = uvloop.run(idle_baseline(stack.api_url, names[0]))
         problems = check_database(database_url, stats, args.repeat)
     finally:
         drop()  # type: ignore[operator]
     report(args, stats, seconds, idle, direct.ttfts, problems)
+    print(
+        f"\nCPU used during the load ({os.cpu_count()} cores, {seconds:.0f} s: "
+        f"{(os.cpu_count() or 1) * seconds:.0f} core-seconds available): "
+        + ", ".join(f"{name} {used:.0f} s" for name, used in cpu.items())
+    )
     if problems:
         sys.exit(1)
 
