@@ -1,8 +1,8 @@
 """Hypothesis profiles and the arena the hostile-input tests play in.
 
 Profiles (pick one with HYPOTHESIS_PROFILE):
-- `hardening` (default): about a minute per backend for the whole suite.
-- `hardening-thorough`: ten times the examples, for a run before a release.
+- `hardening` (default): 50 examples a property, about two minutes per backend in all.
+- `hardening-thorough`: 500 examples a property, for a run before a release.
 
 The arena is an API of its own on a fresh database per backend, with a victim who owns
 conversations and posts (their text carries a secret) and an attacker who owns some too.
@@ -28,13 +28,13 @@ from tests.support import Account, ApiServer, start_api
 
 settings.register_profile(
     "hardening",
-    max_examples=20,
+    max_examples=50,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     print_blob=True,
 )
 settings.register_profile(
-    "hardening-thorough", parent=settings.get_profile("hardening"), max_examples=200
+    "hardening-thorough", parent=settings.get_profile("hardening"), max_examples=500
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "hardening"))
 
@@ -124,13 +124,24 @@ async def _conversation_cursors(api: ApiServer, account: Account) -> list[str]:
     return [edge["cursor"] for edge in data["conversations"]["edges"]]
 
 
+async def _register_with_a_secret_password(api: ApiServer) -> Account:
+    """The victim: an account whose password the attacker (who knows PASSWORD) cannot guess."""
+    username = f"victim-{secrets.token_hex(5)}"
+    data = await api.ok(
+        "mutation($u: String!, $p: String!) { register(username: $u, password: $p) "
+        "{ token user { id } } }",
+        {"u": username, "p": secrets.token_urlsafe(16)},
+    )
+    return Account(data["register"]["user"]["id"], username, data["register"]["token"])
+
+
 @pytest.fixture(scope="module")
 async def arena(arena_database_url: str, llm: VLLMStandin) -> AsyncIterator[Arena]:
     async with start_api(
         database_url=arena_database_url, llm_gateway_url=llm.url, **ARENA_SETTINGS
     ) as api:
         secret = f"victim-secret-{secrets.token_hex(6)}"
-        victim = await api.new_user("victim")
+        victim = await _register_with_a_secret_password(api)
         attacker = await api.new_user("attacker")
         victim_posts = [
             await api.send_prompt(victim, f"{secret} plan {number}") for number in range(2)

@@ -52,12 +52,14 @@ def cursors_of(kind: str) -> Callable[[Arena], st.SearchStrategy[Any]]:
 
 
 def usernames(arena: Arena) -> st.SearchStrategy[Any]:
-    """Hostile names, and the victim's name as a client might disguise it."""
+    """Hostile names, the victim's as a client might disguise it, and the attacker's own
+    (whose password, PASSWORD, the attacker knows)."""
     name = arena.victim.username
     disguised = [name.upper(), f" {name} ", name.replace("-", "\u2010"), name + "\u200b"]
     fullwidth = "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in name)
     return st.one_of(
-        hostile.typed_or_not(hostile.text()), st.sampled_from([name, fullwidth, *disguised])
+        hostile.typed_or_not(hostile.text()),
+        st.sampled_from([name, fullwidth, *disguised, arena.attacker.username]),
     )
 
 
