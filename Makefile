@@ -26,7 +26,6 @@ schema: $(STAMP)
 	$(PY) -m graphql_api export-schema > schema.graphql
 
 bench: $(STAMP) $(FRONTEND_STAMP)
-	$(PY) -m pip install --quiet 'litellm[proxy]'
 	@for script in bench/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
 install: $(STAMP)
@@ -41,9 +40,11 @@ $(STAMP): pyproject.toml
 
 frontend: $(FRONTEND_STAMP)
 
-$(FRONTEND_STAMP): $(FRONTEND_SOURCES)
+$(FRONTEND_STAMP): $(FRONTEND_SOURCES) Makefile
 	@if [ -f frontend/package.json ]; then \
-		cd frontend && npm ci --no-audit --no-fund && npm run build && touch dist/.built; \
+		cd frontend && npm ci --no-audit --no-fund && npm run build && \
+		find dist -type f \( -name '*.js' -o -name '*.css' -o -name '*.html' -o -name '*.svg' \) \
+			-exec gzip -9 --keep --force {} + && touch dist/.built; \
 	else mkdir -p frontend/dist && touch $@; fi
 
 clean:

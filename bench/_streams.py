@@ -59,7 +59,7 @@ def request_bytes(base_url: str, model: str, max_tokens: int) -> tuple[str, int,
         f"POST {parts.path}/chat/completions HTTP/1.1\r\n"
         f"Host: {parts.hostname}:{parts.port}\r\n"
         "Content-Type: application/json\r\n"
-        "Authorization: Bearer bench\r\n"
+        "Authorization: Bearer sk-bench-0123456789abcdef0123456789abcdef\r\n"
         f"Content-Length: {len(body)}\r\n\r\n"
     ).encode()
     return str(parts.hostname), int(parts.port or 80), head + body
@@ -98,15 +98,15 @@ async def run_load(
     concurrency: int,
     requests_per_stream: int,
     max_tokens: int = 1000,
-    ramp: float = 0.0,
+    spread: float = 0.1,
 ) -> LoadResults:
-    """`concurrency` connections, each sending `requests_per_stream` requests in turn; the
-    connections start spread over `ramp` seconds."""
+    """`concurrency` connections, each sending `requests_per_stream` requests in turn; their
+    starts are spread evenly over `spread` seconds, as callers do not all arrive at once."""
     host, port, request = request_bytes(base_url, model, max_tokens)
     results = LoadResults()
 
-    async def worker(index: int) -> None:
-        await asyncio.sleep(ramp * index / concurrency)
+    async def worker(number: int) -> None:
+        await asyncio.sleep(spread * number / concurrency)
         reader, writer = await asyncio.open_connection(host, port, limit=1 << 20)
         try:
             for _ in range(requests_per_stream):
@@ -123,6 +123,6 @@ async def run_load(
             writer.close()
 
     started = time.perf_counter()
-    await asyncio.gather(*(worker(index) for index in range(concurrency)))
+    await asyncio.gather(*(worker(number) for number in range(concurrency)))
     results.seconds = time.perf_counter() - started
     return results

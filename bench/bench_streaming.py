@@ -206,7 +206,7 @@ async def through_api(
 
 def direct(standin_url: str, streams: int, answers: int, tokens: int, ramp: float = 0.0) -> Results:
     load = uvloop.run(
-        run_load(f"{standin_url}/v1", MODEL, streams, answers, max_tokens=tokens, ramp=ramp)
+        run_load(f"{standin_url}/v1", MODEL, streams, answers, max_tokens=tokens, spread=ramp)
     )
     return Results(
         ttfts=load.ttfts, tokens=load.tokens, seconds=load.seconds, failures=load.failures

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
-import logging
 import sys
 
 from pydantic import ValidationError
@@ -38,19 +37,12 @@ def serve() -> None:
     import uvicorn
 
     from graphql_api.app import create_app
+    from graphql_api.observability import configure_logging
+    from graphql_api.server import server_config
 
     settings = _settings()
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    uvicorn.run(
-        create_app(settings),
-        host=settings.api_host,
-        port=settings.api_port,
-        log_level=settings.log_level.lower(),
-        proxy_headers=True,
-        timeout_graceful_shutdown=10,
-    )
+    configure_logging(settings)
+    uvicorn.Server(server_config(create_app(settings), settings)).run()
 
 
 def _read_password(from_stdin: bool) -> str:

@@ -12,27 +12,31 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
-import secrets
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import anyio
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from tortoise.context import TortoiseContext
 
-from graphql_api.database import open_database, request_scope
+from graphql_api.database import open_database
 from graphql_api.errors import Unauthenticated
 from graphql_api.gateway_client import GatewayClient
+from graphql_api.middleware import BodyLimitMiddleware, RequestScopeMiddleware
+from graphql_api.observability import Metrics
 from graphql_api.schema import build_schema
 from graphql_api.schema.context import Context, Services
 from graphql_api.services.accounts import Accounts
@@ -43,47 +47,6 @@ from graphql_api.settings import Settings
 log = logging.getLogger(__name__)
 
 FRONTEND_DIST = Path(__file__).resolve().parent.parent / "frontend" / "dist"
-_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
-SECURITY_HEADERS = [
-    (
-        b"content-security-policy",
-        b"default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-        b"img-src 'self' data:; font-src 'self'; connect-src 'self'; worker-src 'self' blob:; "
-        b"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
-    ),
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),
-    (b"x-frame-options", b"DENY"),
-]
-
-
-class RequestScopeMiddleware:
-    """Per request: a request id, the database context, and the security headers.
-
-    The request id comes from a well-formed `X-Request-ID` header or is made here; it is
-    echoed in the response and passed on to the gateway, so one id follows a request
-    through every log.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
-            await self.app(scope, receive, send)
-            return
-        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = incoming if _REQUEST_ID.fullmatch(incoming) else secrets.token_hex(8)
-        scope["state"]["request_id"] = request_id
-        header = (b"x-request-id", request_id.encode())
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", ()), header, *SECURITY_HEADERS]
-            await send(message)
-
-        with request_scope(scope["state"]["database"]):
-            await self.app(scope, receive, send_with_headers)
 
 
 class GraphQLView(GraphQL[Context, None]):
@@ -92,9 +55,7 @@ class GraphQLView(GraphQL[Context, None]):
         the Content-Security-Policy."""
         page = FRONTEND_DIST / "graphiql.html"
         if not page.is_file():
-            return PlainTextResponse(
-                "GraphiQL is not built: run `make frontend`.", status_code=404
-            )
+            return PlainTextResponse("GraphiQL is not built: run `make frontend`.", status_code=404)
         return FileResponse(page, headers={"cache-control": "no-cache"})
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
@@ -102,6 +63,7 @@ class GraphQLView(GraphQL[Context, None]):
             services=request.state.services,
             request_id=request.state.request_id,
             authorization=request.headers.get("authorization"),
+            client_address=request.client.host if request.client else "unknown",
         )
 
     async def on_ws_connect(self, context: Context) -> None:
@@ -114,6 +76,7 @@ class GraphQLView(GraphQL[Context, None]):
 
 def create_app(settings: Settings) -> Starlette:
     gateway = GatewayClient(settings.llm_gateway_url, read_timeout=settings.llm_request_timeout)
+    metrics = Metrics()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
@@ -122,10 +85,13 @@ def create_app(settings: Settings) -> Starlette:
                 broker = make_broker(settings)
                 accounts = Accounts(settings, broker)
                 await accounts.revoked.refresh()
-                generations = Generations(settings, gateway, broker)
+                generations = Generations(settings, gateway, broker, metrics)
                 await broker.start(on_stop=generations.stop_local, on_revoke=accounts.revoked.add)
                 await generations.mark_interrupted(starting=True)
-                services = Services(settings=settings, accounts=accounts, generations=generations)
+                metrics.watch_pool(database)
+                services = Services(
+                    settings=settings, accounts=accounts, generations=generations, metrics=metrics
+                )
                 chores = [
                     asyncio.create_task(accounts.revoked.poll(), name="revocations"),
                     asyncio.create_task(generations.sweep(), name="sweep-interrupted"),
@@ -151,6 +117,9 @@ def create_app(settings: Settings) -> Starlette:
             return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
         return JSONResponse({"status": "ok", "database": "up"})
 
+    async def metrics_route(request: Request) -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
     graphql = GraphQLView(
         build_schema(settings),
         graphql_ide="graphiql" if settings.graphiql_enabled else None,
@@ -160,13 +129,55 @@ def create_app(settings: Settings) -> Starlette:
     routes: list[BaseRoute] = [
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        Route("/metrics", metrics_route),
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
     ]
     routes.extend(_frontend_routes(FRONTEND_DIST))
-    app = Starlette(routes=routes, lifespan=lifespan)
-    app.add_middleware(RequestScopeMiddleware)
-    return app
+    middleware = [
+        Middleware(RequestScopeMiddleware),
+        Middleware(
+            BodyLimitMiddleware,
+            max_bytes=settings.max_body_bytes,
+            chunk_timeout=settings.request_body_timeout,
+        ),
+    ]
+    if settings.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origins,
+                allow_methods=["GET", "POST"],
+                allow_headers=["authorization", "content-type", "x-request-id"],
+                max_age=600,
+            )
+        )
+    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+
+
+class BuiltFiles(StaticFiles):
+    """The frontend's built files: the gzip copy the build made, when the browser takes it,
+    and (for content-hashed assets) a year of caching."""
+
+    def __init__(self, directory: Path, immutable: bool) -> None:
+        super().__init__(directory=directory, check_dir=False)
+        self.cache_control = "public, max-age=31536000, immutable" if immutable else "no-cache"
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        if response.status_code != 200 or not isinstance(response, FileResponse):
+            return response
+        accepts = dict(scope["headers"]).get(b"accept-encoding", b"")
+        compressed = anyio.Path(f"{response.path}.gz")
+        if b"gzip" in accepts and await compressed.is_file():
+            response = FileResponse(
+                str(compressed),
+                media_type=response.media_type,
+                headers={"content-encoding": "gzip"},
+            )
+        response.headers["cache-control"] = self.cache_control
+        response.headers["vary"] = "accept-encoding"
+        return response
 
 
 def _frontend_routes(dist: Path) -> list[BaseRoute]:
@@ -179,6 +190,6 @@ def _frontend_routes(dist: Path) -> list[BaseRoute]:
 
     return [
         Route("/", page),
-        Mount("/assets", StaticFiles(directory=dist / "assets", check_dir=False)),
-        Mount("/", StaticFiles(directory=dist)),
+        Mount("/assets", BuiltFiles(dist / "assets", immutable=True)),
+        Mount("/", BuiltFiles(dist, immutable=False)),
     ]

@@ -28,16 +28,23 @@ Every variable, its meaning and its default:
 | `PROMPTS_PER_MINUTE` | prompts one user may send per minute | `20` |
 | `WS_AUTH_TIMEOUT_SECONDS` | a WebSocket must authenticate within this time | `5` |
 | `MAX_SUBSCRIPTIONS_PER_CONNECTION` | subscriptions one WebSocket may hold | `10` |
+| `MAX_BODY_BYTES` | largest request body accepted | `1048576` |
+| `REQUEST_HEADER_TIMEOUT` | seconds a client may take to send a request's headers | `10` |
+| `REQUEST_BODY_TIMEOUT` | seconds a client may pause while sending a body | `30` |
+| `LOGIN_MAX_FAILURES_PER_ADDRESS` | failed logins from one address before `RATE_LIMITED` | `30` |
+| `CORS_ORIGINS` | comma-separated origins allowed to call the API from a browser | none |
+| `FORWARDED_ALLOW_IPS` | proxies whose `X-Forwarded-For` is trusted | `127.0.0.1` |
 | `LOG_LEVEL` | `DEBUG`, `INFO`, `WARNING` or `ERROR` | `INFO` |
+| `LOG_FORMAT` | `json` or `text` | `json` in production, else `text` |
 """
 
 from __future__ import annotations
 
 import secrets
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SYSTEM_PROMPT = (
     "You are a helpful, honest assistant. Answer clearly and concisely; "
@@ -75,13 +82,35 @@ class Settings(BaseSettings):
     prompts_per_minute: int = Field(default=20, ge=1)
     ws_auth_timeout_seconds: float = Field(default=5.0, gt=0)
     max_subscriptions_per_connection: int = Field(default=10, ge=1)
+    max_body_bytes: int = Field(default=1 << 20, ge=1024)
+    request_header_timeout: float = Field(default=10.0, gt=0)
+    request_body_timeout: float = Field(default=30.0, gt=0)
+    login_max_failures_per_address: int = Field(default=30, ge=1)
+    cors_origins: Annotated[list[str], NoDecode] = []
+    forwarded_allow_ips: str = "127.0.0.1"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "text"] | None = None
 
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
         if not value.startswith(("sqlite://", "mysql://")):
             raise ValueError("must start with sqlite:// or mysql://")
+        return value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origin_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _no_wildcard(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if origin == "*" or not origin.startswith(("http://", "https://")):
+                raise ValueError(f"{origin!r} is not an origin like https://chat.example.com")
         return value
 
     @field_validator("redis_url")
@@ -111,6 +140,13 @@ class Settings(BaseSettings):
             raise ValueError(f"JWT_SECRET is shorter than {MIN_SECRET_BYTES} bytes")
         # Development without a secret: a random one per start, so tokens die with the process.
         object.__setattr__(self, "jwt_secret", secrets.token_urlsafe(48))
+        return self
+
+    @model_validator(mode="after")
+    def _log_format_for_environment(self) -> Settings:
+        if self.log_format is None:
+            fmt = "json" if self.app_env == "production" else "text"
+            object.__setattr__(self, "log_format", fmt)
         return self
 
     @property

@@ -25,6 +25,7 @@ def main() -> None:
         http="httptools",
         log_config=None,
         access_log=False,
+        proxy_headers=False,
         timeout_graceful_shutdown=5,
         backlog=2048,
     )

@@ -40,7 +40,6 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import aiohttp
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -50,7 +49,7 @@ from starlette.types import Receive, Scope, Send
 from llm_gateway.admission import Admission
 from llm_gateway.asgi import DisconnectWatch, read_body, send_json
 from llm_gateway.backends.base import Backend
-from llm_gateway.backends.http import new_session
+from llm_gateway.backends.http import UpstreamClient
 from llm_gateway.backends.local import LocalBackend
 from llm_gateway.backends.openai import OpenAIBackend
 from llm_gateway.backends.tgi import TGIBackend
@@ -79,31 +78,32 @@ class Gateway:
     def __init__(self, settings: GatewaySettings) -> None:
         self.settings = settings
         self.admission = Admission(
-            settings.gateway_max_concurrency,
+            # The embedded model generates one answer at a time: the others wait in the
+            # queue, under its limits, rather than inside the model.
+            1 if settings.llm_backend == "local" else settings.gateway_max_concurrency,
             settings.gateway_max_queue,
             settings.gateway_queue_timeout,
         )
         self.metrics = GatewayMetrics(self.admission)
-        self.session: aiohttp.ClientSession | None = None
+        self.client = UpstreamClient(settings.llm_connect_timeout, settings.llm_api_key)
         self.backend: Backend
         self.pool: UpstreamPool
         self.relay: Relay
         self.fitter: ContextFitter
 
-    def build_backend(self, session: aiohttp.ClientSession) -> Backend:
+    def build_backend(self) -> Backend:
         settings = self.settings
         if settings.llm_backend in {"vllm", "openai"}:
-            return OpenAIBackend(session, settings)
+            return OpenAIBackend(self.client, settings)
         template = load_template(settings.llm_chat_template, settings.stop_sequences)
         if settings.llm_backend == "tgi":
-            return TGIBackend(session, settings, template)
+            return TGIBackend(self.client, settings, template)
         return LocalBackend(settings, template)
 
     @asynccontextmanager
     async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
         install_request_ids()
-        self.session = new_session(self.settings.llm_connect_timeout, self.settings.llm_api_key)
-        self.backend = self.build_backend(self.session)
+        self.backend = self.build_backend()
         urls = self.settings.base_urls if self.backend.name != "local" else ["local"]
         self.pool = UpstreamPool(
             urls,
@@ -117,17 +117,21 @@ class Gateway:
             "LLM gateway: backend %s, upstream %s, at most %d answers at once and %d waiting",
             self.backend.name,
             ", ".join(urls),
-            self.settings.gateway_max_concurrency,
-            self.settings.gateway_max_queue,
+            self.admission.limit,
+            self.admission.max_queue,
         )
         await self.backend.start()
-        probes = asyncio.create_task(self.pool.run_probes())
+        background = [
+            asyncio.create_task(self.pool.run_probes()),
+            asyncio.create_task(self.relay.watch_idle_answers()),
+        ]
         try:
             yield
         finally:
-            probes.cancel()
+            for task in background:
+                task.cancel()
             await self.backend.aclose()
-            await self.session.close()
+            self.client.close()
 
     # -- chat completions ----------------------------------------------------------------
 
@@ -253,22 +257,30 @@ def header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-class _ChatRoute:
-    """Serves the chat route with raw ASGI (a bound method would be taken for a
-    request-to-response handler)."""
+class GatewayApp:
+    """The ASGI app: chat completions go straight to the gateway, everything else (and the
+    lifespan) through Starlette. Each streamed piece then skips Starlette's middleware and
+    router, which would otherwise wrap every `send`."""
 
-    def __init__(self, gateway: Gateway) -> None:
+    def __init__(self, gateway: Gateway, rest: Starlette) -> None:
         self.gateway = gateway
+        self.rest = rest
+        self.state = rest.state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.gateway.chat_completions(scope, receive, send)
+        if scope["type"] == "http" and scope["path"] == "/v1/chat/completions":
+            if scope["method"] == "POST":
+                await self.gateway.chat_completions(scope, receive, send)
+            else:
+                await send_json(send, 405, b'{"error": {"message": "use POST"}}', [])
+            return
+        await self.rest(scope, receive, send)
 
 
-def create_app(settings: GatewaySettings | None = None) -> Starlette:
+def create_app(settings: GatewaySettings | None = None) -> GatewayApp:
     gateway = Gateway(settings or GatewaySettings())
-    app = Starlette(
+    rest = Starlette(
         routes=[
-            Route("/v1/chat/completions", _ChatRoute(gateway), methods=["POST"]),
             Route("/v1/models", gateway.models, methods=["GET"]),
             Route("/healthz", gateway.healthz, methods=["GET"]),
             Route("/readyz", gateway.readyz, methods=["GET"]),
@@ -276,5 +288,5 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
         ],
         lifespan=gateway.lifespan,
     )
-    app.state.gateway = gateway
-    return app
+    rest.state.gateway = gateway
+    return GatewayApp(gateway, rest)

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from llm_gateway.backends.base import Backend, GenerationStats
 from llm_gateway.chat import ChatRequest
@@ -25,7 +26,7 @@ from llm_gateway.upstreams import Upstream, UpstreamPool
 logger = logging.getLogger(__name__)
 
 
-@dataclass
+@dataclass(eq=False)
 class Answer:
     """An answer whose first piece is in; the rest comes from `next_piece()`."""
 
@@ -34,17 +35,25 @@ class Answer:
     stats: GenerationStats
     upstream: Upstream
     relay: Relay
-    closed: bool = field(default=False)
+    task: asyncio.Task[object] | None = None
+    waiting_since: float | None = None
+    timed_out: bool = False
+    closed: bool = False
 
     async def next_piece(self) -> bytes | None:
-        """The next piece of the stream, None at its end; GatewayError when it fails."""
+        """The next piece of the stream, None at its end; GatewayError when it fails (the
+        relay's watchdog ends a wait longer than the idle limit)."""
+        self.task = asyncio.current_task()
+        self.waiting_since = time.monotonic()
         try:
-            async with asyncio.timeout(self.relay.idle_timeout):
-                return await anext(self.stream)
+            return await anext(self.stream)
         except StopAsyncIteration:
             self.relay.pool.succeeded(self.upstream)
             return None
-        except TimeoutError:
+        except asyncio.CancelledError:
+            if not self.timed_out or self.task is None:
+                raise
+            self.task.uncancel()
             error = timed_out(
                 "idle_timeout",
                 f"the model server sent nothing for {self.relay.idle_timeout:g} s",
@@ -54,10 +63,20 @@ class Answer:
         except GatewayError as error:
             self.relay.count_failure(self.upstream, error)
             raise
+        finally:
+            self.waiting_since = None
+
+    def check_idle(self, now: float) -> None:
+        """Called by the watchdog: end a wait for the next piece that has gone on too long."""
+        since = self.waiting_since
+        if since is not None and now - since > self.relay.idle_timeout and self.task:
+            self.timed_out = True
+            self.task.cancel()
 
     async def aclose(self) -> None:
         if not self.closed:
             self.closed = True
+            self.relay.open_answers.discard(self)
             self.upstream.in_flight -= 1
             await self.stream.aclose()  # type: ignore[attr-defined]
 
@@ -77,6 +96,8 @@ class Relay:
         self.idle_timeout = settings.llm_idle_timeout
         self.max_retries = settings.llm_max_retries
         self.backoff = settings.llm_retry_backoff
+        # One timer for every open answer rather than one per piece of every answer.
+        self.open_answers: set[Answer] = set()
 
     def count_failure(self, upstream: Upstream, error: GatewayError) -> None:
         self.metrics.upstream_errors.labels(upstream=upstream.url, code=error.code).inc()
@@ -94,7 +115,9 @@ class Relay:
             try:
                 async with asyncio.timeout(self.first_token_timeout):
                     first = await anext(stream)
-                return Answer(first, stream, stats, upstream, self)
+                answer = Answer(first, stream, stats, upstream, self)
+                self.open_answers.add(answer)
+                return answer
             except BaseException as failure:
                 upstream.in_flight -= 1
                 await stream.aclose()  # type: ignore[attr-defined]
@@ -127,3 +150,12 @@ class Relay:
                 self.metrics.retries.inc()
                 await asyncio.sleep(delay)
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+    async def watch_idle_answers(self) -> None:
+        """End the waits for a next piece that exceed the idle limit (a background task of
+        the app; it looks a few times per limit)."""
+        while True:
+            await asyncio.sleep(min(self.idle_timeout / 4, 1.0))
+            now = time.monotonic()
+            for answer in list(self.open_answers):
+                answer.check_idle(now)

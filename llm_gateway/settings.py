@@ -36,15 +36,17 @@ Every variable, its meaning and its default:
   Default `3`.
 - `LLM_EJECT_SECONDS`: how long an upstream stays out before it is probed back in.
   Default `5`.
-- `LLM_LOCAL_THREADS`: CPU threads for the embedded model. Default: all cores.
-- `GATEWAY_MAX_CONCURRENCY`: answers generated at once. Default `128`.
+- `LLM_LOCAL_THREADS`: CPU threads for the embedded model. Default: half the cores.
+- `GATEWAY_MAX_CONCURRENCY`: answers generated at once. Default `128` (`local`: always 1,
+  the embedded model writes one answer at a time).
 - `GATEWAY_MAX_QUEUE`: requests that may wait for a slot; beyond it the caller gets 429
   at once. Default `256`.
 - `GATEWAY_QUEUE_TIMEOUT`: seconds a request may wait for a slot before it gets 429.
   Default `60`.
-- `GATEWAY_FLUSH_INTERVAL`: seconds a stream waits after each write to its caller, so that
-  tokens arriving meanwhile go out together (fewer wake-ups and writes under load); `0`
-  writes each piece as it comes. Default `0.005`.
+- `GATEWAY_FLUSH_INTERVAL`: when 8 or more answers stream at once, seconds a stream waits
+  after each write to its caller, so that the tokens arriving meanwhile go out together
+  (fewer wake-ups and writes under load); `0` writes each piece as it comes. Default
+  `0.005`.
 - `LOG_LEVEL`: `DEBUG`, `INFO`, `WARNING` or `ERROR`; only `DEBUG` logs prompt text.
   Default `INFO`.
 """

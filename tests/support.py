@@ -16,10 +16,12 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -29,6 +31,7 @@ from tortoise.context import TortoiseContext
 from graphql_api.app import create_app
 from graphql_api.database import request_scope
 from graphql_api.schema.context import Services
+from graphql_api.server import server_config
 from graphql_api.settings import Settings
 
 TEST_SECRET = "test-secret-" + "x" * 40
@@ -146,9 +149,7 @@ def make_settings(**overrides: Any) -> Settings:
 async def start_api(**overrides: Any) -> AsyncIterator[ApiServer]:
     """Serve the API on a free loopback port in this event loop until the block ends."""
     settings = make_settings(**overrides)
-    config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=0, log_level="warning", lifespan="on"
-    )
+    config = server_config(create_app(settings), settings, host="127.0.0.1", port=0)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
@@ -286,10 +287,15 @@ class ApiProcess(ApiClient):
             **env,
         }
         self.process: subprocess.Popen[bytes] | None = None
+        self.log = tempfile.NamedTemporaryFile(prefix="api-log-", suffix=".txt")  # noqa: SIM115
+
+    def log_lines(self) -> list[str]:
+        """What the process has written to its standard error so far."""
+        return Path(self.log.name).read_text(errors="replace").splitlines()
 
     async def __aenter__(self) -> ApiProcess:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "graphql_api", "serve"], env=self.env
+            [sys.executable, "-m", "graphql_api", "serve"], env=self.env, stderr=self.log
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -310,6 +316,7 @@ class ApiProcess(ApiClient):
 
     async def __aexit__(self, *exc: object) -> None:
         await self.http.aclose()
+        self.log.close()
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:

@@ -7,10 +7,13 @@ print(schema.as_str())          # the SDL committed as schema.graphql
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 
+import pymysql
 import strawberry
 from graphql.error import GraphQLError
+from graphql.language import FieldNode, OperationDefinitionNode
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
@@ -23,6 +26,7 @@ from strawberry.extensions import (
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
+from tortoise.exceptions import DBConnectionError
 
 from graphql_api.errors import ApiError
 from graphql_api.schema.execution import LeanExecutionContext
@@ -32,7 +36,25 @@ from graphql_api.schema.subscriptions import Subscription
 from graphql_api.settings import Settings
 
 log = logging.getLogger("graphql_api.errors")
+# Client-side MySQL error codes: cannot connect, server gone away, lost connection, and so on.
+MYSQL_CONNECTION_ERRORS = {2002, 2003, 2005, 2006, 2013, 2055}
 CACHE_SIZE = 512
+
+
+def is_database_outage(exc: BaseException | None) -> bool:
+    """Whether an exception (or one it was raised from) means the database is unreachable,
+    as opposed to a query that failed."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, DBConnectionError | ConnectionError | TimeoutError):
+            return True
+        if isinstance(exc, pymysql.err.OperationalError | pymysql.err.InterfaceError):
+            code = exc.args[0] if exc.args else None
+            return code in MYSQL_CONNECTION_ERRORS or not isinstance(code, int)
+        wrapped = exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else None
+        exc = exc.__cause__ or wrapped or exc.__context__
+        seen += 1
+    return False
 
 
 def _is_unexpected(error: GraphQLError) -> bool:
@@ -52,7 +74,11 @@ class Schema(strawberry.Schema):
         """
         request_id = getattr(getattr(execution_context, "context", None), "request_id", None)
         for error in errors:
-            if _is_unexpected(error):
+            if _is_unexpected(error) and is_database_outage(error.original_error):
+                log.warning("the database is unreachable (request %s)", request_id)
+                error.message = "the database is unavailable; try again in a moment"
+                error.extensions = {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
+            elif _is_unexpected(error):
                 log.error(
                     "unexpected error at %s (request %s)",
                     ".".join(str(key) for key in error.path or ()) or "operation",
@@ -64,6 +90,49 @@ class Schema(strawberry.Schema):
             elif not error.extensions or "code" not in error.extensions:
                 # Parse and validation errors (limits included): the client's query is at fault.
                 error.extensions = {**(error.extensions or {}), "code": "BAD_USER_INPUT"}
+
+
+class OperationMetrics(SchemaExtension):
+    """Count each query and mutation by root field and outcome, and time it."""
+
+    def on_operation(self) -> Iterator[None]:
+        started = time.perf_counter()
+        yield
+        execution = self.execution_context
+        services = getattr(execution.context, "services", None)
+        if services is None:
+            return
+        seconds = time.perf_counter() - started
+        result = execution.result
+        errors = getattr(result, "errors", None) or execution.pre_execution_errors or []
+        outcome = "ok"
+        if errors:
+            outcome = str((errors[0].extensions or {}).get("code", "BAD_USER_INPUT"))
+        for field in _root_fields(execution):
+            services.metrics.operations.labels(field, outcome).inc()
+            services.metrics.operation_seconds.labels(field).observe(seconds)
+
+
+def _root_fields(execution: ExecutionContext) -> list[str]:
+    """The operation's root fields, as metric labels from a fixed set (clients choose
+    operation names freely, which would make labels without bound)."""
+    document = execution.graphql_document
+    if document is None:
+        return ["invalid"]
+    schema = execution.schema._schema
+    roots = [
+        root for root in (schema.query_type, schema.mutation_type, schema.subscription_type) if root
+    ]
+    fields = [
+        selection.name.value
+        if any(selection.name.value in root.fields for root in roots)
+        else "other"
+        for definition in document.definitions
+        if isinstance(definition, OperationDefinitionNode)
+        for selection in definition.selection_set.selections
+        if isinstance(selection, FieldNode)
+    ]
+    return fields or ["other"]
 
 
 def build_schema(settings: Settings) -> Schema:
@@ -80,6 +149,7 @@ def build_schema(settings: Settings) -> Schema:
         lambda: ParserCache(maxsize=CACHE_SIZE),
         lambda: AddValidationRules(rules),
         lambda: ValidationCache(maxsize=CACHE_SIZE),
+        OperationMetrics,
     ]
     return Schema(
         query=Query,

@@ -19,6 +19,7 @@ from graphql_api.services.conversations import Row
 from graphql_api.services.pagination import Page, PageWindow
 
 if TYPE_CHECKING:
+    from graphql_api.observability import Metrics
     from graphql_api.services.accounts import Accounts
     from graphql_api.services.generation import Generations
     from graphql_api.settings import Settings
@@ -34,6 +35,7 @@ class Services:
     settings: Settings
     accounts: Accounts
     generations: Generations
+    metrics: Metrics
 
 
 @dataclass
@@ -41,6 +43,7 @@ class Context:
     services: Services
     request_id: str
     authorization: str | None = None
+    client_address: str = "unknown"
     connection_params: dict[str, Any] | None = None
     _claims: TokenClaims | None = None
     _posts_loader: DataLoader[PostsKey, Page[Row]] | None = field(default=None, repr=False)

@@ -38,7 +38,10 @@ class Mutation:
 
     @strawberry.mutation
     async def login(self, info: Info, username: str, password: str) -> AuthPayload:
-        return _auth_payload(*await info.context.services.accounts.login(username, password))
+        accounts = info.context.services.accounts
+        return _auth_payload(
+            *await accounts.login(username, password, address=info.context.client_address)
+        )
 
     @strawberry.mutation(description="End this session: the token stops working at once.")
     async def logout(self, info: Info) -> bool:

@@ -29,7 +29,9 @@ class Query:
     def server_info(self, info: Info) -> ServerInfo:
         settings = info.context.services.settings
         return ServerInfo(
-            allow_signup=settings.allow_signup, max_prompt_length=settings.max_prompt_chars
+            allow_signup=settings.allow_signup,
+            max_prompt_length=settings.max_prompt_chars,
+            graphiql=settings.graphiql_enabled,
         )
 
     @strawberry.field

@@ -42,6 +42,7 @@ class AuthPayload:
 class ServerInfo:
     allow_signup: bool
     max_prompt_length: int
+    graphiql: bool = strawberry.field(description="Whether GraphiQL is served at /graphql.")
 
 
 @strawberry.type

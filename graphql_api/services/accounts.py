@@ -102,6 +102,7 @@ class Accounts:
         self.broker = broker or Broker()
         self.revoked = RevokedTokens()
         self._failures = SlidingWindow(window=settings.login_lockout_seconds)
+        self._address_failures = SlidingWindow(window=settings.login_lockout_seconds)
 
     async def register(self, username: str, password: str) -> tuple[User, str, TokenClaims]:
         if not self.settings.allow_signup:
@@ -118,16 +119,25 @@ class Accounts:
         except IntegrityError:
             raise BadUserInput("that username is taken") from None
 
-    async def login(self, username: str, password: str) -> tuple[User, str, TokenClaims]:
+    async def login(
+        self, username: str, password: str, address: str = "unknown"
+    ) -> tuple[User, str, TokenClaims]:
+        """Failed logins are counted per account and per client address; past either limit
+        the answer is RATE_LIMITED, even for the right password."""
         check_text(password, "password", max_chars=MAX_PASSWORD_CHARS)
         name = normalize_username(check_text(username, "username", max_chars=256))[:64]
-        limit = self.settings.login_max_failures
-        wait = self._failures.retry_after(name, limit)
+        wait = max(
+            self._failures.retry_after(name, self.settings.login_max_failures),
+            self._address_failures.retry_after(
+                address, self.settings.login_max_failures_per_address
+            ),
+        )
         if wait > 0:
             raise RateLimited("too many failed logins; try again later", retry_after=wait)
         user = await User.get_or_none(username=name)
         ok = await security.verify_password(user.password_hash if user else None, password)
         if not ok or user is None:
+            self._address_failures.hit(address)
             failures = self._failures.hit(name)
             if failures >= 2:
                 await asyncio.sleep(

@@ -30,6 +30,7 @@ from tortoise.transactions import in_transaction
 from graphql_api.errors import BadUserInput, NotFound, RateLimited
 from graphql_api.gateway_client import Delta, Finish, GatewayClient, GatewayError
 from graphql_api.models import Conversation, ConversationStatus, Post, PostStatus
+from graphql_api.observability import Metrics
 from graphql_api.services import conversations
 from graphql_api.services.broker import Broker
 from graphql_api.services.limits import SlidingWindow
@@ -126,11 +127,19 @@ class Run:
 
 
 class Generations:
-    def __init__(self, settings: Settings, gateway: GatewayClient, broker: Broker) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        gateway: GatewayClient,
+        broker: Broker,
+        metrics: Metrics | None = None,
+    ) -> None:
         self.settings = settings
         self.gateway = gateway
         self.broker = broker
+        self.metrics = metrics or Metrics()
         self.running: dict[int, Run] = {}
+        self.metrics.answers_in_flight.set_function(lambda: len(self.running))
         self._prompt_rate = SlidingWindow(window=60)
         self._user_locks: dict[int, asyncio.Lock] = {}
         self._background: set[asyncio.Task[None]] = set()
@@ -301,6 +310,7 @@ class Generations:
             else:
                 post.status = PostStatus.FAILED
                 post.error = INTERRUPTED
+                post.finish_reason = "interrupted"
         except Exception:
             log.exception("answer %s failed", post.id)
             post.status = PostStatus.FAILED
@@ -338,6 +348,7 @@ class Generations:
         except Exception:
             log.exception("could not save the end of answer %s", run.post.id)
         finally:
+            self.metrics.answers.labels(run.post.status.value).inc()
             self.running.pop(run.post.id, None)
             self._in_flight[run.post.user_id] -= 1
             if not self._in_flight[run.post.user_id]:
@@ -367,18 +378,25 @@ class Generations:
             yield event
 
     async def follow_run(self, run: Run) -> AsyncIterator[StreamEvent]:
-        """Follow an answer this process is writing (its owner already checked)."""
+        """Follow an answer this process is writing (its owner already checked).
+
+        The first event comes at once, with the text so far (perhaps none yet): the client
+        learns the post's id, and can stop it, before the model's first token."""
         offset = 0
+        first = True
         while True:
-            await run.wait_beyond(offset)
+            if not first:
+                await run.wait_beyond(offset)
             delta = run.text_since(offset)
             offset += len(delta)
             done = run.done and offset >= run.length
-            if delta or done:
+            if delta or done or first:
                 yield StreamEvent(post=run.snapshot(), delta=delta, done=done)
             if done:
                 return
-            await asyncio.sleep(COALESCE_SECONDS)
+            if not first:
+                await asyncio.sleep(COALESCE_SECONDS)
+            first = False
 
     async def _follow_elsewhere(self, post: Post) -> AsyncIterator[StreamEvent]:
         """An answer written by another process: its mirror (all the text so far, then the
@@ -464,7 +482,10 @@ class Generations:
         ]
         if orphans:
             await Post.filter(id__in=orphans, status__in=IN_FLIGHT).update(
-                status=PostStatus.FAILED, error=INTERRUPTED, updated_at=datetime.now(UTC)
+                status=PostStatus.FAILED,
+                error=INTERRUPTED,
+                finish_reason="interrupted",
+                updated_at=datetime.now(UTC),
             )
             log.warning("marked %d interrupted answers as failed", len(orphans))
         return len(orphans)

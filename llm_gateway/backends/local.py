@@ -82,7 +82,9 @@ class LocalBackend(Backend):
         model = Llama(
             model_path=str(path),
             n_ctx=context,
-            n_threads=self.settings.llm_local_threads or os.cpu_count() or 1,
+            # Half the cores: llama.cpp's threads wait for each other at every step, so one
+            # that shares its core with the API or the database stalls them all.
+            n_threads=self.settings.llm_local_threads or max(1, (os.cpu_count() or 2) // 2),
             verbose=False,
         )
         logger.info("embedded model ready in %.1f s", time.monotonic() - started)

@@ -11,10 +11,8 @@ import re
 from collections.abc import AsyncIterator
 from typing import Any
 
-import aiohttp
-
 from llm_gateway.backends.base import Backend, ContextLimits, GenerationStats
-from llm_gateway.backends.http import answers, get_json, let_bytes_gather, parse_json, post
+from llm_gateway.backends.http import UpstreamClient, drain, parse_json
 from llm_gateway.chat import ChatRequest
 from llm_gateway.errors import GatewayError, error_message, stream_failed
 from llm_gateway.settings import GatewaySettings
@@ -26,9 +24,9 @@ _USAGE = re.compile(rb'"usage":\s*\{')
 
 
 class OpenAIBackend(Backend):
-    def __init__(self, session: aiohttp.ClientSession, settings: GatewaySettings) -> None:
+    def __init__(self, client: UpstreamClient, settings: GatewaySettings) -> None:
         self.name = settings.llm_backend
-        self.session = session
+        self.client = client
         self.settings = settings
         self.urls = settings.base_urls
         self._model = settings.llm_model
@@ -37,14 +35,14 @@ class OpenAIBackend(Backend):
 
     async def probe(self, url: str) -> bool:
         if self.name == "vllm":
-            return await answers(self.session, server_root(url) + "/health")
-        return await answers(self.session, url + "/models")
+            return await self.client.answers(server_root(url) + "/health")
+        return await self.client.answers(url + "/models")
 
     async def _models(self) -> list[dict[str, Any]]:
         last: GatewayError | None = None
         for url in self.urls:
             try:
-                listing = await get_json(self.session, url + "/models")
+                listing = await self.client.get_json(url + "/models")
                 return list(listing.get("data") or [])
             except (GatewayError, AttributeError) as error:
                 last = error if isinstance(error, GatewayError) else None
@@ -79,11 +77,11 @@ class OpenAIBackend(Backend):
         payload = json.dumps(
             {"model": await self.model_name(), "messages": messages, "add_generation_prompt": True}
         ).encode()
-        response = await post(self.session, server_root(self.urls[0]) + "/tokenize", payload, {})
+        response = await self.client.post(server_root(self.urls[0]) + "/tokenize", payload, {})
         try:
             counted = parse_json(await response.read())
         finally:
-            response.release()
+            response.done()
         return int(counted["count"]) if isinstance(counted, dict) else None
 
     def upstream_body(self, request: ChatRequest, model: str) -> bytes:
@@ -99,22 +97,15 @@ class OpenAIBackend(Backend):
     ) -> AsyncIterator[bytes]:
         payload = self.upstream_body(request, await self.model_name())
         headers = {"X-Request-ID": request.request_id} if request.request_id else {}
-        response = await post(self.session, url + "/chat/completions", payload, headers)
-        try:
-            async for piece in self._relay(response, request, stats):
-                yield piece
-        finally:
-            response.close()
-
-    async def _relay(
-        self, response: aiohttp.ClientResponse, request: ChatRequest, stats: GenerationStats
-    ) -> AsyncIterator[bytes]:
+        response = await self.client.post(url + "/chat/completions", payload, headers)
         held = b""  # what came before the first token: sent along with it
         partial = b""  # an event not yet complete
         started = done = False
-        content_events = 0
+        content_keys = 0
+        # One pass per read, however many events it holds; only reads that may hold an
+        # error, the usage or the end are taken apart.
         try:
-            async for data in response.content.iter_any():
+            while data := await response.read_any():
                 if partial:
                     data = partial + data
                 if b"\r" in data:
@@ -127,7 +118,7 @@ class OpenAIBackend(Backend):
                 failure = None
                 if b'"error"' in data or b"[DONE]" in data or _USAGE.search(data):
                     data, done, failure = self._inspect(data, request, stats)
-                content_events += len(_CONTENT.findall(data))
+                content_keys += data.count(b'"content"')
                 if started:
                     if data:
                         yield data
@@ -139,20 +130,18 @@ class OpenAIBackend(Backend):
                 if failure is not None:
                     raise failure
                 if done:
+                    await drain(response)
                     break
                 if started:
-                    await let_bytes_gather(response, self.settings.gateway_flush_interval)
-        except aiohttp.ClientError as error:
-            raise stream_failed(
-                f"the model server broke off the answer: {type(error).__name__}",
-                "upstream_disconnected",
-            ) from None
+                    await response.gather(self.settings.gateway_flush_interval)
+        finally:
+            response.done()
         if not done:
             raise stream_failed(
                 "the model server closed the stream before it ended", "upstream_disconnected"
             )
-        if not stats.completion_tokens:
-            stats.completion_tokens = content_events
+        if not stats.completion_tokens:  # a server that sends no usage: about one per event
+            stats.completion_tokens = content_keys
 
     @staticmethod
     def _inspect(

@@ -11,10 +11,8 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-import aiohttp
-
 from llm_gateway.backends.base import Backend, ContextLimits, GenerationStats
-from llm_gateway.backends.http import answers, get_json, parse_json, post
+from llm_gateway.backends.http import UpstreamClient, UpstreamResponse, drain, parse_json
 from llm_gateway.chat import DONE, ChatRequest, ChunkEncoder
 from llm_gateway.chat_templates import ChatTemplate
 from llm_gateway.errors import GatewayError, error_message, stream_failed
@@ -28,9 +26,9 @@ class TGIBackend(Backend):
     name = "tgi"
 
     def __init__(
-        self, session: aiohttp.ClientSession, settings: GatewaySettings, template: ChatTemplate
+        self, client: UpstreamClient, settings: GatewaySettings, template: ChatTemplate
     ) -> None:
-        self.session = session
+        self.client = client
         self.settings = settings
         self.template = template
         self.urls = settings.base_urls
@@ -41,7 +39,7 @@ class TGIBackend(Backend):
             last: GatewayError | None = None
             for url in self.urls:
                 try:
-                    self._info = dict(await get_json(self.session, url + "/info"))
+                    self._info = dict(await self.client.get_json(url + "/info"))
                     break
                 except GatewayError as error:
                     last = error
@@ -50,7 +48,7 @@ class TGIBackend(Backend):
         return self._info
 
     async def probe(self, url: str) -> bool:
-        return await answers(self.session, url + "/health")
+        return await self.client.answers(url + "/health")
 
     async def model_name(self) -> str:
         return self.settings.llm_model or str((await self.info()).get("model_id") or "tgi")
@@ -65,11 +63,11 @@ class TGIBackend(Backend):
 
     async def count_prompt_tokens(self, messages: list[dict[str, Any]]) -> int | None:
         payload = json.dumps({"inputs": self.template.render(messages)}).encode()
-        response = await post(self.session, self.urls[0] + "/tokenize", payload, {})
+        response = await self.client.post(self.urls[0] + "/tokenize", payload, {})
         try:
             tokens = parse_json(await response.read())
         finally:
-            response.release()
+            response.done()
         return len(tokens) if isinstance(tokens, list) else None
 
     async def parameters(self, request: ChatRequest) -> dict[str, Any]:
@@ -97,16 +95,16 @@ class TGIBackend(Backend):
             {"inputs": self.template.render(request.messages), "parameters": parameters}
         ).encode()
         headers = {"X-Request-ID": request.request_id} if request.request_id else {}
-        response = await post(self.session, url + "/generate_stream", payload, headers)
+        response = await self.client.post(url + "/generate_stream", payload, headers)
         try:
             async for piece in self._translate(response, request, stats, model, parameters["stop"]):
                 yield piece
         finally:
-            response.close()
+            response.done()
 
     async def _translate(
         self,
-        response: aiohttp.ClientResponse,
+        response: UpstreamResponse,
         request: ChatRequest,
         stats: GenerationStats,
         model: str,
@@ -116,53 +114,44 @@ class TGIBackend(Backend):
         cut = StopCutter(stops)
         held = chunks.role()  # sent along with the first token
         partial = b""
-        try:
-            async for data in response.content.iter_any():
-                lines = (partial + data).split(b"\n")
-                partial = lines.pop()
-                out: list[bytes] = []
-                done = False
-                for line in lines:
-                    if not line.startswith(b"data:"):
-                        continue  # blank separators and keep-alive comments
-                    event = parse_json(line[5:])
-                    if not isinstance(event, dict) or "error" in event:
-                        if out:  # the tokens before the error still reach the caller
-                            yield held + b"".join(out)
-                        raise stream_failed(error_message(event))
-                    token = event.get("token") or {}
-                    text = "" if token.get("special") else str(token.get("text") or "")
-                    stats.completion_tokens += 1
-                    shown = cut.push(text)
-                    details = event.get("details")
-                    if details is None and event.get("generated_text") is None:
-                        if shown:
-                            out.append(chunks.content(shown, None))
-                        continue
-                    details = details or {}
-                    stats.finish_reason = FINISH_REASONS.get(
-                        str(details.get("finish_reason")), "stop"
-                    )
-                    stats.prompt_tokens = details.get("input_length")
-                    stats.completion_tokens = (
-                        details.get("generated_tokens") or stats.completion_tokens
-                    )
-                    out.append(chunks.content(shown + cut.flush(), stats.finish_reason))
-                    if request.include_usage:
-                        out.append(chunks.usage(stats.prompt_tokens or 0, stats.completion_tokens))
-                    out.append(DONE)
-                    done = True
-                    break
-                if out:
-                    yield held + b"".join(out)
-                    held = b""
-                if done:
-                    return
-        except aiohttp.ClientError as error:
-            raise stream_failed(
-                f"the model server broke off the answer: {type(error).__name__}",
-                "upstream_disconnected",
-            ) from None
+        while data := await response.read_any():
+            lines = (partial + data).split(b"\n")
+            partial = lines.pop()
+            out: list[bytes] = []
+            done = False
+            for line in lines:
+                if not line.startswith(b"data:"):
+                    continue  # blank separators and keep-alive comments
+                event = parse_json(line[5:])
+                if not isinstance(event, dict) or "error" in event:
+                    if out:  # the tokens before the error still reach the caller
+                        yield held + b"".join(out)
+                    raise stream_failed(error_message(event))
+                token = event.get("token") or {}
+                text = "" if token.get("special") else str(token.get("text") or "")
+                stats.completion_tokens += 1
+                shown = cut.push(text)
+                details = event.get("details")
+                if details is None and event.get("generated_text") is None:
+                    if shown:
+                        out.append(chunks.content(shown, None))
+                    continue
+                details = details or {}
+                stats.finish_reason = FINISH_REASONS.get(str(details.get("finish_reason")), "stop")
+                stats.prompt_tokens = details.get("input_length")
+                stats.completion_tokens = details.get("generated_tokens") or stats.completion_tokens
+                out.append(chunks.content(shown + cut.flush(), stats.finish_reason))
+                if request.include_usage:
+                    out.append(chunks.usage(stats.prompt_tokens or 0, stats.completion_tokens))
+                out.append(DONE)
+                done = True
+                break
+            if out:
+                yield held + b"".join(out)
+                held = b""
+            if done:
+                await drain(response)
+                return
         raise stream_failed(
             "the model server closed the stream before it ended", "upstream_disconnected"
         )

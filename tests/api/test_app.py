@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import subprocess
 import sys
 
@@ -111,3 +112,19 @@ def test_serve_refuses_to_start_in_production_without_a_secret(tmp_path: object)
     )
     assert result.returncode != 0
     assert "JWT_SECRET must be set" in result.stderr
+
+
+async def test_built_assets_are_sent_compressed_and_cached_for_a_year(api: ApiServer) -> None:
+    page = await api.http.get("/")
+    assert page.status_code == 200
+    assert page.headers["cache-control"] == "no-cache"
+    script = re.search(r'src="(/assets/[^"]+\.js)"', page.text)
+    assert script, page.text[:500]
+    asset = await api.http.get(script.group(1), headers={"Accept-Encoding": "gzip"})
+    assert asset.status_code == 200
+    assert asset.headers["content-encoding"] == "gzip"
+    assert "immutable" in asset.headers["cache-control"]
+    assert asset.headers["content-type"].startswith(("text/javascript", "application/javascript"))
+    plain = await api.http.get(script.group(1), headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    assert plain.content == asset.content  # httpx decompressed the gzip copy: same bytes

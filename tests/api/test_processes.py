@@ -66,6 +66,7 @@ async def test_api_killed_mid_answer_keeps_the_text_and_marks_it_interrupted(
     assert recovered.status is PostStatus.FAILED
     assert recovered.error is not None
     assert "interrupted" in recovered.error
+    assert recovered.finish_reason == "interrupted"
     assert recovered.body == left.body
 
 

@@ -16,9 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import uvicorn
-from starlette.applications import Starlette
 
-from llm_gateway.app import create_app
+from llm_gateway.app import GatewayApp, create_app
 from llm_gateway.settings import GatewaySettings
 from tests.standins.server import listening_socket
 
@@ -26,7 +25,7 @@ from tests.standins.server import listening_socket
 @dataclass
 class RunningGateway:
     url: str
-    app: Starlette
+    app: GatewayApp
 
     @property
     def chat_url(self) -> str:

@@ -54,3 +54,24 @@ def test_embedded_generation_stops_when_the_caller_leaves(gateway: RunningGatewa
         time.sleep(0.01)
     assert not backend._lock.locked()
     assert time.monotonic() - left_at < 1.0
+
+
+async def test_embedded_model_answers_one_at_a_time_and_queues_the_rest(
+    gateway: RunningGateway,
+) -> None:
+    import asyncio
+
+    admission = gateway.app.state.gateway.admission
+    body = stream_body("Say hi.", max_tokens=8)
+    async with httpx.AsyncClient(timeout=120) as client:
+        first = asyncio.create_task(client.post(gateway.chat_url, json=body))
+        second = asyncio.create_task(client.post(gateway.chat_url, json=body))
+        seen_waiting = False
+        while not (first.done() and second.done()):
+            seen_waiting = seen_waiting or admission.queued == 1
+            assert admission.running <= 1
+            await asyncio.sleep(0.002)
+    assert seen_waiting
+    for answer in (first.result(), second.result()):
+        assert answer.status_code == 200
+        assert sse_json(answer.text)[1]

@@ -192,3 +192,15 @@ def test_openai_backend_passes_the_callers_model_through(vllm: VLLMStandin) -> N
     assert vllm.requests[-2]["model"] == "other"
     assert unnamed.status_code == 200
     assert vllm.requests[-1]["model"] == "standin-model"
+
+
+def test_chat_route_takes_only_post(gateway: RunningGateway) -> None:
+    assert httpx.get(gateway.chat_url).status_code == 405
+
+
+def test_finished_answers_give_their_upstream_connection_back(gateway: RunningGateway) -> None:
+    client = gateway.app.state.gateway.client
+    for _ in range(3):
+        assert httpx.post(gateway.chat_url, json=stream_body()).status_code == 200
+    assert sum(len(idle) for idle in client._idle.values()) == 1
+    assert client.open_responses == 0

@@ -147,6 +147,31 @@ def test_failing_upstream_is_taken_out_of_rotation_and_probed_back_in(
 # -- time limits -----------------------------------------------------------------------------
 
 
+def test_connect_timeout_is_its_own_limit_and_is_retried() -> None:
+    with socket.socket() as full:
+        full.bind(("127.0.0.1", 0))
+        full.listen(0)
+        port = full.getsockname()[1]
+        with (
+            socket.create_connection(("127.0.0.1", port)),  # fills the accept queue
+            running_gateway(
+                llm_backend="vllm",
+                llm_base_url=f"http://127.0.0.1:{port}/v1",
+                llm_connect_timeout=0.2,
+                llm_first_token_timeout=30,
+                llm_max_retries=1,
+            ) as gateway,
+        ):
+            started = time.monotonic()
+            response = httpx.post(gateway.chat_url, json=stream_body(), timeout=10)
+            took = time.monotonic() - started
+            retries = gateway.app.state.gateway.metrics.retries._value.get()
+    assert response.status_code == 504
+    assert response.json()["error"]["code"] == "connect_timeout"
+    assert retries == 1
+    assert took < 5
+
+
 def test_slow_first_token_gives_504_and_closes_the_upstream(vllm: VLLMStandin) -> None:
     vllm.default = Behaviour(first_token_delay=5)
     with running_gateway(

@@ -50,7 +50,13 @@ def test_renders_the_chat_template_and_passes_stop_sequences_and_details(
 ) -> None:
     response = httpx.post(
         gateway.chat_url,
-        json={"messages": CONVERSATION, "stream": True, "max_tokens": 50, "stop": ["END"]},
+        json={
+            "messages": CONVERSATION,
+            "stream": True,
+            "max_tokens": 50,
+            "stop": ["END"],
+            "temperature": 0.5,
+        },
     )
     assert response.status_code == 200
     sent = tgi.requests[-1]
@@ -64,6 +70,7 @@ def test_renders_the_chat_template_and_passes_stop_sequences_and_details(
     assert parameters["stop"] == ["<end_of_turn>", "<start_of_turn>", "END"]
     assert parameters["details"] is True
     assert parameters["max_new_tokens"] == 50
+    assert (parameters["do_sample"], parameters["temperature"]) == (True, 0.5)
     assert streamed_text(sse_json(response.text)[0]) == "Echo: hello there"
 
 

@@ -1,0 +1,143 @@
+"""Metrics and logs.
+
+    metrics = Metrics()                      # one registry per app, served at GET /metrics
+    configure_logging(settings)              # JSON lines in production, text in development
+    request_id.set("abc123")                 # every log line of this task carries it
+
+Logs never carry passwords, tokens or prompt text: nothing here logs request bodies or query
+strings, and the access log records the path alone.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from contextvars import ContextVar
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from tortoise.context import TortoiseContext
+
+from graphql_api.settings import Settings
+
+request_id: ContextVar[str] = ContextVar("request_id", default="-")
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.operations = Counter(
+            "chat_graphql_operations",
+            "GraphQL operations by root field and outcome (ok or the error code).",
+            ["field", "outcome"],
+            registry=self.registry,
+        )
+        self.operation_seconds = Histogram(
+            "chat_graphql_operation_seconds",
+            "Time to execute a GraphQL query or mutation, by root field.",
+            ["field"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.http_requests = Counter(
+            "chat_http_requests",
+            "HTTP requests by route and status code.",
+            ["route", "status"],
+            registry=self.registry,
+        )
+        self.http_seconds = Histogram(
+            "chat_http_request_seconds",
+            "Time to answer an HTTP request, by route.",
+            ["route"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.answers = Counter(
+            "chat_answers",
+            "Answers ended, by final status.",
+            ["status"],
+            registry=self.registry,
+        )
+        self.answers_in_flight = Gauge(
+            "chat_answers_in_flight",
+            "Answers this process is writing now.",
+            registry=self.registry,
+        )
+        self.websockets = Gauge(
+            "chat_websocket_connections",
+            "Open WebSocket connections.",
+            registry=self.registry,
+        )
+        self.pool = Gauge(
+            "chat_database_pool_connections",
+            "Database pool connections by state (MariaDB).",
+            ["state"],
+            registry=self.registry,
+        )
+
+    def watch_pool(self, database: TortoiseContext) -> None:
+        """Report the pool's state whenever the metrics are read."""
+        client = database.db()
+
+        def reading(attribute: str) -> Any:
+            def read() -> float:
+                pool = getattr(client, "_pool", None)
+                return float(getattr(pool, attribute, 0) or 0) if pool is not None else 0.0
+
+            return read
+
+        self.pool.labels("open").set_function(reading("size"))
+        self.pool.labels("idle").set_function(reading("freesize"))
+        self.pool.labels("max").set_function(reading("maxsize"))
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, request id, exception."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", "-"),
+        }
+        for key in ("method", "path", "status", "duration_ms"):
+            if hasattr(record, key):
+                entry[key] = getattr(record, key)
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+class RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id.get()
+        return True
+
+
+def configure_logging(settings: Settings) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RequestIdFilter())
+    if settings.log_format == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
+        )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(settings.log_level)
+    # Warnings (from drivers, say) go through the same handler, so every line is one format.
+    logging.captureWarnings(True)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).handlers.clear()
+        logging.getLogger(name).propagate = True
+    # SQL statements carry prompt text; they are only logged when debugging is asked for.
+    if settings.log_level != "DEBUG":
+        logging.getLogger("tortoise").setLevel(logging.WARNING)

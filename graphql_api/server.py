@@ -1,0 +1,88 @@
+"""How the API is served: uvicorn's configuration, with a guard against slow clients.
+
+    uvicorn.Server(server_config(create_app(settings), settings)).run()
+
+uvicorn waits forever for a request's headers. A client that opens connections and sends half
+a request (slow loris) would keep each socket open for as long as it likes; here it gets
+`REQUEST_HEADER_TIMEOUT` seconds, then its connection is closed. A body that stalls is cut
+off by `app.RequestScopeMiddleware` in the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import uvicorn
+from starlette.types import ASGIApp
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from graphql_api.settings import Settings
+
+
+class GuardedHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's HTTP protocol, with a deadline for each request's headers."""
+
+    header_timeout = 10.0
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._header_deadline: asyncio.TimerHandle | None = None
+        self._arm_header_deadline()
+
+    def _arm_header_deadline(self) -> None:
+        self._cancel_header_deadline()
+        self._header_deadline = self.loop.call_later(self.header_timeout, self._headers_too_slow)
+
+    def _cancel_header_deadline(self) -> None:
+        if self._header_deadline is not None:
+            self._header_deadline.cancel()
+            self._header_deadline = None
+
+    def _headers_too_slow(self) -> None:
+        self._header_deadline = None
+        if not self.transport.is_closing():
+            self.logger.info("closed a connection whose request headers did not arrive in time")
+            self.transport.close()
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._arm_header_deadline()
+
+    def on_headers_complete(self) -> None:
+        self._cancel_header_deadline()
+        super().on_headers_complete()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        # The keep-alive timeout now covers the idle connection.
+        self._cancel_header_deadline()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_header_deadline()
+        super().connection_lost(exc)
+
+
+def server_config(app: ASGIApp, settings: Settings, **overrides: Any) -> uvicorn.Config:
+    protocol = type(
+        "HttpProtocol",
+        (GuardedHttpToolsProtocol,),
+        {"header_timeout": settings.request_header_timeout},
+    )
+    options: dict[str, Any] = {
+        "host": settings.api_host,
+        "port": settings.api_port,
+        "http": protocol,
+        "lifespan": "on",
+        "log_level": settings.log_level.lower(),
+        # Our own access log leaves out query strings (they may carry secrets).
+        "access_log": False,
+        "log_config": None,
+        "proxy_headers": True,
+        "forwarded_allow_ips": settings.forwarded_allow_ips,
+        "timeout_keep_alive": 5,
+        "timeout_graceful_shutdown": 10,
+        "ws_max_size": 1 << 20,
+        **overrides,
+    }
+    return uvicorn.Config(app, **options)
