@@ -94,6 +94,20 @@ def test_the_frontend_is_built_in_a_node_stage() -> None:
     assert not any(line.split()[1].startswith("node:") for line in final[:1])
 
 
+def test_the_frontend_stage_compresses_what_make_frontend_compresses() -> None:
+    """The API sends a built file's `.gz` copy when there is one; the image must have them."""
+
+    def compression(text: str) -> str:
+        command = re.search(r"find dist .*?-exec gzip[^+]*\+", re.sub(r"\\\n\s*", " ", text))
+        assert command, "no gzip step"
+        return " ".join(command.group(0).split())
+
+    (frontend,) = [
+        stage for stage in stages(ROOT / "docker" / "api.Dockerfile") if "AS frontend" in stage[0]
+    ]
+    assert compression("\n".join(frontend)) == compression((ROOT / "Makefile").read_text())
+
+
 def test_gateway_image_carries_llama_cpp_only_in_its_local_target() -> None:
     gateway = {
         stage[0].split()[-1]: stage for stage in stages(ROOT / "docker" / "gateway.Dockerfile")
