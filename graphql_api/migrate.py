@@ -17,6 +17,7 @@ from migrating at the same time.
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -28,12 +29,14 @@ from tortoise.context import TortoiseContext
 from tortoise.migrations.autodetector import MigrationAutodetector
 from tortoise.migrations.executor import MigrationExecutor, MigrationTarget
 from tortoise.migrations.operations import CreateModel
+from tortoise.migrations.writer import format_migration_name
 
 log = logging.getLogger(__name__)
 
 APP_LABEL = "models"
 MODELS_MODULE = "graphql_api.models"
 MIGRATIONS_MODULE = "graphql_api.migrations"
+HISTORY_TABLE = "tortoise_migrations"
 # Replicas wait this long for the one that is migrating; a long ALTER on a big table fits.
 LOCK_TIMEOUT_SECONDS = 600
 
@@ -67,7 +70,10 @@ async def migrate(ctx: TortoiseContext, *, target: str | None = None) -> Migrati
 
         targets = [MigrationTarget(APP_LABEL, target)] if target else None
         if await executor.plan(targets):
-            await executor.migrate(targets, direction="forward", progress=on_progress)
+            with warnings.catch_warnings():
+                # MariaDB notes that the history table exists (CREATE TABLE IF NOT EXISTS).
+                warnings.filterwarnings("ignore", message=f"Table '{HISTORY_TABLE}' already")
+                await executor.migrate(targets, direction="forward", progress=on_progress)
     return result
 
 
@@ -86,8 +92,7 @@ async def write_migration(ctx: TortoiseContext, name: str | None = None) -> list
     paths = []
     for writer in writers:
         if name:
-            number = writer.name.split("_", 1)[0]
-            writer.name = f"{number}_{name}"
+            writer.name = format_migration_name(int(writer.name.split("_", 1)[0]), name)
         paths.append(writer.write())
     return paths
 

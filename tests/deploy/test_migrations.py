@@ -15,6 +15,7 @@ import pytest
 
 from graphql_api.database import connect, open_database
 from graphql_api.migrate import (
+    HISTORY_TABLE,
     MigrationError,
     migrate,
     pending_migrations,
@@ -31,7 +32,6 @@ MIGRATIONS = sorted(
     if not path.stem.startswith("_")
 )
 FIRST = MIGRATIONS[0]
-HISTORY_TABLE = "tortoise_migrations"
 
 # Rows written against the first schema, as a release running it would have written them.
 FIRST_SCHEMA_ROWS = {
@@ -167,6 +167,12 @@ async def test_migrations_create_exactly_the_schema_of_the_models(
         expected, actual = catalog(from_models.name), catalog(mariadb.name)
     for part in CATALOG_QUERIES:
         migrated = [row for row in actual[part] if row[0] != HISTORY_TABLE]
+        if part == "columns":
+            # A migration adds a column at the end of its table, `generate_schemas` where the
+            # model declares it: the order may differ, nothing else.
+            migrated, expected[part] = (
+                sorted((row[0], *row[2:]) for row in rows) for rows in (migrated, expected[part])
+            )
         assert migrated == expected[part], part
 
 
@@ -236,6 +242,22 @@ async def test_replicas_starting_together_migrate_once(mariadb: MariaDBDatabase)
     results = await asyncio.gather(*(migrate_to(mariadb.url) for _ in range(3)))
     assert sorted(results) == [[], [], MIGRATIONS]
     assert history(mariadb.name) == [("models", name) for name in MIGRATIONS]
+
+
+def test_makemigrations_command_finds_nothing_to_write(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "graphql_api", "makemigrations", "--name", "nothing"],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(ROOT), "PATH": os.environ["PATH"]},
+        cwd=tmp_path,
+        timeout=60,
+        check=True,
+    )
+    assert result.stdout == "The migrations already match the models.\n"
+    assert sorted(path.stem for path in (ROOT / "graphql_api" / "migrations").glob("0*.py")) == (
+        MIGRATIONS
+    )
 
 
 def test_migrate_command_applies_pending_migrations_once(tmp_path: Path) -> None:
