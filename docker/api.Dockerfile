@@ -9,10 +9,8 @@ WORKDIR /src/frontend
 COPY frontend/package.json frontend/package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY frontend/ ./
-# As `make frontend` does: a gzip copy beside each text file, which the API sends as it is.
-RUN npm run build \
-    && find dist -type f \( -name '*.js' -o -name '*.css' -o -name '*.html' -o -name '*.svg' \) \
-        -exec gzip -9 --keep --force {} +
+# The build also writes a gzip copy beside each text file, which the API sends as it is.
+RUN npm run build
 
 FROM python:3.11.11-slim-bookworm AS python-deps
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
