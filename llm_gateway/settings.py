@@ -50,6 +50,7 @@ Every variable, its meaning and its default:
   requests. `0` relays every piece as it arrives. Default `2000`.
 - `LOG_LEVEL`: `DEBUG`, `INFO`, `WARNING` or `ERROR`; only `DEBUG` logs prompt text.
   Default `INFO`.
+- `LOG_FORMAT`: `text`, or `json` (one object per line, for log collectors). Default `text`.
 """
 
 from __future__ import annotations
@@ -100,6 +101,7 @@ class GatewaySettings(BaseSettings):
     gateway_queue_timeout: float = Field(60.0, gt=0)
     gateway_relay_wakeups: int = Field(2000, ge=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "text"] | None = None
 
     def __init__(self, **values: Any) -> None:
         try:

@@ -333,7 +333,8 @@ class GatewayProcess:
         gateway.log_text()   # what it has logged
     """
 
-    def __init__(self, upstream: str, log_path: Path) -> None:
+    def __init__(self, upstream: str, log_path: Path, **env: str) -> None:
+        self.extra_env = env
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.upstream = upstream
@@ -350,6 +351,7 @@ class GatewayProcess:
             "LLM_BASE_URL": self.upstream,
             "GATEWAY_PORT": str(self.port),
             "LOG_LEVEL": "INFO",
+            **self.extra_env,
         }
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
