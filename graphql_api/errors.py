@@ -46,8 +46,8 @@ class NotFound(ApiError):
 class RateLimited(ApiError):
     code = "RATE_LIMITED"
 
-    def __init__(self, message: str, retry_after: float) -> None:
-        super().__init__(message, retryAfter=max(1, round(retry_after)))
+    def __init__(self, message: str, retry_after: float, **extra: Any) -> None:
+        super().__init__(message, retryAfter=max(1, round(retry_after)), **extra)
 
 
 class LLMUnavailable(ApiError):

@@ -22,12 +22,27 @@ import httpx
 
 
 class GatewayError(Exception):
-    """The model could not answer: unreachable, refused, or failed mid-answer."""
+    """The model could not answer: unreachable, refused, or failed mid-answer.
 
-    def __init__(self, message: str, status: int | None = None) -> None:
+    `status` is the gateway's HTTP status when it refused the request, and `code` its
+    OpenAI-style error code (`queue_full`, `context_length_exceeded`, ...), when it gave one.
+    """
+
+    def __init__(self, message: str, status: int | None = None, code: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
+        self.code = code
+
+    @property
+    def busy(self) -> bool:
+        """The model is there but has no room now: worth trying again shortly."""
+        return self.status == 429
+
+    @property
+    def too_long(self) -> bool:
+        """The conversation cannot fit the model's context, however it is trimmed."""
+        return self.code == "context_length_exceeded"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,15 +58,17 @@ class Finish:
     completion_tokens: int | None
 
 
-def _error_message(payload: Any) -> str:
-    """The message of either OpenAI error shape: `{"error": {...}}` or flat `{"message"}`."""
+def _error(payload: Any, status: int | None = None) -> GatewayError:
+    """A GatewayError from either OpenAI error shape: `{"error": {...}}` or flat `{"message"}`."""
     if isinstance(payload, dict):
         error = payload.get("error", payload)
         if isinstance(error, dict):
-            return str(error.get("message") or error.get("type") or "model error")
+            message = str(error.get("message") or error.get("type") or "model error")
+            code = error.get("code")
+            return GatewayError(message, status, code if isinstance(code, str) else None)
         if isinstance(error, str):
-            return error
-    return "model error"
+            return GatewayError(error, status)
+    return GatewayError("model error", status)
 
 
 class GatewayClient:
@@ -90,10 +107,11 @@ class GatewayClient:
                 if response.status_code != 200:
                     raw = await response.aread()
                     try:
-                        message = _error_message(json.loads(raw))
+                        payload = json.loads(raw)
                     except ValueError:
-                        message = raw.decode(errors="replace")[:200] or "model error"
-                    raise GatewayError(message, status=response.status_code)
+                        text = raw.decode(errors="replace")[:200] or "model error"
+                        raise GatewayError(text, status=response.status_code) from None
+                    raise _error(payload, status=response.status_code)
                 async for event in _parse_stream(response):
                     yield event
         except httpx.TimeoutException:
@@ -125,7 +143,7 @@ async def _parse_stream(response: httpx.Response) -> AsyncIterator[Delta | Finis
         except ValueError:
             raise GatewayError("the model gateway sent a malformed event") from None
         if "error" in chunk:
-            raise GatewayError(_error_message(chunk))
+            raise _error(chunk)
         model = chunk.get("model") or model
         usage = chunk.get("usage") or usage
         for choice in chunk.get("choices") or ():

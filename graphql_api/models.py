@@ -57,7 +57,7 @@ class User(Model):
 
 
 class Session(Model):
-    """One login: a token's `jti`; logout or a password reset revokes it."""
+    """One login: a token's `jti`, revoked by logout or a password reset."""
 
     jti = fields.CharField(max_length=32, primary_key=True)
     user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(

@@ -17,7 +17,7 @@ def main() -> None:
     except SettingsError as error:
         print(error, file=sys.stderr)
         raise SystemExit(2) from None
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format or "text")
     uvicorn.run(
         create_app(settings),
         host=settings.gateway_host,

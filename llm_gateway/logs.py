@@ -8,6 +8,7 @@ logger.info("...")                   # ... [abc123] ...
 
 from __future__ import annotations
 
+import json
 import logging
 from contextvars import ContextVar
 from typing import Any
@@ -32,8 +33,24 @@ def install_request_ids() -> None:
     logging.setLogRecordFactory(factory)
 
 
-def configure_logging(level: str) -> None:
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, for log collectors: time, level, logger, message, request id."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}",
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", "-"),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure_logging(level: str, fmt: str = "text") -> None:
     install_request_ids()
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter(FORMAT))
+    handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(FORMAT))
     logging.basicConfig(level=level, handlers=[handler], force=True)

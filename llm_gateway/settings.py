@@ -43,12 +43,14 @@ Every variable, its meaning and its default:
   at once. Default `256`.
 - `GATEWAY_QUEUE_TIMEOUT`: seconds a request may wait for a slot before it gets 429.
   Default `60`.
-- `GATEWAY_FLUSH_INTERVAL`: when 8 or more answers stream at once, seconds a stream waits
-  after each write to its caller, so that the tokens arriving meanwhile go out together
-  (fewer wake-ups and writes under load); `0` writes each piece as it comes. Default
-  `0.005`.
+- `GATEWAY_RELAY_WAKEUPS`: under load (8 answers streaming or more), about how many times
+  a second all the answers together wake up to relay what their model servers sent; each
+  of n answers then waits n / this seconds between reads (at most 50 ms), and its tokens
+  go out together. This keeps the relaying work bounded and the gateway quick to take new
+  requests. `0` relays every piece as it arrives. Default `2000`.
 - `LOG_LEVEL`: `DEBUG`, `INFO`, `WARNING` or `ERROR`; only `DEBUG` logs prompt text.
   Default `INFO`.
+- `LOG_FORMAT`: `text`, or `json` (one object per line, for log collectors). Default `text`.
 """
 
 from __future__ import annotations
@@ -97,8 +99,9 @@ class GatewaySettings(BaseSettings):
     gateway_max_concurrency: int = Field(128, ge=1)
     gateway_max_queue: int = Field(256, ge=0)
     gateway_queue_timeout: float = Field(60.0, gt=0)
-    gateway_flush_interval: float = Field(0.005, ge=0, le=1)
+    gateway_relay_wakeups: int = Field(2000, ge=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "text"] | None = None
 
     def __init__(self, **values: Any) -> None:
         try:

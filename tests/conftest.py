@@ -16,7 +16,7 @@ import pymysql
 import pytest
 
 from tests.standins import VLLMStandin
-from tests.support import ApiServer, start_api
+from tests.support import ApiServer, GatewayProcess, start_api
 
 MARIADB = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}
 
@@ -88,6 +88,13 @@ def model(llm: VLLMStandin) -> Iterator[VLLMStandin]:
     llm.queue_behaviour()
     while llm.next_behaviour() is not default:
         pass
+
+
+@pytest.fixture(scope="session")
+def gateway(llm: VLLMStandin, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
+    """The real gateway (`python -m llm_gateway`) in front of the vLLM stand-in."""
+    with GatewayProcess(llm.base_url, tmp_path_factory.mktemp("gateway") / "log.txt") as process:
+        yield process
 
 
 @pytest.fixture(scope="session")

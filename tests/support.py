@@ -323,3 +323,52 @@ class ApiProcess(ApiClient):
                 self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+class GatewayProcess:
+    """`python -m llm_gateway` in its own process, in front of an OpenAI-style upstream.
+
+    with GatewayProcess(llm.base_url, log_path) as gateway:
+        gateway.url          # for LLM_GATEWAY_URL
+        gateway.log_text()   # what it has logged
+    """
+
+    def __init__(self, upstream: str, log_path: Path, **env: str) -> None:
+        self.extra_env = env
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.upstream = upstream
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def __enter__(self) -> GatewayProcess:
+        env = {
+            **os.environ,
+            "LLM_BACKEND": "vllm",
+            "LLM_BASE_URL": self.upstream,
+            "GATEWAY_PORT": str(self.port),
+            "LOG_LEVEL": "INFO",
+            **self.extra_env,
+        }
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "llm_gateway"], env=env, stderr=log
+            )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the gateway exited with {self.process.returncode}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                time.sleep(0.1)
+        raise RuntimeError("the gateway did not start")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=15)

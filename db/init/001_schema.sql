@@ -1,6 +1,7 @@
 -- The schema a fresh MariaDB container creates on first start (mounted at
--- /docker-entrypoint-initdb.d). It must equal what the Tortoise models in
--- graphql_api/models.py generate: tests/api/test_schema.py compares them on a real MariaDB.
+-- /docker-entrypoint-initdb.d). It must equal what the migrations in graphql_api/migrations/
+-- create, and so what the models in graphql_api/models.py declare: tests/api/test_schema.py
+-- and tests/deploy/test_migrations.py compare them on a real MariaDB.
 -- Tables `users`, `conversation` and `posts` keep the brief's columns; `users.password`
 -- holds an argon2id hash, never a password.
 
@@ -55,4 +56,4 @@ CREATE TABLE IF NOT EXISTS `sessions` (
     `user_id` INT NOT NULL,
     CONSTRAINT `fk_sessions_users_0c63f6d3` FOREIGN KEY (`user_id`) REFERENCES `users` (`id`) ON DELETE CASCADE,
     KEY `idx_sessions_revoked` (`revoked_at`)
-) CHARACTER SET utf8mb4 COMMENT='One login: a token\'s `jti`; logout or a password reset revokes it.';
+) CHARACTER SET utf8mb4 COMMENT='One login: a token\'s `jti`, revoked by logout or a password reset.';

@@ -6,7 +6,9 @@ from datetime import UTC, datetime
 
 import strawberry
 
-from graphql_api.errors import LLMUnavailable
+from graphql_api.errors import ApiError, BadUserInput, LLMUnavailable, RateLimited
+from graphql_api.gateway_client import GatewayError
+from graphql_api.models import Post as PostModel
 from graphql_api.models import PostStatus
 from graphql_api.models import User as UserModel
 from graphql_api.schema.context import Info
@@ -20,6 +22,19 @@ from graphql_api.schema.types import (
 from graphql_api.security import TokenClaims
 from graphql_api.services import conversations
 from graphql_api.services.prompting import OutputOptions
+
+
+def _failure_error(failure: GatewayError | None, post: PostModel) -> ApiError:
+    """The contract's error for an answer that failed; the prompt is kept either way."""
+    if failure is not None and failure.busy:
+        return RateLimited(
+            "the model server is busy; try again in a moment", retry_after=5, postId=str(post.id)
+        )
+    if failure is not None and failure.too_long:
+        return BadUserInput(
+            f"the conversation is too long for the model: {post.error}", postId=str(post.id)
+        )
+    return LLMUnavailable(f"the model could not answer: {post.error}", postId=str(post.id))
 
 
 def _auth_payload(user: UserModel, token: str, claims: TokenClaims) -> AuthPayload:
@@ -95,7 +110,7 @@ class Mutation:
         )
         post = await run.wait_done()
         if post.status is PostStatus.FAILED:
-            raise LLMUnavailable(f"the model could not answer: {post.error}", postId=str(post.id))
+            raise _failure_error(run.failure, post)
         return Post.from_model(post)
 
     @strawberry.mutation(

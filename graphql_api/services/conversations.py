@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
 
 from graphql_api.errors import NotFound
 from graphql_api.models import Conversation, ConversationStatus, Post
@@ -161,11 +162,17 @@ async def list_conversations(
 async def list_posts(conversation_id: int, window: PageWindow) -> Page[Row]:
     """The current posts of a conversation, oldest first (regenerated ones left out)."""
     query = Post.filter(conversation_id=conversation_id, superseded=False)
+    return await _posts_page(query, window, newest_first=False)
+
+
+async def _posts_page(query: QuerySet[Post], window: PageWindow, newest_first: bool) -> Page[Row]:
+    """A keyset page of posts by id, in display order."""
+    later, earlier = ("id__lt", "id__gt") if newest_first else ("id__gt", "id__lt")
     if window.after:
-        query = query.filter(id__gt=decode_post_cursor(window.after))
+        query = query.filter(**{later: decode_post_cursor(window.after)})
     if window.before:
-        query = query.filter(id__lt=decode_post_cursor(window.before))
-    order = "-id" if window.backward else "id"
+        query = query.filter(**{earlier: decode_post_cursor(window.before)})
+    order = "id" if window.backward == newest_first else "-id"
     rows = await query.order_by(order).limit(window.size + 1).values(*POST_COLUMNS)
     return Page.from_rows(rows, window)
 
@@ -177,13 +184,7 @@ async def list_prompts(user_id: int, window: PageWindow, search: str | None = No
     )
     if search and (pattern := _like_pattern(search)):
         query = query.filter(prompt__icontains=pattern)
-    if window.after:
-        query = query.filter(id__lt=decode_post_cursor(window.after))
-    if window.before:
-        query = query.filter(id__gt=decode_post_cursor(window.before))
-    order = "id" if window.backward else "-id"
-    rows = await query.order_by(order).limit(window.size + 1).values(*POST_COLUMNS)
-    return Page.from_rows(rows, window)
+    return await _posts_page(query, window, newest_first=True)
 
 
 async def list_posts_of_many(

@@ -65,6 +65,8 @@ class Run:
         self.post = post
         self.task: asyncio.Task[None] | None = None
         self.stop_requested = False
+        # Why the model did not answer, when it did not.
+        self.failure: GatewayError | None = None
         self._text = ""
         self._tail: list[str] = []
         self._length = 0
@@ -301,6 +303,7 @@ class Generations:
                 else:
                     ending = event
         except GatewayError as exc:
+            run.failure = exc
             post.status = PostStatus.FAILED
             post.error = exc.message[:MAX_ERROR_CHARS]
         except asyncio.CancelledError:

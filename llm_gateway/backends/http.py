@@ -32,8 +32,10 @@ from llm_gateway.errors import (
 
 # Beyond this much unread body, stop reading from the socket until the caller catches up.
 _HIGH_WATER = 1 << 20
-# From this many responses open at once, streams gather bytes between reads.
+# From this many responses open at once, streams gather bytes between reads, for at most
+# this long (tokens held longer would show as stutter).
 GATHER_FROM_OPEN_RESPONSES = 8
+LONGEST_GATHER = 0.05
 
 
 @lru_cache(maxsize=64)
@@ -201,19 +203,26 @@ class UpstreamResponse:
             chunks.append(data)
         return b"".join(chunks)
 
-    async def gather(self, seconds: float) -> None:
-        """When many answers stream at once, stop reading for `seconds`, so that what the
-        server sends meanwhile waits in the socket and the next read takes it all: one
-        wake-up and one write onward for many tokens keeps the event loop free for new
-        requests. With few answers in flight, reading at once costs nothing."""
+    async def gather(self, wakeups_per_second: int) -> None:
+        """When many answers stream at once, stop reading for a while, so that what the
+        server sends meanwhile waits in the socket and the next read takes it all. The wait
+        grows with the number of open answers, so that all of them together wake up about
+        `wakeups_per_second` times a second: the work of relaying stays bounded and the event
+        loop free for new requests, however many answers stream. With few answers in
+        flight, reading at once costs nothing."""
         transport = self._connection.transport
-        busy = self._client.open_responses >= GATHER_FROM_OPEN_RESPONSES
-        if not busy or seconds <= 0 or transport is None or self.complete:
+        open_responses = self._client.open_responses
+        if (
+            open_responses < GATHER_FROM_OPEN_RESPONSES
+            or wakeups_per_second <= 0
+            or transport is None
+            or self.complete
+        ):
             return
         self._held = True
         transport.pause_reading()
         try:
-            await asyncio.sleep(seconds)
+            await asyncio.sleep(min(open_responses / wakeups_per_second, LONGEST_GATHER))
         finally:
             self._held = False
             self._resume()

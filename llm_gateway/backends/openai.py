@@ -133,7 +133,7 @@ class OpenAIBackend(Backend):
                     await drain(response)
                     break
                 if started:
-                    await response.gather(self.settings.gateway_flush_interval)
+                    await response.gather(self.settings.gateway_relay_wakeups)
         finally:
             response.done()
         if not done:

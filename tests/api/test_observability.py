@@ -6,17 +6,12 @@ import asyncio
 import json
 import os
 import re
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.standins import Behaviour, VLLMStandin
-from tests.support import ApiProcess, ApiServer, GraphQLSocket, free_port
+from tests.support import ApiProcess, ApiServer, GatewayProcess, GraphQLSocket
 
 
 def sample(metrics: str, name: str, **labels: str) -> float:
@@ -118,53 +113,20 @@ async def test_logs_are_json_lines_with_request_ids_and_no_secrets(
 
 
 async def test_the_request_id_follows_a_prompt_into_the_gateway_logs(
-    database_url: str, model: VLLMStandin
+    database_url: str, gateway: GatewayProcess
 ) -> None:
-    port = free_port()
-    with tempfile.NamedTemporaryFile(prefix="gateway-log-") as gateway_log:
-        gateway = subprocess.Popen(
-            [sys.executable, "-m", "llm_gateway"],
-            env={
-                **os.environ,
-                "LLM_BACKEND": "vllm",
-                "LLM_BASE_URL": model.base_url,
-                "GATEWAY_PORT": str(port),
-                "LOG_LEVEL": "INFO",
-            },
-            stderr=gateway_log,
+    async with ApiProcess(DATABASE_URL=database_url, LLM_GATEWAY_URL=gateway.url) as api:
+        alice = await api.new_user()
+        response = await api.http.post(
+            "/graphql",
+            json={"query": 'mutation { sendPrompt(prompt: "trace me") { status } }'},
+            headers={"Authorization": f"Bearer {alice.token}", "X-Request-ID": "trace-4242"},
         )
-        try:
-            async with httpx.AsyncClient() as client:
-                for _ in range(100):
-                    try:
-                        if (
-                            await client.get(f"http://127.0.0.1:{port}/healthz")
-                        ).status_code == 200:
-                            break
-                    except httpx.TransportError:
-                        await asyncio.sleep(0.1)
-            env = {"DATABASE_URL": database_url, "LLM_GATEWAY_URL": f"http://127.0.0.1:{port}"}
-            async with ApiProcess(**env) as api:
-                alice = await api.new_user()
-                response = await api.http.post(
-                    "/graphql",
-                    json={"query": 'mutation { sendPrompt(prompt: "trace me") { status } }'},
-                    headers={
-                        "Authorization": f"Bearer {alice.token}",
-                        "X-Request-ID": "trace-4242",
-                    },
-                )
-                assert response.json()["data"]["sendPrompt"]["status"] == "COMPLETE"
-            deadline = time.monotonic() + 5
-            while (
-                "trace-4242" not in Path(gateway_log.name).read_text()
-                and time.monotonic() < deadline
-            ):
-                await asyncio.sleep(0.1)
-            assert "[trace-4242]" in Path(gateway_log.name).read_text()
-        finally:
-            gateway.terminate()
-            gateway.wait(timeout=10)
+        assert response.json()["data"]["sendPrompt"]["status"] == "COMPLETE"
+    deadline = time.monotonic() + 5
+    while "[trace-4242]" not in gateway.log_text() and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    assert "[trace-4242]" in gateway.log_text()
 
 
 @pytest.mark.parametrize("path", ["/healthz", "/metrics", "/graphql"])

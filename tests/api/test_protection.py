@@ -125,15 +125,17 @@ async def test_failed_logins_from_one_address_are_rate_limited_across_accounts(
         assert limited["extensions"]["code"] == "RATE_LIMITED"
 
 
-async def test_subscriptions_per_connection_are_capped(database_url: str, llm: VLLMStandin) -> None:
+async def test_subscriptions_per_connection_are_capped(
+    database_url: str, model: VLLMStandin
+) -> None:
     async with start_api(
         database_url=database_url,
-        llm_gateway_url=llm.url,
+        llm_gateway_url=model.url,
         max_subscriptions_per_connection=2,
         max_answers_in_flight=10,
     ) as api:
         alice = await api.new_user()
-        llm.queue_behaviour(*[Behaviour(text="slow " * 40, token_delay=0.05) for _ in range(3)])
+        model.queue_behaviour(*[Behaviour(text="slow " * 40, token_delay=0.05) for _ in range(2)])
         query = "subscription($p: String!) { promptStream(prompt: $p) { delta done post { id } } }"
         async with GraphQLSocket.connect(api.url, alice.token) as socket:
             streams = [socket.subscribe(query, {"p": f"p{number}"}) for number in range(3)]

@@ -7,7 +7,7 @@ from typing import Any
 
 from graphql_api.models import Post, PostStatus
 from tests.standins import Behaviour, VLLMStandin
-from tests.support import ApiServer, start_api
+from tests.support import ApiServer, GatewayProcess, start_api
 
 SEND = (
     "mutation($c: ID, $p: String!, $o: GenerationOptions) { sendPrompt(conversationId: $c, "
@@ -158,3 +158,43 @@ async def test_send_prompt_to_a_missing_conversation_is_not_found(api: ApiServer
     for conversation_id in ("999999999", "abc", "-1", "99999999999999999999"):
         error = await api.error(SEND, {"c": conversation_id, "p": "hi"}, token=alice.token)
         assert error["extensions"]["code"] == "NOT_FOUND", conversation_id
+
+
+async def test_a_busy_model_server_is_rate_limited_and_the_prompt_kept(
+    api: ApiServer, model: VLLMStandin
+) -> None:
+    alice = await api.new_user()
+    model.queue_behaviour(Behaviour(status=429))
+    error = await api.error(SEND, {"p": "while busy"}, token=alice.token)
+    assert error["extensions"]["code"] == "RATE_LIMITED"
+    assert error["extensions"]["retryAfter"] >= 1
+    with api.database:
+        post = await Post.get(id=int(error["extensions"]["postId"]))
+    assert post.status is PostStatus.FAILED
+    assert post.prompt == "while busy"
+
+
+async def test_a_prompt_too_long_for_the_model_is_bad_user_input_and_kept(
+    database_url: str, gateway: GatewayProcess
+) -> None:
+    """The real gateway refuses what cannot fit the model's context (the stand-in: 4096)."""
+    async with start_api(database_url=database_url, llm_gateway_url=gateway.url) as api:
+        alice = await api.new_user()
+        error = await api.error(SEND, {"p": "word " * 5000}, token=alice.token)
+        assert error["extensions"]["code"] == "BAD_USER_INPUT"
+        assert "too long" in error["message"]
+        with api.database:
+            post = await Post.get(id=int(error["extensions"]["postId"]))
+        assert post.status is PostStatus.FAILED
+        assert post.prompt.startswith("word word")
+
+
+async def test_prompts_go_through_the_real_gateway(
+    database_url: str, gateway: GatewayProcess
+) -> None:
+    async with start_api(database_url=database_url, llm_gateway_url=gateway.url) as api:
+        alice = await api.new_user()
+        post = await api.send_prompt(alice, "through the gateway")
+        assert post["status"] == "COMPLETE"
+        assert post["body"] == "Echo: through the gateway"
+        assert post["completionTokens"] > 0

@@ -282,12 +282,14 @@ async def test_retry_a_failed_answer_by_regenerating_it(api: ApiServer, model: V
     assert "".join(event["delta"] for event in events) == "Echo: flaky"
 
 
-async def test_answers_in_flight_per_user_are_limited(database_url: str, llm: VLLMStandin) -> None:
+async def test_answers_in_flight_per_user_are_limited(
+    database_url: str, model: VLLMStandin
+) -> None:
     async with start_api(
-        database_url=database_url, llm_gateway_url=llm.url, max_answers_in_flight=1
+        database_url=database_url, llm_gateway_url=model.url, max_answers_in_flight=1
     ) as api:
         alice = await api.new_user()
-        llm.queue_behaviour(Behaviour(text=WORDS, token_delay=0.05))
+        model.queue_behaviour(Behaviour(text=WORDS, token_delay=0.05))
         async with GraphQLSocket.connect(api.url, alice.token) as socket:
             stream = socket.subscribe(PROMPT_STREAM, {"p": "first"})
             post_id = (await anext(stream))["promptStream"]["post"]["id"]
@@ -320,16 +322,16 @@ async def test_prompts_per_minute_are_limited(database_url: str, llm: VLLMStandi
 
 @pytest.mark.slow
 async def test_200_concurrent_streams_from_20_users_lose_and_duplicate_nothing(
-    database_url: str, llm: VLLMStandin
+    database_url: str, model: VLLMStandin
 ) -> None:
     async with start_api(
         database_url=database_url,
-        llm_gateway_url=llm.url,
+        llm_gateway_url=model.url,
         max_answers_in_flight=10,
         prompts_per_minute=100,
     ) as api:
         users = [await api.new_user(f"crowd{number}") for number in range(20)]
-        llm.default = Behaviour(token_delay=0.005)
+        model.default = Behaviour(token_delay=0.005)
 
         async def one_user(account: Account) -> list[tuple[str, str, str]]:
             async with GraphQLSocket.connect(api.url, account.token) as socket:

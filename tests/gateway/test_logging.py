@@ -3,13 +3,16 @@ DEBUG."""
 
 from __future__ import annotations
 
+import json
 import logging
+from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.gateway.servers import chat_body, running_gateway
 from tests.standins import Behaviour, VLLMStandin
+from tests.support import GatewayProcess
 
 PROMPT = "my secret prompt words"
 
@@ -48,3 +51,23 @@ def test_prompt_text_is_logged_at_debug(caplog: pytest.LogCaptureFixture) -> Non
         httpx.post(gateway.chat_url, json=chat_body(PROMPT))
         records = gateway_records(caplog)
     assert any(PROMPT in r.getMessage() for r in records)
+
+
+async def test_json_log_format_writes_one_object_per_line_with_the_request_id(
+    tmp_path: Path,
+) -> None:
+    with (
+        VLLMStandin() as upstream,
+        GatewayProcess(upstream.base_url, tmp_path / "gateway.log", LOG_FORMAT="json") as gateway,
+    ):
+        async with httpx.AsyncClient(base_url=gateway.url) as client:
+            response = await client.post(
+                "/v1/chat/completions",
+                json={"messages": [{"role": "user", "content": "secret words"}]},
+                headers={"X-Request-ID": "json-7"},
+            )
+            assert response.status_code == 200
+        lines = [json.loads(line) for line in gateway.log_text().splitlines() if line.strip()]
+    assert any(line["request_id"] == "json-7" for line in lines)
+    assert all({"time", "level", "logger", "message", "request_id"} <= set(line) for line in lines)
+    assert "secret words" not in gateway.log_text()

@@ -309,3 +309,25 @@ def test_tgi_upstream_is_closed_within_a_second_of_the_caller_leaving() -> None:
             upstream_closed_at = tgi.wait_for_disconnect(timeout=2.0)
     assert upstream_closed_at is not None
     assert upstream_closed_at - left_at < 1.0
+
+
+# -- relaying under load ---------------------------------------------------------------------
+
+
+async def test_under_load_tokens_that_arrive_together_go_out_together(vllm: VLLMStandin) -> None:
+    vllm.default = Behaviour(tokens=[" tick"], repeat=20, token_delay=0.01)
+    with running_gateway(
+        llm_backend="vllm", llm_base_url=vllm.base_url, gateway_relay_wakeups=100
+    ) as gateway:
+
+        async def one_stream(client: httpx.AsyncClient) -> tuple[str, int]:
+            async with client.stream("POST", gateway.chat_url, json=stream_body()) as response:
+                pieces = [piece async for piece in response.aiter_raw()]
+            return streamed_text(sse_json(b"".join(pieces).decode())[0]), len(pieces)
+
+        async with httpx.AsyncClient(timeout=30) as client:
+            answers = await asyncio.gather(*(one_stream(client) for _ in range(10)))
+        assert gateway.app.state.gateway.client.open_responses == 0
+    for text, pieces in answers:
+        assert text == " tick" * 20
+        assert pieces < 10  # 20 tokens, gathered while 10 answers stream

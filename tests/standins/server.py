@@ -23,10 +23,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tests.standins.behaviour import Behaviour
 
-# Sends nothing but yields to the event loop after this many tokens when there is no delay, so
-# that concurrent streams interleave as they do on a real server.
-_YIELD_EVERY = 1
-
 
 class DropConnection(Exception):
     """Raised inside a stream to make uvicorn close the TCP connection abruptly."""
@@ -250,8 +246,8 @@ class Standin:
                 await pause(behaviour.token_delay)
             await body(pending + events[position] if pending else events[position])
             pending = b""
-            if not behaviour.token_delay and position % _YIELD_EVERY == 0:
-                await asyncio.sleep(0)
+            if not behaviour.token_delay:
+                await asyncio.sleep(0)  # let concurrent streams interleave, as on a real server
         await send({"type": "http.response.body", "body": pending + tail})
 
 
