@@ -368,3 +368,78 @@ async def test_only_graphql_transport_ws_is_spoken(arena: Arena) -> None:
                 await connection.recv()
     assert closed.value.rcvd is not None
     assert closed.value.rcvd.code == 4406
+
+
+HEADER_NAMES = [
+    "X-Request-ID",
+    "X-Forwarded-For",
+    "X-Forwarded-Proto",
+    "Origin",
+    "Accept",
+    "Accept-Encoding",
+    "Content-Type",
+    "Content-Length",
+    "Authorization",
+    "Cookie",
+    "Host",
+    "Connection",
+    "Upgrade",
+    "Expect",
+]
+HEADER_VALUES = [
+    b"",
+    b"unknown",
+    b"::1, 10.0.0.1, \xff",
+    b"1.2.3.4, 1.2.3.4, 1.2.3.4" * 40,
+    b"-1",
+    b"\xb2",
+    b"99999999999999999999999",
+    b"null",
+    b"http://evil.example",
+    b"gzip;q=NaN, br;q=2",
+    b"application/json; charset=\xff",
+    b"100-continue",
+    b"websocket",
+    b"../" * 50,
+    b"x" * 8_000,
+]
+LOGIN_BODY = (
+    b'{"query": "mutation { login(username: \\"nobody-here\\", password: \\"wrong password\\") '
+    b'{ token } }"}'
+)
+
+
+def header_lines() -> st.SearchStrategy[list[tuple[str, bytes]]]:
+    values = st.one_of(
+        st.sampled_from(HEADER_VALUES),
+        st.binary(max_size=60).map(lambda raw: raw.replace(b"\r", b"").replace(b"\n", b"")),
+    )
+    return st.lists(st.tuples(st.sampled_from(HEADER_NAMES), values), max_size=6)
+
+
+@given(headers=header_lines(), body=st.sampled_from([LOGIN_BODY, VALID_BODY]))
+async def test_hostile_headers_get_a_client_error(
+    arena: Arena, headers: list[tuple[str, bytes]], body: bytes
+) -> None:
+    """Sent on a raw socket, as no client library would let them through."""
+    port = int(arena.api.url.rsplit(":", 1)[1])
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        request = [
+            b"POST /graphql HTTP/1.1",
+            b"Host: api",
+            f"Authorization: Bearer {arena.attacker.token}".encode(),
+            b"Content-Type: application/json",
+            f"Content-Length: {len(body)}".encode(),
+            *(name.encode() + b": " + value for name, value in headers),
+            b"Connection: close",
+        ]
+        writer.write(b"\r\n".join(request) + b"\r\n\r\n" + body)
+        await writer.drain()
+        async with asyncio.timeout(30):
+            answer = await reader.read()
+    finally:
+        writer.close()
+    assert answer, "the connection was closed without an answer"
+    status = int(answer.split(b" ", 2)[1])
+    hostile.assert_client_error_at_worst(status, answer.decode("latin-1"))
