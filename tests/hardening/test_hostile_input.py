@@ -168,8 +168,7 @@ SUBSCRIPTIONS: dict[str, Operation] = {
     ),
 }
 # A WebSocket closed by the server with one of these (1009: message too big), or normally, is
-# a refusal; 1011 is
-# an internal error and 1006 a connection dropped without a close frame (a crash).
+# a refusal; 1011 is an internal error and 1006 a connection dropped without a close frame.
 CLIENT_ERROR_CLOSES = {1009, *range(4400, 4500)}
 
 
@@ -193,7 +192,7 @@ async def test_hostile_arguments_get_a_client_error_at_worst_and_leave_other_use
 
 @pytest.mark.parametrize("operation", sorted(SUBSCRIPTIONS))
 @given(data=st.data())
-async def test_hostile_subscription_arguments_get_a_client_error_at_worst_and_leave_other_users_alone(  # noqa: E501
+async def test_subscriptions_under_hostile_arguments_fail_cleanly_and_leave_other_users_alone(
     arena: Arena, operation: str, data: st.DataObject
 ) -> None:
     chosen = SUBSCRIPTIONS[operation]
