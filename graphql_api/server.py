@@ -83,6 +83,8 @@ def server_config(app: ASGIApp, settings: Settings, **overrides: Any) -> uvicorn
         "timeout_keep_alive": 5,
         "timeout_graceful_shutdown": 10,
         "ws_max_size": 1 << 20,
+        # Deltas are a few words each: compressing every frame costs more CPU than it saves.
+        "ws_per_message_deflate": False,
         **overrides,
     }
     return uvicorn.Config(app, **options)

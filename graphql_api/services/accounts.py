@@ -103,6 +103,17 @@ class Accounts:
         self.revoked = RevokedTokens()
         self._failures = SlidingWindow(window=settings.login_lockout_seconds)
         self._address_failures = SlidingWindow(window=settings.login_lockout_seconds)
+        # One hash at a time: each already uses several threads (argon2's parallelism), and a
+        # burst of logins must not take every core from the answers being streamed.
+        self._hashing = asyncio.Semaphore(1)
+
+    async def _hash(self, password: str) -> str:
+        async with self._hashing:
+            return await security.hash_password(password)
+
+    async def _verify(self, digest: str | None, password: str) -> bool:
+        async with self._hashing:
+            return await security.verify_password(digest, password)
 
     async def register(self, username: str, password: str) -> tuple[User, str, TokenClaims]:
         if not self.settings.allow_signup:
@@ -113,7 +124,7 @@ class Accounts:
 
     async def create_user(self, username: str, password: str) -> User:
         name = validate_credentials(username, password)
-        digest = await security.hash_password(password)
+        digest = await self._hash(password)
         try:
             return await User.create(username=name, password_hash=digest)
         except IntegrityError:
@@ -135,7 +146,7 @@ class Accounts:
         if wait > 0:
             raise RateLimited("too many failed logins; try again later", retry_after=wait)
         user = await User.get_or_none(username=name)
-        ok = await security.verify_password(user.password_hash if user else None, password)
+        ok = await self._verify(user.password_hash if user else None, password)
         if not ok or user is None:
             self._address_failures.hit(address)
             failures = self._failures.hit(name)
@@ -175,7 +186,7 @@ class Accounts:
         user = await User.get_or_none(username=name)
         if user is None:
             raise BadUserInput(f"no user named {name!r}")
-        user.password_hash = await security.hash_password(password)
+        user.password_hash = await self._hash(password)
         await user.save(update_fields=["password_hash"])
         await Session.filter(user_id=user.id, revoked_at=None).update(revoked_at=datetime.now(UTC))
         return user

@@ -42,9 +42,14 @@ log = logging.getLogger(__name__)
 
 FLUSH_SECONDS = 1.0
 MAX_ERROR_CHARS = 500
-# Followers send what arrived within this interval as one event: one event per token would
-# cap a process at the WebSocket's event rate, not the model's token rate.
-COALESCE_SECONDS = 0.01
+# After each event a follower waits before the next, and what arrived meanwhile goes out as
+# one event: one event per token would cap a process at the WebSocket's event rate (each
+# event costs a GraphQL execution and a frame), not the model's token rate. The wait grows
+# with the number of followers so that all of them together send about EVENTS_PER_SECOND,
+# between a few milliseconds (one stream: smooth) and MAX_COALESCE_SECONDS (many: bounded).
+EVENTS_PER_SECOND = 2000
+MIN_COALESCE_SECONDS = 0.005
+MAX_COALESCE_SECONDS = 0.05
 SWEEP_SECONDS = 15.0
 STOP_WAIT_SECONDS = 5.0
 IN_FLIGHT = (PostStatus.PENDING, PostStatus.STREAMING)
@@ -146,6 +151,7 @@ class Generations:
         self._user_locks: dict[int, asyncio.Lock] = {}
         self._background: set[asyncio.Task[None]] = set()
         self._in_flight: Counter[int] = Counter()
+        self._followers = 0
 
     # -- starting -------------------------------------------------------------------------
 
@@ -387,19 +393,27 @@ class Generations:
         learns the post's id, and can stop it, before the model's first token."""
         offset = 0
         first = True
-        while True:
-            if not first:
-                await run.wait_beyond(offset)
-            delta = run.text_since(offset)
-            offset += len(delta)
-            done = run.done and offset >= run.length
-            if delta or done or first:
-                yield StreamEvent(post=run.snapshot(), delta=delta, done=done)
-            if done:
-                return
-            if not first:
-                await asyncio.sleep(COALESCE_SECONDS)
-            first = False
+        self._followers += 1
+        try:
+            while True:
+                if not first:
+                    await run.wait_beyond(offset)
+                delta = run.text_since(offset)
+                offset += len(delta)
+                done = run.done and offset >= run.length
+                if delta or done or first:
+                    yield StreamEvent(post=run.snapshot(), delta=delta, done=done)
+                if done:
+                    return
+                if not first:
+                    await asyncio.sleep(self._coalesce_seconds())
+                first = False
+        finally:
+            self._followers -= 1
+
+    def _coalesce_seconds(self) -> float:
+        share = self._followers / EVENTS_PER_SECOND
+        return min(MAX_COALESCE_SECONDS, max(MIN_COALESCE_SECONDS, share))
 
     async def _follow_elsewhere(self, post: Post) -> AsyncIterator[StreamEvent]:
         """An answer written by another process: its mirror (all the text so far, then the
