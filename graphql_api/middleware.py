@@ -116,7 +116,8 @@ class BodyLimitMiddleware:
         async def limited_receive() -> Message:
             nonlocal received, refused
             try:
-                message = await asyncio.wait_for(receive(), self.chunk_timeout)
+                async with asyncio.timeout(self.chunk_timeout):
+                    message = await receive()
             except TimeoutError:
                 refused = True
                 raise _BodyRefused(408, b"request body arrived too slowly") from None
