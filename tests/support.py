@@ -230,20 +230,25 @@ class GraphQLSocket:
     async def subscribe(
         self, query: str, variables: dict[str, Any] | None = None
     ) -> AsyncIterator[dict[str, Any]]:
-        """Each `next` payload's data; raises SubscriptionError on errors."""
+        """Each `next` payload's data; raises SubscriptionError on errors. Ends when the
+        server completes the operation or closes the socket (see `connection.close_code`)."""
+        import websockets
+
         self._next_id += 1
         operation_id = str(self._next_id)
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._queues[operation_id] = queue
-        await self.connection.send(
-            json.dumps(
-                {
-                    "id": operation_id,
-                    "type": "subscribe",
-                    "payload": {"query": query, "variables": variables or {}},
-                }
-            )
-        )
+        message = {
+            "id": operation_id,
+            "type": "subscribe",
+            "payload": {"query": query, "variables": variables or {}},
+        }
+        try:
+            await self.connection.send(json.dumps(message))
+        except websockets.ConnectionClosed:
+            # The server closed the socket while the message was being sent (too big, say).
+            del self._queues[operation_id]
+            return
         try:
             while True:
                 message = await queue.get()
