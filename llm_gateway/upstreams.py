@@ -3,9 +3,7 @@ probing an ejected one back into rotation.
 
     pool = UpstreamPool(["http://a/v1", "http://b/v1"], failures_to_eject=3, eject_seconds=5,
                         probe=backend.probe)
-    upstream = pool.pick(avoid=set())
-    with pool.using(upstream):
-        ...
+    upstream = pool.pick(avoid=set())     # the caller counts its answer in upstream.in_flight
     pool.succeeded(upstream)  /  pool.failed(upstream)
 """
 
@@ -15,8 +13,7 @@ import asyncio
 import itertools
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 logger = logging.getLogger(__name__)
@@ -56,14 +53,6 @@ class UpstreamPool:
         start = next(self._turn) % len(fresh)
         rotated = fresh[start:] + fresh[:start]
         return min(rotated, key=lambda upstream: upstream.in_flight)
-
-    @contextmanager
-    def using(self, upstream: Upstream) -> Iterator[Upstream]:
-        upstream.in_flight += 1
-        try:
-            yield upstream
-        finally:
-            upstream.in_flight -= 1
 
     def succeeded(self, upstream: Upstream) -> None:
         upstream.failures = 0

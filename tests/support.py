@@ -12,7 +12,6 @@ import contextlib
 import json
 import os
 import secrets
-import signal
 import socket
 import subprocess
 import sys
@@ -34,6 +33,7 @@ from graphql_api.schema.context import Services
 from graphql_api.server import server_config
 from graphql_api.settings import Settings
 
+ROOT = Path(__file__).resolve().parents[1]
 TEST_SECRET = "test-secret-" + "x" * 40
 PASSWORD = "correct horse battery"
 
@@ -274,6 +274,55 @@ def free_port() -> int:
         return port
 
 
+class ServerProcess:
+    """A service started with `python -m <module> ...`, healthy once `health_url` answers 200.
+    Its standard output and error go to `log`."""
+
+    def __init__(self, args: list[str], env: dict[str, str], health_url: str, log: Path) -> None:
+        self.args = args
+        self.env = env
+        self.health_url = health_url
+        self.log = log
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, *self.args], cwd=ROOT, env=self.env, stdout=log, stderr=log
+            )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.args} exited:\n{self.log.read_text()}")
+            try:
+                if httpx.get(self.health_url, timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"{self.args} did not become healthy:\n{self.log.read_text()}")
+
+    def kill(self) -> None:
+        """End the process at once (SIGKILL), as a crash would."""
+        if self.process is None:
+            return
+        self.process.kill()
+        self.process.wait()
+        self.process = None
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+
 class ApiProcess(ApiClient):
     """`python -m graphql_api serve` in its own process, as an operator runs it.
 
@@ -282,55 +331,40 @@ class ApiProcess(ApiClient):
     """
 
     def __init__(self, **env: str) -> None:
-        self.port = free_port()
-        super().__init__(f"http://127.0.0.1:{self.port}")
-        self.env = {
-            **os.environ,
-            "API_PORT": str(self.port),
-            "JWT_SECRET": TEST_SECRET,
-            "LOG_LEVEL": "WARNING",
-            **env,
-        }
-        self.process: subprocess.Popen[bytes] | None = None
-        self.log = tempfile.NamedTemporaryFile(prefix="api-log-", suffix=".txt")  # noqa: SIM115
+        self.port = port = free_port()
+        super().__init__(f"http://127.0.0.1:{port}")
+        self._logs = tempfile.TemporaryDirectory(prefix="api-process-")
+        self.server = ServerProcess(
+            ["-m", "graphql_api", "serve"],
+            {
+                **os.environ,
+                "API_PORT": str(port),
+                "JWT_SECRET": TEST_SECRET,
+                "LOG_LEVEL": "WARNING",
+                **env,
+            },
+            f"{self.url}/readyz",
+            Path(self._logs.name) / "api.log",
+        )
 
     def log_lines(self) -> list[str]:
-        """What the process has written to its standard error so far."""
-        return Path(self.log.name).read_text(errors="replace").splitlines()
-
-    async def __aenter__(self) -> ApiProcess:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "graphql_api", "serve"], env=self.env, stderr=self.log
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the API process exited with {self.process.returncode}")
-            try:
-                if (await self.http.get("/readyz")).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-        raise RuntimeError("the API process did not become ready")
+        """What the process has written so far."""
+        return self.server.log.read_text(errors="replace").splitlines()
 
     def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
+        self.server.kill()
+
+    async def __aenter__(self) -> ApiProcess:
+        await asyncio.to_thread(self.server.start)
+        return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self.http.aclose()
-        self.log.close()
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        await asyncio.to_thread(self.server.stop)
+        self._logs.cleanup()
 
 
-class GatewayProcess:
+class GatewayProcess(ServerProcess):
     """`python -m llm_gateway` in its own process, in front of an OpenAI-style upstream.
 
     with GatewayProcess(llm.base_url, log_path) as gateway:
@@ -339,41 +373,29 @@ class GatewayProcess:
     """
 
     def __init__(self, upstream: str, log_path: Path, **env: str) -> None:
-        self.extra_env = env
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.upstream = upstream
-        self.log_path = log_path
-        self.process: subprocess.Popen[bytes] | None = None
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        super().__init__(
+            ["-m", "llm_gateway"],
+            {
+                **os.environ,
+                "LLM_BACKEND": "vllm",
+                "LLM_BASE_URL": upstream,
+                "GATEWAY_HOST": "127.0.0.1",
+                "GATEWAY_PORT": str(port),
+                "LOG_LEVEL": "INFO",
+                **env,
+            },
+            f"{self.url}/healthz",
+            log_path,
+        )
 
     def log_text(self) -> str:
-        return self.log_path.read_text(errors="replace")
+        return self.log.read_text(errors="replace")
 
     def __enter__(self) -> GatewayProcess:
-        env = {
-            **os.environ,
-            "LLM_BACKEND": "vllm",
-            "LLM_BASE_URL": self.upstream,
-            "GATEWAY_PORT": str(self.port),
-            "LOG_LEVEL": "INFO",
-            **self.extra_env,
-        }
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "llm_gateway"], env=env, stderr=log
-            )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the gateway exited with {self.process.returncode}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                time.sleep(0.1)
-        raise RuntimeError("the gateway did not start")
+        self.start()
+        return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=15)
+        self.stop()

@@ -9,10 +9,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
-import subprocess
-import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +17,7 @@ import httpx
 import pytest
 
 from tests.standins import VLLMStandin
+from tests.support import ServerProcess, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 FRONTEND_DIST = ROOT / "frontend" / "dist"
@@ -32,70 +29,11 @@ SEND_PROMPT = (
 )
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @dataclass
 class Account:
     username: str
     password: str
     token: str
-
-
-class ServerProcess:
-    """A service started with `python -m <module> ...`, healthy once `health_url` answers 200."""
-
-    def __init__(self, args: list[str], env: dict[str, str], health_url: str, log: Path) -> None:
-        self.args = args
-        self.env = env
-        self.health_url = health_url
-        self.log = log
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, *self.args],
-                cwd=ROOT,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.args} exited:\n{self.log.read_text()}")
-            try:
-                if httpx.get(self.health_url, timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"{self.args} did not become healthy:\n{self.log.read_text()}")
-
-    def kill(self) -> None:
-        """End the process at once (SIGKILL), as a crash would."""
-        if self.process is None:
-            return
-        self.process.kill()
-        self.process.wait()
-        self.process = None
-
-    def stop(self) -> None:
-        if self.process is None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.process = None
 
 
 class Stack:

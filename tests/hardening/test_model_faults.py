@@ -19,8 +19,7 @@ from typing import Any
 import pytest
 
 from graphql_api.models import Post, PostStatus
-from tests.e2e.stack import ServerProcess
-from tests.support import ApiServer, GraphQLSocket, free_port, start_api
+from tests.support import ApiServer, GraphQLSocket, ServerProcess, free_port, start_api
 
 pytestmark = pytest.mark.slow
 
