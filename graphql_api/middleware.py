@@ -80,19 +80,20 @@ class RequestScopeMiddleware:
                 route = scope["path"] if scope["path"] in NAMED_ROUTES else "other"
                 metrics.http_requests.labels(route, str(status)).inc()
                 metrics.http_seconds.labels(route).observe(seconds)
-                access_log.info(
-                    "%s %s %s %.1fms",
-                    scope["method"],
-                    scope["path"],
-                    status,
-                    seconds * 1000,
-                    extra={
-                        "method": scope["method"],
-                        "path": scope["path"],
-                        "status": status,
-                        "duration_ms": round(seconds * 1000, 1),
-                    },
-                )
+                if access_log.isEnabledFor(logging.INFO):
+                    access_log.info(
+                        "%s %s %s %.1fms",
+                        scope["method"],
+                        scope["path"],
+                        status,
+                        seconds * 1000,
+                        extra={
+                            "method": scope["method"],
+                            "path": scope["path"],
+                            "status": status,
+                            "duration_ms": round(seconds * 1000, 1),
+                        },
+                    )
 
 
 class BodyLimitMiddleware:
