@@ -55,7 +55,11 @@ from _streams import run_load
 from bench_gateway import MODEL, free_port, service
 from bench_streaming import database
 
-RAISED_LIMITS = {"MAX_ANSWERS_IN_FLIGHT": "100000", "PROMPTS_PER_MINUTE": "100000"}
+RAISED_LIMITS = {
+    "MAX_ANSWERS_IN_FLIGHT": "100000",
+    "PROMPTS_PER_MINUTE": "100000",
+    "SIGNUPS_PER_HOUR_PER_ADDRESS": "100000",
+}
 POOL_SIZE = "20"
 REGISTER = "mutation($u: String!, $p: String!) { register(username: $u, password: $p) { token } }"
 IDLE_SAMPLES = 30

@@ -62,11 +62,14 @@ async def _manage_user(action: str, username: str, password: str) -> str:
     async with open_database(settings) as database:
         with database:
             accounts = Accounts(settings)
-            if action == "create":
-                user = await accounts.create_user(username, password)
-                return f"Created user {user.username!r} (id {user.id})."
-            user = await accounts.set_password(username, password)
-            return f"Reset the password of {user.username!r}; their sessions are logged out."
+            try:
+                if action == "create":
+                    user = await accounts.create_user(username, password)
+                    return f"Created user {user.username!r} (id {user.id})."
+                user = await accounts.set_password(username, password)
+                return f"Reset the password of {user.username!r}; their sessions are logged out."
+            finally:
+                accounts.close()
 
 
 async def _migrate(plan_only: bool, target: str | None) -> list[str]:

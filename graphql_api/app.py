@@ -119,6 +119,7 @@ def create_app(settings: Settings) -> Starlette:
                     for chore in chores:
                         chore.cancel()
                     await generations.aclose()
+                    accounts.close()
                     await broker.close()
                     await gateway.aclose()
 

@@ -52,3 +52,9 @@ class RateLimited(ApiError):
 
 class LLMUnavailable(ApiError):
     code = "LLM_UNAVAILABLE"
+
+
+class ServiceUnavailable(ApiError):
+    """Something the request needs is down; the message says what was and was not done."""
+
+    code = "INTERNAL_SERVER_ERROR"

@@ -45,9 +45,26 @@ class EnumColumn(CharEnumFieldInstance):
         self._db_mysql = _db_mysql
 
 
+class ExactCharField(fields.CharField[str]):
+    """A VARCHAR compared byte for byte on MariaDB (`utf8mb4_bin`), as on SQLite.
+
+    MariaDB's default collation ignores case and accents, so `àlice` would find `alice`;
+    names are normalized before they are stored, and must then match exactly.
+    """
+
+    def __init__(self, max_length: int, **kwargs: Any) -> None:
+        super().__init__(max_length, **kwargs)
+        sql_type = f"VARCHAR({max_length}) COLLATE utf8mb4_bin"
+
+        class _db_mysql:
+            SQL_TYPE = sql_type
+
+        self._db_mysql = _db_mysql
+
+
 class User(Model):
     id = fields.IntField(primary_key=True)
-    username = fields.CharField(max_length=64, unique=True)
+    username = ExactCharField(max_length=64, unique=True)
     # The brief's `password` column holds the argon2id hash, never the password.
     password_hash = fields.CharField(max_length=255, source_field="password")
     created_at = fields.DatetimeField(auto_now_add=True)

@@ -1,7 +1,8 @@
 """Password hashing and access tokens; the only module that knows either.
 
-digest = await hash_password("s3cret")            # argon2id, off the event loop
-await verify_password(digest, "s3cret")           # True
+passwords = PasswordHashing.from_settings(settings)
+digest = await passwords.hash("s3cret")            # argon2id, in a bounded pool of threads
+check = await passwords.verify(digest, "s3cret")   # check.ok, check.needs_rehash
 token, claims = issue_token(user_id=7, settings=settings)
 decode_token(token, settings).user_id              # 7; raises InvalidToken otherwise
 """
@@ -11,7 +12,10 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 import jwt
 from argon2 import PasswordHasher
@@ -20,9 +24,75 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from graphql_api.settings import Settings
 
 ALGORITHM = "HS256"
-_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
-# Verified for unknown usernames, so that rejecting one costs as long as a wrong password.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+T = TypeVar("T")
+
+
+class HashingBusy(Exception):
+    """Every hashing thread is busy and the queue is full: try again in a moment."""
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordCheck:
+    ok: bool
+    # The digest was made with other parameters than today's: store a new one.
+    needs_rehash: bool = False
+
+
+class PasswordHashing:
+    """argon2id in a pool of `threads` threads (argon2-cffi releases the GIL, so they run
+    in parallel), with at most `max_queue` more waiting: beyond that, `HashingBusy` at once
+    rather than a wait of minutes behind a flood."""
+
+    def __init__(
+        self, *, time_cost: int, memory_kib: int, parallelism: int, threads: int, max_queue: int
+    ) -> None:
+        self._hasher = PasswordHasher(
+            time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism
+        )
+        # Verified for unknown usernames, so that rejecting one costs as long as a wrong
+        # password and the timing does not tell which accounts exist.
+        self._dummy = self._hasher.hash(secrets.token_urlsafe(16))
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="password-hash")
+        self._capacity = threads + max_queue
+        self._pending = 0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PasswordHashing:
+        return cls(
+            time_cost=settings.password_hash_time_cost,
+            memory_kib=settings.password_hash_memory_kib,
+            parallelism=settings.password_hash_parallelism,
+            threads=settings.password_hash_threads,
+            max_queue=settings.password_hash_queue,
+        )
+
+    async def hash(self, password: str) -> str:
+        return await self._run(self._hasher.hash, password)
+
+    async def verify(self, digest: str | None, password: str) -> PasswordCheck:
+        """Check a password against its digest; with no digest, burn the same time and fail."""
+        return await self._run(self._verify, digest, password)
+
+    def _verify(self, digest: str | None, password: str) -> PasswordCheck:
+        try:
+            self._hasher.verify(digest or self._dummy, password)
+        except (VerificationError, InvalidHashError):
+            return PasswordCheck(ok=False)
+        if digest is None:
+            return PasswordCheck(ok=False)
+        return PasswordCheck(ok=True, needs_rehash=self._hasher.check_needs_rehash(digest))
+
+    async def _run(self, work: Callable[..., T], *args: object) -> T:
+        if self._pending >= self._capacity:
+            raise HashingBusy
+        self._pending += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._pool, work, *args)
+        finally:
+            self._pending -= 1
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 class InvalidToken(Exception):
@@ -35,22 +105,6 @@ class TokenClaims:
     jti: str
     issued_at: int
     expires_at: int
-
-
-async def hash_password(password: str) -> str:
-    return await asyncio.to_thread(_hasher.hash, password)
-
-
-async def verify_password(digest: str | None, password: str) -> bool:
-    """Check a password against its digest; with no digest, burn the same time and fail."""
-    return await asyncio.to_thread(_verify, digest, password)
-
-
-def _verify(digest: str | None, password: str) -> bool:
-    try:
-        return _hasher.verify(digest or _DUMMY_HASH, password) and digest is not None
-    except (VerificationError, InvalidHashError):
-        return False
 
 
 def issue_token(user_id: int, settings: Settings) -> tuple[str, TokenClaims]:

@@ -36,10 +36,15 @@ Every variable, its meaning and its default:
 | `FORWARDED_ALLOW_IPS` | proxies whose `X-Forwarded-For` is trusted | `127.0.0.1` |
 | `LOG_LEVEL` | `DEBUG`, `INFO`, `WARNING` or `ERROR` | `INFO` |
 | `LOG_FORMAT` | `json` or `text` | `json` in production, else `text` |
+| `SIGNUPS_PER_HOUR_PER_ADDRESS` | accounts one client address may register per hour | `10` |
+| `PASSWORD_HASH_TIME_COST`, `_MEMORY_KIB`, `_PARALLELISM` | argon2id | `2`, `19456`, `1` |
+| `PASSWORD_HASH_THREADS` | passwords hashed at once | the number of cores |
+| `PASSWORD_HASH_QUEUE` | passwords waiting to be hashed before `RATE_LIMITED` | `256` |
 """
 
 from __future__ import annotations
 
+import os
 import secrets
 from typing import Annotated, Literal
 
@@ -51,6 +56,10 @@ DEFAULT_SYSTEM_PROMPT = (
     "say so when you do not know."
 )
 MIN_SECRET_BYTES = 32
+# OWASP's argon2id configurations trade memory for passes at about this product of the two
+# (m=47104 KiB with t=1 ... m=7168 KiB with t=5); nothing weaker is accepted.
+MIN_ARGON2_MEMORY_KIB = 7168
+MIN_ARGON2_MEMORY_TIME = 35_840
 
 
 class Settings(BaseSettings):
@@ -92,6 +101,12 @@ class Settings(BaseSettings):
     forwarded_allow_ips: str = "127.0.0.1"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text"] | None = None
+    signups_per_hour_per_address: int = Field(default=10, ge=1)
+    password_hash_time_cost: int = Field(default=2, ge=1, le=20)
+    password_hash_memory_kib: int = Field(default=19_456, ge=MIN_ARGON2_MEMORY_KIB, le=1 << 21)
+    password_hash_parallelism: int = Field(default=1, ge=1, le=16)
+    password_hash_threads: int = Field(default_factory=lambda: os.cpu_count() or 2, ge=1, le=64)
+    password_hash_queue: int = Field(default=256, ge=0)
 
     @field_validator("database_url")
     @classmethod
@@ -142,6 +157,15 @@ class Settings(BaseSettings):
             raise ValueError(f"JWT_SECRET is shorter than {MIN_SECRET_BYTES} bytes")
         # Development without a secret: a random one per start, so tokens die with the process.
         object.__setattr__(self, "jwt_secret", secrets.token_urlsafe(48))
+        return self
+
+    @model_validator(mode="after")
+    def _argon2_at_owasp_floor(self) -> Settings:
+        if self.password_hash_memory_kib * self.password_hash_time_cost < MIN_ARGON2_MEMORY_TIME:
+            raise ValueError(
+                "PASSWORD_HASH_MEMORY_KIB x PASSWORD_HASH_TIME_COST is below OWASP's floor for "
+                f"argon2id ({MIN_ARGON2_MEMORY_TIME}, e.g. 19456 KiB with 2 passes)"
+            )
         return self
 
     @model_validator(mode="after")

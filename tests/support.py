@@ -140,6 +140,8 @@ def make_settings(**overrides: Any) -> Settings:
         "jwt_secret": TEST_SECRET,
         "app_env": "development",
         "log_level": "WARNING",
+        # Every test signs its users up from loopback.
+        "signups_per_hour_per_address": 100_000,
         **overrides,
     }
     return Settings(**values)
@@ -341,6 +343,7 @@ class ApiProcess(ApiClient):
                 "API_PORT": str(port),
                 "JWT_SECRET": TEST_SECRET,
                 "LOG_LEVEL": "WARNING",
+                "SIGNUPS_PER_HOUR_PER_ADDRESS": "100000",
                 **env,
             },
             f"{self.url}/readyz",

@@ -7,7 +7,7 @@
 
 CREATE TABLE IF NOT EXISTS `users` (
     `id` INT NOT NULL PRIMARY KEY AUTO_INCREMENT,
-    `username` VARCHAR(64) NOT NULL UNIQUE,
+    `username` VARCHAR(64) COLLATE utf8mb4_bin NOT NULL UNIQUE,
     `password` VARCHAR(255) NOT NULL,
     `created_at` DATETIME(6) NOT NULL
 ) CHARACTER SET utf8mb4;

@@ -11,4 +11,5 @@ CREATE TABLE IF NOT EXISTS `tortoise_migrations` (
     UNIQUE KEY `uid_tortoise_mi_app_3803a5` (`app`, `name`)
 ) CHARACTER SET utf8mb4;
 INSERT INTO `tortoise_migrations` (`app`, `name`, `applied_at`) VALUES
-    ('models', '0001_initial', UTC_TIMESTAMP(6));
+    ('models', '0001_initial', UTC_TIMESTAMP(6)),
+    ('models', '0002_exact_usernames', UTC_TIMESTAMP(6));

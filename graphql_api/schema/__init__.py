@@ -32,6 +32,7 @@ from strawberry.types.graphql import OperationType
 from tortoise.exceptions import DBConnectionError
 
 from graphql_api.errors import ApiError
+from graphql_api.schema.context import OperationScope
 from graphql_api.schema.execution import LeanExecutionContext
 from graphql_api.schema.mutations import Mutation
 from graphql_api.schema.queries import Query
@@ -200,6 +201,7 @@ def build_schema(settings: Settings) -> Schema:
         lambda: ParserCache(maxsize=CACHE_SIZE),
         lambda: AddValidationRules(rules),
         lambda: ValidationCache(maxsize=CACHE_SIZE),
+        OperationScope,
         OperationMetrics,
     ]
     return Schema(

@@ -6,10 +6,13 @@ user_id = info.context.user_id      # raises Unauthenticated without a valid tok
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from strawberry.dataloader import DataLoader
+from strawberry.extensions import SchemaExtension
 from strawberry.types import Info as StrawberryInfo
 
 from graphql_api.errors import Unauthenticated
@@ -46,7 +49,6 @@ class Context:
     client_address: str = "unknown"
     connection_params: dict[str, Any] | None = None
     _claims: TokenClaims | None = None
-    _posts_loader: DataLoader[PostsKey, Page[Row]] | None = field(default=None, repr=False)
 
     @property
     def claims(self) -> TokenClaims:
@@ -96,9 +98,37 @@ class Context:
             default=settings.max_page_size,
             max_size=settings.max_page_size,
         )
-        if self._posts_loader is None:
-            self._posts_loader = DataLoader(load_fn=_load_posts)
-        return await self._posts_loader.load((conversation_id, window))
+        loaders = _operation_loaders.get()
+        if loaders is None:  # outside an operation (a direct call): nothing to share
+            loaders = OperationLoaders()
+        return await loaders.posts.load((conversation_id, window))
+
+
+class OperationLoaders:
+    """The DataLoaders of one operation. A WebSocket keeps one `Context` for its whole
+    life, so loaders kept there would cache every page the socket ever asked for, and
+    answer later queries from it."""
+
+    def __init__(self) -> None:
+        self.posts: DataLoader[PostsKey, Page[Row]] = DataLoader(load_fn=_load_posts)
+
+
+_operation_loaders: ContextVar[OperationLoaders | None] = ContextVar(
+    "operation_loaders", default=None
+)
+
+
+class OperationScope(SchemaExtension):
+    """Fresh loaders for each operation, dropped when it ends (HTTP request or WebSocket
+    operation alike: each runs in a task of its own)."""
+
+    def on_operation(self) -> Iterator[None]:
+        _operation_loaders.set(OperationLoaders())
+        try:
+            yield
+        finally:
+            # Not reset by token: an abandoned stream may be closed from another context.
+            _operation_loaders.set(None)
 
 
 async def _load_posts(keys: list[PostsKey]) -> list[Page[Row]]:

@@ -49,7 +49,10 @@ def _auth_payload(user: UserModel, token: str, claims: TokenClaims) -> AuthPaylo
 class Mutation:
     @strawberry.mutation(description="Create an account and log in (unless sign-up is off).")
     async def register(self, info: Info, username: str, password: str) -> AuthPayload:
-        return _auth_payload(*await info.context.services.accounts.register(username, password))
+        accounts = info.context.services.accounts
+        return _auth_payload(
+            *await accounts.register(username, password, address=info.context.client_address)
+        )
 
     @strawberry.mutation
     async def login(self, info: Info, username: str, password: str) -> AuthPayload:

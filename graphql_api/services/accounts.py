@@ -17,11 +17,11 @@ from datetime import UTC, datetime, timedelta
 from tortoise.exceptions import IntegrityError
 
 from graphql_api import security
-from graphql_api.errors import BadUserInput, RateLimited, Unauthenticated
+from graphql_api.errors import BadUserInput, RateLimited, ServiceUnavailable, Unauthenticated
 from graphql_api.models import Session, User
 from graphql_api.security import InvalidToken, TokenClaims
 from graphql_api.services.broker import Broker
-from graphql_api.services.limits import SlidingWindow
+from graphql_api.services.limits import LimitReached, SlidingWindow, Ticket, address_key
 from graphql_api.services.text import check_text
 from graphql_api.settings import Settings
 
@@ -36,6 +36,12 @@ MAX_FAILURE_DELAY = 2.0
 # How often each process re-reads revocations made by other processes (logout elsewhere,
 # a password reset from the command line).
 REVOCATION_POLL_SECONDS = 1.0
+SIGNUP_WINDOW_SECONDS = 3600
+# Expired sessions are kept this long (for an operator looking into a recent login).
+SESSION_KEEP_SECONDS = 7 * 86_400
+HASHING_BUSY_RETRY = 2
+BUSY = "the server is busy checking passwords; try again in a moment"
+LOCKED = "too many failed logins; try again later"
 
 
 def normalize_username(username: str) -> str:
@@ -97,27 +103,47 @@ class RevokedTokens:
 
 
 class Accounts:
-    def __init__(self, settings: Settings, broker: Broker | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        broker: Broker | None = None,
+        passwords: security.PasswordHashing | None = None,
+    ) -> None:
         self.settings = settings
         self.broker = broker or Broker()
         self.revoked = RevokedTokens()
+        self.passwords = passwords or security.PasswordHashing.from_settings(settings)
         self._failures = SlidingWindow(window=settings.login_lockout_seconds)
         self._address_failures = SlidingWindow(window=settings.login_lockout_seconds)
-        # One hash at a time: each already uses several threads (argon2's parallelism), and a
-        # burst of logins must not take every core from the answers being streamed.
-        self._hashing = asyncio.Semaphore(1)
+        self._signups = SlidingWindow(window=SIGNUP_WINDOW_SECONDS)
 
     async def _hash(self, password: str) -> str:
-        async with self._hashing:
-            return await security.hash_password(password)
+        try:
+            return await self.passwords.hash(password)
+        except security.HashingBusy:
+            raise RateLimited(BUSY, retry_after=HASHING_BUSY_RETRY) from None
 
-    async def _verify(self, digest: str | None, password: str) -> bool:
-        async with self._hashing:
-            return await security.verify_password(digest, password)
+    async def _verify(self, digest: str | None, password: str) -> security.PasswordCheck:
+        try:
+            return await self.passwords.verify(digest, password)
+        except security.HashingBusy:
+            raise RateLimited(BUSY, retry_after=HASHING_BUSY_RETRY) from None
 
-    async def register(self, username: str, password: str) -> tuple[User, str, TokenClaims]:
+    async def register(
+        self, username: str, password: str, address: str = "unknown"
+    ) -> tuple[User, str, TokenClaims]:
         if not self.settings.allow_signup:
             raise BadUserInput("sign-up is disabled on this server")
+        validate_credentials(username, password)
+        try:
+            await self._signups.admit(
+                address_key(address), self.settings.signups_per_hour_per_address
+            )
+        except LimitReached as full:
+            raise RateLimited(
+                "too many accounts were created from your address; try again later",
+                retry_after=full.retry_after,
+            ) from None
         user = await self.create_user(username, password)
         token, claims = await self._open_session(user)
         return user, token, claims
@@ -133,31 +159,46 @@ class Accounts:
     async def login(
         self, username: str, password: str, address: str = "unknown"
     ) -> tuple[User, str, TokenClaims]:
-        """Failed logins are counted per account and per client address; past either limit
-        the answer is RATE_LIMITED, even for the right password."""
+        """Each attempt counts against the account and the client address as it is admitted,
+        before the password is checked, and is taken back only if it succeeds: past either
+        limit the answer is RATE_LIMITED, even for the right password, however many
+        attempts arrive at once."""
         check_text(password, "password", max_chars=MAX_PASSWORD_CHARS)
-        name = normalize_username(check_text(username, "username", max_chars=256))[:64]
-        wait = max(
-            self._failures.retry_after(name, self.settings.login_max_failures),
-            self._address_failures.retry_after(
-                address, self.settings.login_max_failures_per_address
-            ),
-        )
-        if wait > 0:
-            raise RateLimited("too many failed logins; try again later", retry_after=wait)
-        user = await User.get_or_none(username=name)
-        ok = await self._verify(user.password_hash if user else None, password)
-        if not ok or user is None:
-            self._address_failures.hit(address)
-            failures = self._failures.hit(name)
+        name = normalize_username(check_text(username, "username", max_chars=256))
+        # A name no account can have (accents, other scripts) is checked like an unknown
+        # one: the same time, the same answer, and the same budget as the name it imitates.
+        user = await User.get_or_none(username=name) if USERNAME_PATTERN.fullmatch(name) else None
+        account_key = f"user:{user.id}" if user else f"name:{name[:64]}"
+        tickets = await self._admit_attempt(account_key, address_key(address))
+        check = await self._verify(user.password_hash if user else None, password)
+        if not check.ok or user is None:
+            failures = await self._failures.count(account_key)
             if failures >= 2:
                 await asyncio.sleep(
                     min(FIRST_FAILURE_DELAY * 2 ** (failures - 2), MAX_FAILURE_DELAY)
                 )
             raise Unauthenticated("wrong username or password")
-        self._failures.reset(name)
+        await self._failures.reset(account_key)
+        await self._address_failures.release(tickets[1])
+        if check.needs_rehash:
+            user.password_hash = await self._hash(password)
+            await user.save(update_fields=["password_hash"])
         token, claims = await self._open_session(user)
         return user, token, claims
+
+    async def _admit_attempt(self, account_key: str, address: str) -> tuple[Ticket, Ticket]:
+        try:
+            account = await self._failures.admit(account_key, self.settings.login_max_failures)
+        except LimitReached as full:
+            raise RateLimited(LOCKED, retry_after=full.retry_after) from None
+        try:
+            origin = await self._address_failures.admit(
+                address, self.settings.login_max_failures_per_address
+            )
+        except LimitReached as full:
+            await self._failures.release(account)
+            raise RateLimited(LOCKED, retry_after=full.retry_after) from None
+        return account, origin
 
     async def _open_session(self, user: User) -> tuple[str, TokenClaims]:
         token, claims = security.issue_token(user.id, self.settings)
@@ -175,9 +216,22 @@ class Accounts:
         return claims
 
     async def logout(self, claims: TokenClaims) -> None:
+        """End the session on every process at once, then record it, so that a restart
+        cannot bring it back; a database that cannot record it is reported, not hidden."""
         self.revoked.add(claims.jti, claims.expires_at)
-        await Session.filter(jti=claims.jti).update(revoked_at=datetime.now(UTC))
-        await self.broker.announce_revocation(claims.jti, claims.expires_at)
+        try:
+            await self.broker.announce_revocation(claims.jti, claims.expires_at)
+        except Exception:
+            log.warning("could not announce a logout to the other API processes", exc_info=True)
+        try:
+            await Session.filter(jti=claims.jti).update(revoked_at=datetime.now(UTC))
+        except Exception as exc:
+            log.warning("could not record a logout: %s", type(exc).__name__)
+            raise ServiceUnavailable(
+                "you are logged out on the running servers, but the database could not record "
+                "it: the token may work again after a restart until it expires; log out again "
+                "once the service is back"
+            ) from None
 
     async def set_password(self, username: str, password: str) -> User:
         """Reset a password (command line) and revoke every session of that user."""
@@ -190,3 +244,12 @@ class Accounts:
         await user.save(update_fields=["password_hash"])
         await Session.filter(user_id=user.id, revoked_at=None).update(revoked_at=datetime.now(UTC))
         return user
+
+    async def prune_sessions(self) -> int:
+        """Delete sessions that expired a while ago: a revoked or expired token is refused
+        by its own `exp` once it is past, so its row is no longer needed."""
+        cutoff = datetime.now(UTC) - timedelta(seconds=SESSION_KEEP_SECONDS)
+        return await Session.filter(expires_at__lt=cutoff).delete()
+
+    def close(self) -> None:
+        self.passwords.close()

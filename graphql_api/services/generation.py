@@ -33,7 +33,7 @@ from graphql_api.models import Conversation, ConversationStatus, Post, PostStatu
 from graphql_api.observability import Metrics
 from graphql_api.services import conversations
 from graphql_api.services.broker import Broker
-from graphql_api.services.limits import SlidingWindow
+from graphql_api.services.limits import LimitReached, SlidingWindow
 from graphql_api.services.prompting import OutputOptions, build_messages, load_history
 from graphql_api.services.text import check_text
 from graphql_api.settings import Settings
@@ -230,20 +230,24 @@ class Generations:
         """Per-user limits: prompts per minute, and answers in flight at once."""
         lock = self._user_locks.setdefault(user_id, asyncio.Lock())
         async with lock:
-            key = str(user_id)
-            wait = self._prompt_rate.retry_after(key, self.settings.prompts_per_minute)
-            if wait > 0:
-                raise RateLimited("too many prompts; wait a moment", retry_after=wait)
+            try:
+                ticket = await self._prompt_rate.admit(
+                    str(user_id), self.settings.prompts_per_minute
+                )
+            except LimitReached as full:
+                raise RateLimited(
+                    "too many prompts; wait a moment", retry_after=full.retry_after
+                ) from None
             if self.broker.shared:
                 in_flight = await Post.filter(status__in=IN_FLIGHT, user_id=user_id).count()
             else:
                 in_flight = self._in_flight[user_id]
             if in_flight >= self.settings.max_answers_in_flight:
+                await self._prompt_rate.release(ticket)
                 raise RateLimited(
                     f"you already have {in_flight} answers being written; wait or stop one",
                     retry_after=5,
                 )
-            self._prompt_rate.hit(key)
             yield
 
     def _launch(
