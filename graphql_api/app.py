@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -40,7 +41,7 @@ from graphql_api.errors import Unauthenticated
 from graphql_api.gateway_client import GatewayClient
 from graphql_api.middleware import BodyLimitMiddleware, RequestScopeMiddleware
 from graphql_api.observability import Metrics
-from graphql_api.schema import build_schema
+from graphql_api.schema import Schema, build_schema
 from graphql_api.schema.context import Context, Services
 from graphql_api.services.accounts import Accounts
 from graphql_api.services.broker import make_broker
@@ -55,6 +56,26 @@ FRONTEND_DIST = Path(__file__).resolve().parent.parent / "frontend" / "dist"
 
 class GraphQLView(GraphQL[Context, None]):
     websocket_adapter_class = WebSocketAdapter
+
+    def __init__(self, schema: Schema, *, max_response_bytes: int, **options: Any) -> None:
+        super().__init__(schema, **options)
+        self.max_response_bytes = max_response_bytes
+
+    def encode_json(self, data: object) -> str:
+        """A response (or WebSocket message) past the size limit is replaced by an error:
+        ensure_ascii keeps every character one byte, so the length is the size."""
+        encoded = json.dumps(data, separators=(",", ":"))
+        if len(encoded) <= self.max_response_bytes:
+            return encoded
+        error = {
+            "message": f"the response would be larger than {self.max_response_bytes} bytes: "
+            "ask for smaller pages or fewer fields",
+            "extensions": {"code": "BAD_USER_INPUT", "maxResponseBytes": self.max_response_bytes},
+        }
+        refused: dict[str, object] = {"data": None, "errors": [error]}
+        if isinstance(data, dict) and data.get("type") == "next":
+            refused = {**data, "payload": refused}
+        return json.dumps(refused, separators=(",", ":"))
 
     async def render_graphql_ide(self, request: Request) -> Response:
         """GraphiQL from the project's own build, never a CDN: it works offline and under
@@ -140,6 +161,7 @@ def create_app(settings: Settings) -> Starlette:
 
     graphql = GraphQLView(
         build_schema(settings),
+        max_response_bytes=settings.max_response_bytes,
         graphql_ide="graphiql" if settings.graphiql_enabled else None,
         # Only the protocol of the contract: Strawberry's legacy `graphql-ws` handler has no
         # authentication timeout, so a socket that never logs in would stay open for ever.

@@ -21,6 +21,8 @@ Every variable, its meaning and its default:
 | `MAX_PROMPT_CHARS` | longest prompt accepted | `32000` |
 | `MAX_PAGE_SIZE` | largest `first`/`last` accepted | `100` |
 | `MAX_QUERY_DEPTH`, `_ALIASES`, `_TOKENS` | GraphQL query limits | `10`, `15`, `2000` |
+| `MAX_QUERY_COST` | items one operation may ask for, across pages, aliases and nesting | `1000` |
+| `MAX_RESPONSE_BYTES` | largest response (or WebSocket message) sent | `16777216` |
 | `LOGIN_MAX_FAILURES` | failed logins per account before `RATE_LIMITED` | `5` |
 | `LOGIN_LOCKOUT_SECONDS` | window over which failures count, and lockout length | `300` |
 | `REDIS_URL` | Redis for stop, re-attach and limits across API processes | unset: one process |
@@ -86,6 +88,8 @@ class Settings(BaseSettings):
     max_query_depth: int = Field(default=10, ge=2)
     max_query_aliases: int = Field(default=15, ge=1)
     max_query_tokens: int = Field(default=2_000, ge=50)
+    max_query_cost: int = Field(default=1_000, ge=1)
+    max_response_bytes: int = Field(default=16 << 20, ge=1 << 16)
     login_max_failures: int = Field(default=5, ge=1)
     login_lockout_seconds: int = Field(default=300, ge=1)
     redis_url: str | None = None

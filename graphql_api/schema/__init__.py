@@ -33,6 +33,7 @@ from tortoise.exceptions import DBConnectionError
 
 from graphql_api.errors import ApiError
 from graphql_api.schema.context import OperationScope
+from graphql_api.schema.cost import QueryCostLimiter
 from graphql_api.schema.execution import LeanExecutionContext
 from graphql_api.schema.mutations import Mutation
 from graphql_api.schema.queries import Query
@@ -201,6 +202,9 @@ def build_schema(settings: Settings) -> Schema:
         lambda: ParserCache(maxsize=CACHE_SIZE),
         lambda: AddValidationRules(rules),
         lambda: ValidationCache(maxsize=CACHE_SIZE),
+        lambda: QueryCostLimiter(
+            max_cost=settings.max_query_cost, default_page_size=settings.max_page_size
+        ),
         OperationScope,
         OperationMetrics,
     ]
