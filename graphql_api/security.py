@@ -10,6 +10,7 @@ decode_token(token, settings).user_id              # 7; raises InvalidToken othe
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 import time
 from collections.abc import Callable
@@ -62,7 +63,7 @@ class PasswordHashing:
             time_cost=settings.password_hash_time_cost,
             memory_kib=settings.password_hash_memory_kib,
             parallelism=settings.password_hash_parallelism,
-            threads=settings.password_hash_threads,
+            threads=settings.password_hash_threads or os.cpu_count() or 2,
             max_queue=settings.password_hash_queue,
         )
 

@@ -46,7 +46,6 @@ Every variable, its meaning and its default:
 
 from __future__ import annotations
 
-import os
 import secrets
 from typing import Annotated, Literal
 
@@ -109,7 +108,7 @@ class Settings(BaseSettings):
     password_hash_time_cost: int = Field(default=2, ge=1, le=20)
     password_hash_memory_kib: int = Field(default=19_456, ge=MIN_ARGON2_MEMORY_KIB, le=1 << 21)
     password_hash_parallelism: int = Field(default=1, ge=1, le=16)
-    password_hash_threads: int = Field(default_factory=lambda: os.cpu_count() or 2, ge=1, le=64)
+    password_hash_threads: int | None = Field(default=None, ge=1, le=64)
     password_hash_queue: int = Field(default=256, ge=0)
 
     @field_validator("database_url")
