@@ -53,6 +53,18 @@ MAX_COALESCE_SECONDS = 0.05
 SWEEP_SECONDS = 15.0
 STOP_WAIT_SECONDS = 5.0
 IN_FLIGHT = (PostStatus.PENDING, PostStatus.STREAMING)
+ENDING_FIELDS = (
+    "body",
+    "status",
+    "finish_reason",
+    "model",
+    "prompt_tokens",
+    "completion_tokens",
+    "latency_ms",
+    "error",
+)
+FINAL_SAVE_ATTEMPTS = 4
+FINAL_SAVE_BACKOFF = 0.25
 INTERRUPTED = "interrupted: the server stopped while writing this answer"
 
 
@@ -152,6 +164,8 @@ class Generations:
         self._background: set[asyncio.Task[None]] = set()
         self._in_flight: Counter[int] = Counter()
         self._followers = 0
+        # Answers that ended but whose final state the database did not take, by post id.
+        self._unsaved: dict[int, Post] = {}
 
     # -- starting -------------------------------------------------------------------------
 
@@ -308,7 +322,7 @@ class Generations:
                     post.status = PostStatus.STREAMING
                     run.append(event.text)
                     if time.monotonic() - last_flush >= FLUSH_SECONDS:
-                        await self._save(run, "status")
+                        await self._flush(run)
                         last_flush = time.monotonic()
                 else:
                     ending = event
@@ -346,20 +360,22 @@ class Generations:
         run.post.body = run.text
         await run.post.save(update_fields=["body", "updated_at", *fields])
 
+    async def _flush(self, run: Run) -> None:
+        """Save the text so far; a database that is away for a moment costs nothing but this
+        flush (the text is in memory, and the next one or the final save writes it)."""
+        try:
+            await self._save(run, "status")
+        except Exception as exc:
+            log.warning("could not save answer %s while it streams: %s", run.post.id, exc)
+
     async def _finish(self, run: Run) -> None:
         try:
-            await self._save(
-                run,
-                "status",
-                "finish_reason",
-                "model",
-                "prompt_tokens",
-                "completion_tokens",
-                "latency_ms",
-                "error",
-            )
+            await self._save_ending(run.post, run.text)
         except Exception:
-            log.exception("could not save the end of answer %s", run.post.id)
+            # Kept until the sweep can write it: until then the answer stays in flight in
+            # the database, and whoever follows it waits for the sweep.
+            log.exception("could not save the end of answer %s; the sweep will", run.post.id)
+            self._unsaved[run.post.id] = run.post
         finally:
             self.metrics.answers.labels(run.post.status.value).inc()
             self.running.pop(run.post.id, None)
@@ -367,6 +383,21 @@ class Generations:
             if not self._in_flight[run.post.user_id]:
                 del self._in_flight[run.post.user_id]
             run.finish()
+
+    async def _save_ending(
+        self, post: Post, text: str, attempts: int = FINAL_SAVE_ATTEMPTS
+    ) -> None:
+        """Write an answer's final state, trying again for a few seconds (a database blip at
+        the end of an answer must not leave it in flight)."""
+        post.body = text
+        for attempt in range(attempts):
+            try:
+                await post.save(update_fields=[*ENDING_FIELDS, "updated_at"])
+                return
+            except Exception:
+                if attempt == attempts - 1:
+                    raise
+                await asyncio.sleep(FINAL_SAVE_BACKOFF * 2**attempt)
 
     # -- following ------------------------------------------------------------------------
 
@@ -377,6 +408,10 @@ class Generations:
         if run is not None and run.post.user_id == user_id:
             async for event in self.follow_run(run):
                 yield event
+            return
+        ended = self._unsaved.get(number) if number is not None else None
+        if ended is not None and ended.user_id == user_id:
+            yield StreamEvent(post=ended, delta=ended.body, done=True)
             return
         post = await self._own_post(user_id, post_id)
         run = self.running.get(post.id)
@@ -447,6 +482,8 @@ class Generations:
         post = await self._own_post(user_id, post_id)
         if post.status not in IN_FLIGHT:
             return post
+        if post.id in self._unsaved:  # it has ended; the database will hear of it
+            return self._unsaved[post.id]
         run = self.running.get(post.id)
         if run is not None:
             await self.stop_local(post.id)
@@ -488,34 +525,58 @@ class Generations:
         With Redis, each process's heartbeat says who is alive. Without it there is one
         process: at its start every answer in flight belongs to a predecessor; later, an
         answer counts as abandoned only once it has been silent for longer than any live
-        writer could be (so a second process, unsupported as it is, loses nothing).
+        writer could be (so a second process, unsupported as it is, loses nothing). This
+        process's own answers in flight that it no longer writes (their final save failed
+        and was lost) are abandoned too, once they have been silent for a sweep.
         """
         live = await self.broker.live_workers()
+        now = datetime.now(UTC)
         query = Post.filter(status__in=IN_FLIGHT)
         if live is None and not starting:
             silent_for = timedelta(seconds=self.settings.llm_request_timeout + SWEEP_SECONDS)
-            query = query.filter(updated_at__lt=datetime.now(UTC) - silent_for)
+            query = query.filter(updated_at__lt=now - silent_for)
         live = live or {self.broker.worker_id}
+        recent = now - timedelta(seconds=SWEEP_SECONDS)
         orphans = [
             post_id
-            for post_id, worker in await query.values_list("id", "worker")
-            if post_id not in self.running and worker not in live
+            for post_id, worker, updated_at in await query.values_list("id", "worker", "updated_at")
+            if post_id not in self.running
+            and post_id not in self._unsaved
+            and (
+                worker not in live
+                or (worker == self.broker.worker_id and (starting or updated_at < recent))
+            )
         ]
         if orphans:
             await Post.filter(id__in=orphans, status__in=IN_FLIGHT).update(
                 status=PostStatus.FAILED,
                 error=INTERRUPTED,
                 finish_reason="interrupted",
-                updated_at=datetime.now(UTC),
+                updated_at=now,
             )
             log.warning("marked %d interrupted answers as failed", len(orphans))
         return len(orphans)
 
+    async def save_unsaved(self) -> int:
+        """Write the final state of answers whose final save failed; returns how many."""
+        saved = 0
+        for post_id, post in list(self._unsaved.items()):
+            try:
+                await self._save_ending(post, post.body, attempts=1)
+            except Exception as exc:
+                log.warning("still cannot save the end of answer %s: %s", post_id, exc)
+                continue
+            del self._unsaved[post_id]
+            saved += 1
+        return saved
+
     async def sweep(self) -> None:
-        """Run `mark_interrupted` now and then, for processes that die while this one runs."""
+        """Now and then: write what could not be written, and settle answers left in
+        flight by processes that died while this one runs."""
         while True:
             await asyncio.sleep(SWEEP_SECONDS)
             try:
+                await self.save_unsaved()
                 await self.mark_interrupted()
             except Exception:
                 log.warning("could not sweep interrupted answers", exc_info=True)

@@ -12,7 +12,7 @@ import pytest
 
 from tests.hardening import hostile
 from tests.hardening.mariadb_server import PrivateMariaDB
-from tests.standins import VLLMStandin
+from tests.standins import Behaviour, VLLMStandin
 from tests.support import PASSWORD, ApiServer, GraphQLSocket, SubscriptionError, start_api
 
 pytestmark = pytest.mark.slow
@@ -32,6 +32,9 @@ LOGIN = "mutation($u: String!, $p: String!) { login(username: $u, password: $p) 
 LIST = "{ conversations { edges { node { id title } } } prompts { edges { node { prompt } } } }"
 SEND = "mutation($p: String!) { sendPrompt(prompt: $p) { id status body } }"
 PROMPT_STREAM = "subscription($p: String!) { promptStream(prompt: $p) { delta done } }"
+PROMPT_STREAM_POST = (
+    "subscription($p: String!) { promptStream(prompt: $p) { delta done post { id status } } }"
+)
 
 
 def assert_clear_outage_error(errors: list[dict[str, Any]]) -> None:
@@ -96,3 +99,52 @@ async def test_mariadb_restart_gives_clear_errors_then_the_api_recovers_without_
             after = await api.send_prompt(alice, "asked after the outage")
             assert after["status"] == "COMPLETE"
             assert await api.ok(LOGIN, {"u": alice.username, "p": PASSWORD})
+
+
+async def test_an_answer_whose_final_save_fails_is_settled_by_the_sweep_with_its_text(
+    tmp_path: Path, llm: VLLMStandin
+) -> None:
+    """The database goes away while an answer streams and is still away when it ends: the
+    answer must not stay in flight until a restart (unstoppable, not regenerable, holding
+    one of its user's slots, and followed for ever)."""
+    words = " ".join(f"w{number}" for number in range(30))
+    with PrivateMariaDB(tmp_path / "mariadb") as server:
+        url = server.create_database("chat")
+        async with start_api(database_url=url, llm_gateway_url=llm.url) as api:
+            alice = await api.new_user("alice")
+            llm.queue_behaviour(Behaviour(text=words, token_delay=0.08))
+            text = ""
+            async with GraphQLSocket.connect(api.url, alice.token) as socket:
+                async for data in socket.subscribe(PROMPT_STREAM_POST, {"p": "a long one"}):
+                    event = data["promptStream"]
+                    post_id = event["post"]["id"]
+                    text += event["delta"]
+                    if text and server.process is not None:
+                        server.kill()
+                    if event["done"]:
+                        break
+            assert text == words, "the answer did not go on while the database was away"
+            server.start()
+            deadline = time.monotonic() + RECOVERY_SECONDS + 15
+            while True:
+                post = await post_status(api, alice.token, post_id)
+                if post and post["status"] == "COMPLETE":
+                    break
+                assert time.monotonic() < deadline, f"still {post} after the database came back"
+                await asyncio.sleep(1)
+            assert post["body"] == words
+            regenerated = await api.ok(
+                "mutation($id: ID!) { regeneratePost(postId: $id) { id } }",
+                {"id": post_id},
+                token=alice.token,
+            )
+            assert regenerated["regeneratePost"]["id"] != post_id
+
+
+async def post_status(api: ApiServer, token: str, post_id: str) -> dict[str, Any] | None:
+    body = await api.gql("{ prompts(first: 1) { edges { node { id status body } } } }", token=token)
+    if body.get("errors"):
+        return None
+    edges = body["data"]["prompts"]["edges"]
+    node: dict[str, Any] = edges[0]["node"]
+    return node if node["id"] == post_id else None
