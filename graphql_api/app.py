@@ -44,7 +44,7 @@ from graphql_api.observability import Metrics
 from graphql_api.schema import Schema, build_schema
 from graphql_api.schema.context import Context, Services
 from graphql_api.services.accounts import Accounts
-from graphql_api.services.broker import make_broker
+from graphql_api.services.broker import Broker, make_broker
 from graphql_api.services.generation import Generations
 from graphql_api.settings import Settings
 from graphql_api.transport import WebSocketAdapter, check_operation_name, decode_json_object
@@ -127,6 +127,7 @@ def create_app(settings: Settings) -> Starlette:
                 await broker.start(on_stop=generations.stop_local, on_revoke=accounts.revoked.add)
                 await generations.mark_interrupted(starting=True)
                 metrics.watch_pool(database)
+                metrics.watch_broker(broker)
                 services = Services(
                     settings=settings, accounts=accounts, generations=generations, metrics=metrics
                 )
@@ -135,7 +136,7 @@ def create_app(settings: Settings) -> Starlette:
                     asyncio.create_task(generations.sweep(), name="sweep-interrupted"),
                 ]
                 try:
-                    yield {"services": services, "database": database}
+                    yield {"services": services, "database": database, "broker": broker}
                 finally:
                     for chore in chores:
                         chore.cancel()
@@ -148,13 +149,23 @@ def create_app(settings: Settings) -> Starlette:
         return JSONResponse({"status": "ok"})
 
     async def readyz(request: Request) -> Response:
+        """503 while the database is down. Redis down is reported but not refused: every
+        process would be out of rotation at once, and each can still serve alone."""
         database: TortoiseContext = request.state.database
+        broker: Broker = request.state.broker
+        report = {"status": "ok", "database": "up"}
+        if broker.shared:
+            report["redis"] = "up" if broker.listening else "down"
+            if not broker.listening:
+                report["status"] = "degraded"
         try:
             await asyncio.wait_for(database.db().execute_query("SELECT 1"), timeout=2)
         except Exception as exc:
             log.warning("readiness check failed: %s", type(exc).__name__)
-            return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
-        return JSONResponse({"status": "ok", "database": "up"})
+            return JSONResponse(
+                {**report, "status": "unavailable", "database": "down"}, status_code=503
+            )
+        return JSONResponse(report)
 
     async def metrics_route(request: Request) -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)

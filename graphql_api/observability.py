@@ -15,12 +15,15 @@ import logging
 import sys
 import time
 from contextvars import ContextVar
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from tortoise.context import TortoiseContext
 
 from graphql_api.settings import Settings
+
+if TYPE_CHECKING:
+    from graphql_api.services.broker import Broker
 
 request_id: ContextVar[str] = ContextVar("request_id", default="-")
 
@@ -72,12 +75,22 @@ class Metrics:
             "Open WebSocket connections.",
             registry=self.registry,
         )
+        self.broker_listening = Gauge(
+            "chat_redis_listening",
+            "1 while this process hears the other API processes through Redis (always 1 "
+            "without Redis), 0 while Redis is away.",
+            registry=self.registry,
+        )
         self.pool = Gauge(
             "chat_database_pool_connections",
             "Database pool connections by state (MariaDB).",
             ["state"],
             registry=self.registry,
         )
+
+    def watch_broker(self, broker: Broker) -> None:
+        """Report whether signals from other API processes reach this one."""
+        self.broker_listening.set_function(lambda: 1.0 if broker.listening else 0.0)
 
     def watch_pool(self, database: TortoiseContext) -> None:
         """Report the pool's state whenever the metrics are read."""

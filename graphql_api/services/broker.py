@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
 from graphql_api.settings import Settings
@@ -35,6 +36,8 @@ MIRROR_INTERVAL = 0.02
 STREAM_TTL_SECONDS = 600
 FOLLOW_BLOCK_MS = 2000
 CONTROL_CHANNEL = "chat:control"
+RECONNECT_FIRST_SECONDS = 0.1
+RECONNECT_MAX_SECONDS = 5.0
 
 StopHandler = Callable[[int], Awaitable[None]]
 RevokeHandler = Callable[[str, float], None]
@@ -70,6 +73,8 @@ class Broker:
 
     def __init__(self) -> None:
         self.worker_id = secrets.token_hex(8)
+        # Whether signals from other processes reach this one (always, with none).
+        self.listening = True
 
     async def start(self, on_stop: StopHandler, on_revoke: RevokeHandler) -> None:
         """Begin listening for other processes' signals."""
@@ -104,14 +109,14 @@ class RedisBroker(Broker):
         super().__init__()
         self.redis: Redis = Redis.from_url(url, decode_responses=True)
         self._tasks: list[asyncio.Task[None]] = []
+        self.listening = False
 
     def _worker_key(self, worker_id: str) -> str:
         return f"chat:worker:{worker_id}"
 
     async def start(self, on_stop: StopHandler, on_revoke: RevokeHandler) -> None:
         await self.redis.set(self._worker_key(self.worker_id), "1", ex=HEARTBEAT_TTL)
-        pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
-        await pubsub.subscribe(CONTROL_CHANNEL)
+        pubsub = await self._subscribe()
         self._tasks = [
             asyncio.create_task(self._listen(pubsub, on_stop, on_revoke), name="broker-listen"),
             asyncio.create_task(self._heartbeat(), name="broker-heartbeat"),
@@ -128,24 +133,66 @@ class RedisBroker(Broker):
     async def _heartbeat(self) -> None:
         while True:
             await asyncio.sleep(HEARTBEAT_SECONDS)
-            try:
-                await self.redis.set(self._worker_key(self.worker_id), "1", ex=HEARTBEAT_TTL)
-            except RedisError:
-                log.warning("could not refresh this process's heartbeat in Redis", exc_info=True)
+            await self._beat()
 
-    async def _listen(self, pubsub: object, on_stop: StopHandler, on_revoke: RevokeHandler) -> None:
-        from redis.asyncio.client import PubSub
+    async def _beat(self) -> None:
+        try:
+            await self.redis.set(self._worker_key(self.worker_id), "1", ex=HEARTBEAT_TTL)
+        except RedisError:
+            log.warning("could not refresh this process's heartbeat in Redis", exc_info=True)
 
-        assert isinstance(pubsub, PubSub)
-        async for message in pubsub.listen():
+    async def _subscribe(self) -> PubSub:
+        pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+        try:
+            await pubsub.subscribe(CONTROL_CHANNEL)
+        except BaseException:
+            await _close(pubsub)
+            raise
+        self.listening = True
+        return pubsub
+
+    async def _listen(
+        self, pubsub: PubSub | None, on_stop: StopHandler, on_revoke: RevokeHandler
+    ) -> None:
+        """Handle other processes' signals for as long as the process runs: a lost
+        connection is reopened, waiting longer after each failure (up to a few seconds)."""
+        delay = RECONNECT_FIRST_SECONDS
+        while True:
             try:
-                signal = json.loads(message["data"])
-                if "stop" in signal:
-                    await on_stop(int(signal["stop"]))
-                elif "revoke" in signal:
-                    on_revoke(str(signal["revoke"]), float(signal["exp"]))
-            except Exception:
-                log.exception("bad control message %r", message.get("data"))
+                if pubsub is None:
+                    pubsub = await self._subscribe()
+                    log.info("listening to the other API processes through Redis again")
+                    await self._beat()  # a restarted Redis has forgotten this process
+                delay = RECONNECT_FIRST_SECONDS
+                async for message in pubsub.listen():
+                    await self._handle(message, on_stop, on_revoke)
+            except (RedisError, OSError) as exc:
+                if self.listening:
+                    log.warning(
+                        "lost Redis (%s): stops and logouts from other processes are not "
+                        "heard until it is back",
+                        type(exc).__name__,
+                    )
+                self.listening = False
+            if pubsub is not None:
+                with contextlib.suppress(RedisError, OSError):
+                    await _close(pubsub)
+                pubsub = None
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RECONNECT_MAX_SECONDS)
+
+    @staticmethod
+    async def _handle(
+        message: dict[str, Any], on_stop: StopHandler, on_revoke: RevokeHandler
+    ) -> None:
+        try:
+            signal = json.loads(message["data"])
+            if "stop" in signal:
+                await on_stop(int(signal["stop"]))
+            elif "revoke" in signal:
+                on_revoke(str(signal["revoke"]), float(signal["exp"]))
+        except Exception:
+            log.exception("bad control message %r", message.get("data"))
 
     async def request_stop(self, post_id: int) -> None:
         await self.redis.publish(CONTROL_CHANNEL, json.dumps({"stop": post_id}))
@@ -204,6 +251,10 @@ class RedisBroker(Broker):
                 yield MirroredText(text[skip:], done=done)
             if done:
                 return
+
+
+async def _close(pubsub: PubSub) -> None:
+    await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
 
 
 def make_broker(settings: Settings) -> Broker:

@@ -166,6 +166,7 @@ class Generations:
         self._followers = 0
         # Answers that ended but whose final state the database did not take, by post id.
         self._unsaved: dict[int, Post] = {}
+        self._seen_workers: set[str] = set()
 
     # -- starting -------------------------------------------------------------------------
 
@@ -530,6 +531,10 @@ class Generations:
         and was lost) are abandoned too, once they have been silent for a sweep.
         """
         live = await self.broker.live_workers()
+        if live is not None:
+            # A worker counts as gone once it has been missing at two sweeps in a row: a
+            # Redis that restarts forgets every heartbeat until the next one.
+            live, self._seen_workers = live | self._seen_workers, live
         now = datetime.now(UTC)
         query = Post.filter(status__in=IN_FLIGHT)
         if live is None and not starting:
