@@ -44,9 +44,10 @@ class PrivateRedis:
         self.kill()
 
     def start(self) -> None:
+        options = ["--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
+        options += ["--appendonly", "no", "--dir", str(self.directory)]
         self.process = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.directory)],  # fmt: skip
+            [self.binary, *options],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
