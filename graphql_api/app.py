@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
+import ipaddress
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -34,6 +36,9 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLRequestData
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
 from tortoise.context import TortoiseContext
 
 from graphql_api.database import open_database
@@ -54,8 +59,21 @@ log = logging.getLogger(__name__)
 FRONTEND_DIST = Path(__file__).resolve().parent.parent / "frontend" / "dist"
 
 
+class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    """Strawberry's `graphql-transport-ws` handler; a socket that ends stops being watched
+    for the end of its session."""
+
+    async def handle(self) -> None:
+        try:
+            await super().handle()
+        finally:
+            if self.connection_acknowledged:
+                self.context.services.accounts.sockets.forget(self.context.websocket)
+
+
 class GraphQLView(GraphQL[Context, None]):
     websocket_adapter_class = WebSocketAdapter
+    graphql_transport_ws_handler_class = TransportWSHandler
 
     def __init__(self, schema: Schema, *, max_response_bytes: int, **options: Any) -> None:
         super().__init__(schema, **options)
@@ -102,6 +120,7 @@ class GraphQLView(GraphQL[Context, None]):
             request_id=request.state.request_id,
             authorization=request.headers.get("authorization"),
             client_address=request.client.host if request.client else "unknown",
+            websocket=request if isinstance(request, WebSocket) else None,
         )
 
     async def on_ws_connect(self, context: Context) -> None:
@@ -110,6 +129,7 @@ class GraphQLView(GraphQL[Context, None]):
             context.authenticate(params.get("authorization"))
         except Unauthenticated:
             raise ConnectionRejectionError({"message": "log in first"}) from None
+        context.services.accounts.sockets.watch(context.claims.jti, context.websocket)
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -132,7 +152,7 @@ def create_app(settings: Settings) -> Starlette:
                     settings=settings, accounts=accounts, generations=generations, metrics=metrics
                 )
                 chores = [
-                    asyncio.create_task(accounts.revoked.poll(), name="revocations"),
+                    asyncio.create_task(accounts.watch_sessions(), name="sessions"),
                     asyncio.create_task(generations.sweep(), name="sweep-interrupted"),
                 ]
                 try:
@@ -168,6 +188,9 @@ def create_app(settings: Settings) -> Starlette:
         return JSONResponse(report)
 
     async def metrics_route(request: Request) -> Response:
+        """For the operator's scraper only: an allowed address, or the token."""
+        if not _may_read_metrics(request, settings):
+            return PlainTextResponse("forbidden", status_code=403)
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     graphql = GraphQLView(
@@ -187,7 +210,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
     ]
-    routes.extend(_frontend_routes(FRONTEND_DIST))
+    routes.extend(_frontend_routes(FRONTEND_DIST, graphiql=settings.graphiql_enabled))
     middleware = [
         Middleware(RequestScopeMiddleware),
         Middleware(
@@ -207,6 +230,18 @@ def create_app(settings: Settings) -> Starlette:
             )
         )
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+
+
+def _may_read_metrics(request: Request, settings: Settings) -> bool:
+    if settings.metrics_token:
+        given = request.headers.get("authorization", "")
+        if hmac.compare_digest(given.encode(), f"Bearer {settings.metrics_token}".encode()):
+            return True
+    try:
+        address = ipaddress.ip_address(request.client.host if request.client else "")
+    except ValueError:
+        return False
+    return any(address in network for network in settings.metrics_networks)
 
 
 class BuiltFiles(StaticFiles):
@@ -234,7 +269,7 @@ class BuiltFiles(StaticFiles):
         return response
 
 
-def _frontend_routes(dist: Path) -> list[BaseRoute]:
+def _frontend_routes(dist: Path, graphiql: bool) -> list[BaseRoute]:
     index = dist / "index.html"
     if not index.is_file():
         return []
@@ -242,7 +277,13 @@ def _frontend_routes(dist: Path) -> list[BaseRoute]:
     async def page(request: Request) -> Response:
         return FileResponse(index, headers={"cache-control": "no-cache"})
 
+    async def not_found(request: Request) -> Response:
+        return PlainTextResponse("Not Found", status_code=404)
+
+    # GraphiQL's page is one of the built files; with GraphiQL off it is not served.
+    hidden = [] if graphiql else [Route("/graphiql.html", not_found)]
     return [
+        *hidden,
         Route("/", page),
         Mount("/assets", BuiltFiles(dist / "assets", immutable=True)),
         Mount("/", BuiltFiles(dist, immutable=False)),

@@ -44,6 +44,19 @@ class GatewayError(Exception):
         """The conversation cannot fit the model's context, however it is trimmed."""
         return self.code == "context_length_exceeded"
 
+    @property
+    def plain_message(self) -> str:
+        """What the user is told: no internal address or upstream text (the log has them)."""
+        if self.busy:
+            return "the model server is busy; try again in a moment"
+        if self.too_long:
+            return "the conversation is too long for the model; start a new one"
+        if self.status == 504 or self.code == "timeout":
+            return "the model did not answer in time; try again"
+        if self.status is None or self.status == 503:
+            return "the model cannot be reached right now; try again in a moment"
+        return "the model could not answer"
+
 
 @dataclass(frozen=True, slots=True)
 class Delta:
@@ -115,10 +128,10 @@ class GatewayClient:
                 async for event in _parse_stream(response):
                     yield event
         except httpx.TimeoutException:
-            raise GatewayError("the model did not answer in time") from None
+            raise GatewayError("the model did not answer in time", code="timeout") from None
         except httpx.TransportError as exc:
             raise GatewayError(
-                f"the model gateway cannot be reached ({type(exc).__name__})"
+                f"the model gateway cannot be reached ({type(exc).__name__})", code="unreachable"
             ) from None
 
 

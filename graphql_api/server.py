@@ -1,4 +1,4 @@
-"""How the API is served: uvicorn's configuration, with a guard against slow clients.
+"""How the API is served: uvicorn's configuration, with guards against slow and huge headers.
 
     uvicorn.Server(server_config(create_app(settings), settings)).run()
 
@@ -19,16 +19,37 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from graphql_api.settings import Settings
 
+MAX_HEADER_BYTES = 64 * 1024
+TOO_LARGE = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: text/plain; charset=utf-8"
+    b"\r\nconnection: close\r\ncontent-length: 27\r\n\r\nrequest headers too large\r\n"
+)
+
 
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
-    """uvicorn's HTTP protocol, with a deadline for each request's headers."""
+    """uvicorn's HTTP protocol, with a deadline for each request's headers and a cap on
+    their size (httptools has none: a client could send headers without end)."""
 
     header_timeout = 10.0
+    max_header_bytes = MAX_HEADER_BYTES
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._header_deadline: asyncio.TimerHandle | None = None
+        # Bytes received since the request began, until its headers are complete.
+        self._header_bytes: int | None = 0
         self._arm_header_deadline()
+
+    def data_received(self, data: bytes) -> None:
+        if self._header_bytes is not None:
+            self._header_bytes += len(data)
+            if self._header_bytes > self.max_header_bytes:
+                self._cancel_header_deadline()
+                if not self.transport.is_closing():
+                    self.transport.write(TOO_LARGE)
+                    self.transport.close()
+                return
+        super().data_received(data)
 
     def _arm_header_deadline(self) -> None:
         self._cancel_header_deadline()
@@ -51,12 +72,14 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._cancel_header_deadline()
+        self._header_bytes = None
         super().on_headers_complete()
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
         # The keep-alive timeout now covers the idle connection.
         self._cancel_header_deadline()
+        self._header_bytes = 0
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_header_deadline()

@@ -38,6 +38,8 @@ Every variable, its meaning and its default:
 | `FORWARDED_ALLOW_IPS` | proxies whose `X-Forwarded-For` is trusted | `127.0.0.1` |
 | `LOG_LEVEL` | `DEBUG`, `INFO`, `WARNING` or `ERROR` | `INFO` |
 | `LOG_FORMAT` | `json` or `text` | `json` in production, else `text` |
+| `METRICS_ALLOW_IPS` | addresses or networks that may read `/metrics` | `127.0.0.1,::1` |
+| `METRICS_TOKEN` | a bearer token that reads `/metrics` from anywhere | none |
 | `SIGNUPS_PER_HOUR_PER_ADDRESS` | accounts one client address may register per hour | `10` |
 | `PASSWORD_HASH_TIME_COST`, `_MEMORY_KIB`, `_PARALLELISM` | argon2id | `2`, `19456`, `1` |
 | `PASSWORD_HASH_THREADS` | passwords hashed at once | the number of cores |
@@ -47,6 +49,7 @@ Every variable, its meaning and its default:
 from __future__ import annotations
 
 import secrets
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -104,6 +107,8 @@ class Settings(BaseSettings):
     forwarded_allow_ips: str = "127.0.0.1"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text"] | None = None
+    metrics_allow_ips: str = "127.0.0.1,::1"
+    metrics_token: str | None = Field(default=None, min_length=16)
     signups_per_hour_per_address: int = Field(default=10, ge=1)
     password_hash_time_cost: int = Field(default=2, ge=1, le=20)
     password_hash_memory_kib: int = Field(default=19_456, ge=MIN_ARGON2_MEMORY_KIB, le=1 << 21)
@@ -124,6 +129,20 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()]
         return value
+
+    @field_validator("metrics_allow_ips")
+    @classmethod
+    def _network_list(cls, value: str) -> str:
+        for part in value.split(","):
+            if part.strip():
+                ip_network(part.strip(), strict=False)  # ValueError names the bad one
+        return value
+
+    @property
+    def metrics_networks(self) -> list[IPv4Network | IPv6Network]:
+        """`METRICS_ALLOW_IPS` as networks (a bare address is a network of one)."""
+        parts = (part.strip() for part in self.metrics_allow_ips.split(","))
+        return [ip_network(part, strict=False) for part in parts if part]
 
     @field_validator("cors_origins")
     @classmethod

@@ -48,6 +48,8 @@ class Context:
     authorization: str | None = None
     client_address: str = "unknown"
     connection_params: dict[str, Any] | None = None
+    # The WebSocket this context belongs to (None over HTTP).
+    websocket: Any = None
     _claims: TokenClaims | None = None
 
     @property

@@ -31,10 +31,8 @@ def _failure_error(failure: GatewayError | None, post: PostModel) -> ApiError:
             "the model server is busy; try again in a moment", retry_after=5, postId=str(post.id)
         )
     if failure is not None and failure.too_long:
-        return BadUserInput(
-            f"the conversation is too long for the model: {post.error}", postId=str(post.id)
-        )
-    return LLMUnavailable(f"the model could not answer: {post.error}", postId=str(post.id))
+        return BadUserInput(post.error or "the conversation is too long", postId=str(post.id))
+    return LLMUnavailable(post.error or "the model could not answer", postId=str(post.id))
 
 
 def _auth_payload(user: UserModel, token: str, claims: TokenClaims) -> AuthPayload:
@@ -88,9 +86,13 @@ class Mutation:
         )
         return Conversation.from_model(conversation)
 
-    @strawberry.mutation(description="Status becomes DELETED; its rows are kept.")
+    @strawberry.mutation(
+        description="Status becomes DELETED; its rows are kept, and answers still being written "
+        "in it are stopped."
+    )
     async def delete_conversation(self, info: Info, id: strawberry.ID) -> bool:
-        await conversations.delete_conversation(info.context.user_id, id)
+        deleted = await conversations.delete_conversation(info.context.user_id, id)
+        await info.context.services.generations.stop_answers_in(deleted)
         return True
 
     @strawberry.mutation(

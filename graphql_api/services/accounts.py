@@ -9,10 +9,14 @@ await accounts.logout(claims)               # the token stops working at once
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
+import time
 import unicodedata
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from tortoise.exceptions import IntegrityError
 
@@ -39,6 +43,7 @@ REVOCATION_POLL_SECONDS = 1.0
 SIGNUP_WINDOW_SECONDS = 3600
 # Expired sessions are kept this long (for an operator looking into a recent login).
 SESSION_KEEP_SECONDS = 7 * 86_400
+PRUNE_SECONDS = 3600
 HASHING_BUSY_RETRY = 2
 BUSY = "the server is busy checking passwords; try again in a moment"
 LOCKED = "too many failed logins; try again later"
@@ -64,17 +69,60 @@ def validate_credentials(username: str, password: str) -> str:
     return name
 
 
-class RevokedTokens:
-    """The `jti`s of revoked, unexpired tokens, kept in memory so checks cost no query."""
+class Closable(Protocol):
+    async def close(self, code: int = 1000, reason: str | None = None) -> None: ...
+
+
+class SessionSockets:
+    """The WebSockets open under each session: a session that ends closes its sockets
+    (4403), whichever process or command ended it."""
 
     def __init__(self) -> None:
+        self._by_session: dict[str, set[Closable]] = {}
+        self._session_of: dict[int, str] = {}
+        self._closing: set[asyncio.Task[None]] = set()
+
+    def watch(self, jti: str, socket: Closable) -> None:
+        self._by_session.setdefault(jti, set()).add(socket)
+        self._session_of[id(socket)] = jti
+
+    def forget(self, socket: Closable) -> None:
+        jti = self._session_of.pop(id(socket), None)
+        if jti is None:
+            return
+        sockets = self._by_session.get(jti, set())
+        sockets.discard(socket)
+        if not sockets:
+            self._by_session.pop(jti, None)
+
+    def close_session(self, jti: str) -> None:
+        for socket in self._by_session.pop(jti, set()):
+            self._session_of.pop(id(socket), None)
+            task = asyncio.get_running_loop().create_task(self._close(socket))
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+
+    @staticmethod
+    async def _close(socket: Closable) -> None:
+        with contextlib.suppress(Exception):  # it may be closing already
+            await socket.close(4403, "your session has ended; log in again")
+
+
+class RevokedTokens:
+    """The `jti`s of revoked, unexpired tokens, kept in memory so checks cost no query.
+    `on_revoked` hears of each one once, wherever it was revoked."""
+
+    def __init__(self, on_revoked: Callable[[str], None] = lambda jti: None) -> None:
         self._expiry: dict[str, float] = {}
         self._seen_until = datetime.fromtimestamp(0, UTC)
+        self._on_revoked = on_revoked
 
     def __contains__(self, jti: str) -> bool:
         return jti in self._expiry
 
     def add(self, jti: str, expires_at: float) -> None:
+        if jti not in self._expiry:
+            self._on_revoked(jti)
         self._expiry[jti] = expires_at
 
     async def refresh(self) -> None:
@@ -86,20 +134,11 @@ class RevokedTokens:
             "jti", "expires_at"
         )
         for jti, expires_at in rows:
-            self._expiry[jti] = expires_at.timestamp()
+            self.add(jti, expires_at.timestamp())
         self._seen_until = now
         cutoff = now.timestamp()
         for jti in [jti for jti, expiry in self._expiry.items() if expiry <= cutoff]:
             del self._expiry[jti]
-
-    async def poll(self) -> None:
-        """Refresh forever; run as a background task."""
-        while True:
-            await asyncio.sleep(REVOCATION_POLL_SECONDS)
-            try:
-                await self.refresh()
-            except Exception:
-                log.warning("could not refresh revoked tokens", exc_info=True)
 
 
 class Accounts:
@@ -111,11 +150,14 @@ class Accounts:
     ) -> None:
         self.settings = settings
         self.broker = broker or Broker()
-        self.revoked = RevokedTokens()
+        self.sockets = SessionSockets()
+        self.revoked = RevokedTokens(on_revoked=self.sockets.close_session)
         self.passwords = passwords or security.PasswordHashing.from_settings(settings)
         self._failures = SlidingWindow(window=settings.login_lockout_seconds)
         self._address_failures = SlidingWindow(window=settings.login_lockout_seconds)
         self._signups = SlidingWindow(window=SIGNUP_WINDOW_SECONDS)
+        # Logouts the database could not record yet: jti -> when the token expires.
+        self._unrecorded_logouts: dict[str, float] = {}
 
     async def _hash(self, password: str) -> str:
         try:
@@ -227,11 +269,37 @@ class Accounts:
             await Session.filter(jti=claims.jti).update(revoked_at=datetime.now(UTC))
         except Exception as exc:
             log.warning("could not record a logout: %s", type(exc).__name__)
+            self._unrecorded_logouts[claims.jti] = claims.expires_at
             raise ServiceUnavailable(
                 "you are logged out on the running servers, but the database could not record "
-                "it: the token may work again after a restart until it expires; log out again "
-                "once the service is back"
+                "it yet: it will be once the database is back, unless this server restarts "
+                "first; then the token would work again until it expires"
             ) from None
+
+    async def watch_sessions(self) -> None:
+        """For as long as the process runs: learn of sessions ended by other processes (each
+        second), record logouts the database could not take at the time, and delete
+        sessions long expired (each hour)."""
+        pruned_at = 0.0
+        while True:
+            await asyncio.sleep(REVOCATION_POLL_SECONDS)
+            try:
+                await self._record_logouts()
+                await self.revoked.refresh()
+                if time.monotonic() - pruned_at > PRUNE_SECONDS:
+                    await self.prune_sessions()
+                    pruned_at = time.monotonic()
+            except Exception:
+                log.warning("could not refresh the sessions", exc_info=True)
+
+    async def _record_logouts(self) -> None:
+        if not self._unrecorded_logouts:
+            return
+        jtis = list(self._unrecorded_logouts)
+        await Session.filter(jti__in=jtis).update(revoked_at=datetime.now(UTC))
+        for jti in jtis:
+            del self._unrecorded_logouts[jti]
+        log.info("recorded %d logouts made while the database was away", len(jtis))
 
     async def set_password(self, username: str, password: str) -> User:
         """Reset a password (command line) and revoke every session of that user."""

@@ -126,11 +126,12 @@ async def update_conversation(
     return conversation
 
 
-async def delete_conversation(user_id: int, conversation_id: str | int) -> None:
-    """Mark it deleted: its rows stay, it leaves every list."""
+async def delete_conversation(user_id: int, conversation_id: str | int) -> int:
+    """Mark it deleted: its rows stay, it leaves every list. Returns its id."""
     conversation = await get_conversation(user_id, conversation_id)
     conversation.status = ConversationStatus.DELETED
     await conversation.save(update_fields=["status", "updated_at"])
+    return conversation.id
 
 
 async def touch_conversation(conversation: Conversation) -> None:
@@ -147,12 +148,10 @@ async def list_conversations(
     if search and (pattern := _like_pattern(search)):
         query = query.filter(title__icontains=pattern)
     if window.after:
-        micros, last_id = decode_conversation_cursor(window.after)
-        at = datetime.fromtimestamp(micros / 1_000_000, UTC)
+        at, last_id = decode_conversation_cursor(window.after)
         query = query.filter(Q(updated_at__lt=at) | Q(updated_at=at, id__lt=last_id))
     if window.before:
-        micros, last_id = decode_conversation_cursor(window.before)
-        at = datetime.fromtimestamp(micros / 1_000_000, UTC)
+        at, last_id = decode_conversation_cursor(window.before)
         query = query.filter(Q(updated_at__gt=at) | Q(updated_at=at, id__gt=last_id))
     order = ("updated_at", "id") if window.backward else ("-updated_at", "-id")
     rows = await query.order_by(*order).limit(window.size + 1).values(*CONVERSATION_COLUMNS)

@@ -41,7 +41,6 @@ from graphql_api.settings import Settings
 log = logging.getLogger(__name__)
 
 FLUSH_SECONDS = 1.0
-MAX_ERROR_CHARS = 500
 # After each event a follower waits before the next, and what arrived meanwhile goes out as
 # one event: one event per token would cap a process at the WebSocket's event rate (each
 # event costs a GraphQL execution and a frame), not the model's token rate. The wait grows
@@ -328,9 +327,16 @@ class Generations:
                 else:
                     ending = event
         except GatewayError as exc:
+            log.warning(
+                "answer %s failed: %s (status %s, code %s)",
+                post.id,
+                exc.message,
+                exc.status,
+                exc.code,
+            )
             run.failure = exc
             post.status = PostStatus.FAILED
-            post.error = exc.message[:MAX_ERROR_CHARS]
+            post.error = exc.plain_message
         except asyncio.CancelledError:
             if run.stop_requested:
                 post.status = PostStatus.CANCELLED
@@ -497,6 +503,16 @@ class Generations:
             if post.status not in IN_FLIGHT:
                 break
         return post
+
+    async def stop_answers_in(self, conversation_id: int) -> None:
+        """Stop every answer still being written in a conversation (it was deleted: nobody
+        can see or stop them any more), wherever each is written."""
+        rows = await Post.filter(conversation_id=conversation_id, status__in=IN_FLIGHT).values("id")
+        for post_id in (int(row["id"]) for row in rows):
+            if post_id in self.running:
+                await self.stop_local(post_id)
+            else:
+                await self.broker.request_stop(post_id)
 
     async def stop_local(self, post_id: int) -> None:
         """Cancel this process's task for `post_id`, if it has one, and wait for it to save."""

@@ -14,12 +14,13 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Generic, TypeVar
 
 from graphql_api.errors import BadUserInput
 
 T = TypeVar("T")
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def encode_cursor(kind: str, *parts: object) -> str:
@@ -49,13 +50,17 @@ def decode_post_cursor(cursor: str) -> int:
 
 
 def conversation_cursor(updated_at: datetime, conversation_id: int) -> str:
-    return encode_cursor("c", int(updated_at.timestamp() * 1_000_000), conversation_id)
+    return encode_cursor("c", (updated_at - EPOCH) // timedelta(microseconds=1), conversation_id)
 
 
-def decode_conversation_cursor(cursor: str) -> tuple[int, int]:
-    """The (updated_at in microseconds since the epoch, id) the cursor points at."""
+def decode_conversation_cursor(cursor: str) -> tuple[datetime, int]:
+    """The (updated_at, id) the cursor points at."""
     micros, conversation_id = _decode(cursor, "c", 2)
-    return _positive_int(micros), _positive_int(conversation_id)
+    try:
+        at = EPOCH + timedelta(microseconds=_positive_int(micros))
+    except OverflowError:  # past the year 9999: no row was ever written then
+        raise BadUserInput("malformed cursor") from None
+    return at, _positive_int(conversation_id)
 
 
 def _positive_int(text: str) -> int:

@@ -10,10 +10,18 @@ from typing import Any
 
 import pytest
 
+from tests.api.test_processes import REDIS_URL, require_redis
 from tests.hardening import hostile
 from tests.hardening.mariadb_server import PrivateMariaDB
 from tests.standins import Behaviour, VLLMStandin
-from tests.support import PASSWORD, ApiServer, GraphQLSocket, SubscriptionError, start_api
+from tests.support import (
+    PASSWORD,
+    ApiProcess,
+    ApiServer,
+    GraphQLSocket,
+    SubscriptionError,
+    start_api,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -29,6 +37,7 @@ RECOVERY_SECONDS = 30
 # Every request must be answered within this while the database is down: none may hang.
 ANSWER_SECONDS = 20
 LOGIN = "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }"
+ME = "{ me { username } }"
 LIST = "{ conversations { edges { node { id title } } } prompts { edges { node { prompt } } } }"
 SEND = "mutation($p: String!) { sendPrompt(prompt: $p) { id status body } }"
 PROMPT_STREAM = "subscription($p: String!) { promptStream(prompt: $p) { delta done } }"
@@ -148,3 +157,34 @@ async def post_status(api: ApiServer, token: str, post_id: str) -> dict[str, Any
     edges = body["data"]["prompts"]["edges"]
     node: dict[str, Any] = edges[0]["node"]
     return node if node["id"] == post_id else None
+
+
+async def test_a_logout_during_an_outage_ends_the_session_everywhere_and_says_what_it_could_not_do(
+    tmp_path: Path, llm: VLLMStandin
+) -> None:
+    require_redis()
+    with PrivateMariaDB(tmp_path / "mariadb") as server:
+        url = server.create_database("chat")
+        shared = {"database_url": url, "llm_gateway_url": llm.url, "redis_url": REDIS_URL}
+        async with (
+            start_api(**shared) as first,
+            ApiProcess(DATABASE_URL=url, LLM_GATEWAY_URL=llm.url, REDIS_URL=REDIS_URL) as other,
+        ):
+            alice = await first.new_user("alice")
+            assert await other.ok(ME, token=alice.token)
+            server.kill()
+            error = await first.error("mutation { logout }", token=alice.token)
+            assert "could not record it yet" in error["message"]
+            for api in (first, other):
+                refused = await api.error(ME, token=alice.token)
+                assert refused["extensions"]["code"] == "UNAUTHENTICATED"
+            server.start()
+            deadline = time.monotonic() + RECOVERY_SECONDS
+            while True:
+                with server.connect("chat") as connection, connection.cursor() as cursor:
+                    cursor.execute("SELECT COUNT(*) FROM sessions WHERE revoked_at IS NOT NULL")
+                    (recorded,) = cursor.fetchone()
+                if recorded == 1:
+                    break
+                assert time.monotonic() < deadline, "the logout was never recorded"
+                await asyncio.sleep(0.5)
