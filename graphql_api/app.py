@@ -4,7 +4,8 @@
     uvicorn.run(app, host=..., port=...)
 
 Routes: `/graphql` (HTTP, GraphiQL, and `graphql-transport-ws`), `/healthz` (the process
-answers), `/readyz` (the database answers), and the built frontend at `/`.
+answers), `/readyz` (the database answers), `/metrics` (for the operator's scraper), and the
+built frontend at `/`. The services are built by `services.wiring` in the lifespan.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import asyncio
 import contextlib
 import hmac
 import ipaddress
-import json
 import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-from cross_web import AsyncHTTPRequestAdapter
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -31,139 +30,31 @@ from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
-from strawberry.exceptions import ConnectionRejectionError
-from strawberry.http import GraphQLRequestData
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
-from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
-    BaseGraphQLTransportWSHandler,
-)
 from tortoise.context import TortoiseContext
 
-from graphql_api.database import open_database
-from graphql_api.errors import Unauthenticated
-from graphql_api.gateway_client import GatewayClient
 from graphql_api.middleware import BodyLimitMiddleware, RequestScopeMiddleware
 from graphql_api.observability import Metrics
-from graphql_api.schema import Schema, build_schema
-from graphql_api.schema.context import Context, Services
-from graphql_api.services.accounts import Accounts
-from graphql_api.services.broker import Broker, make_broker
-from graphql_api.services.generation import Generations
+from graphql_api.schema import build_schema
+from graphql_api.schema.view import FRONTEND_DIST, GraphQLView
+from graphql_api.services.broker import Broker
+from graphql_api.services.wiring import running
 from graphql_api.settings import Settings
-from graphql_api.transport import WebSocketAdapter, check_operation_name, decode_json_object
 
 log = logging.getLogger(__name__)
 
-FRONTEND_DIST = Path(__file__).resolve().parent.parent / "frontend" / "dist"
-
-
-class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
-    """Strawberry's `graphql-transport-ws` handler; a socket that ends stops being watched
-    for the end of its session."""
-
-    async def handle(self) -> None:
-        try:
-            await super().handle()
-        finally:
-            if self.connection_acknowledged:
-                self.context.services.accounts.sockets.forget(self.context.websocket)
-
-
-class GraphQLView(GraphQL[Context, None]):
-    websocket_adapter_class = WebSocketAdapter
-    graphql_transport_ws_handler_class = TransportWSHandler
-
-    def __init__(self, schema: Schema, *, max_response_bytes: int, **options: Any) -> None:
-        super().__init__(schema, **options)
-        self.max_response_bytes = max_response_bytes
-
-    def encode_json(self, data: object) -> str:
-        """A response (or WebSocket message) past the size limit is replaced by an error:
-        ensure_ascii keeps every character one byte, so the length is the size."""
-        encoded = json.dumps(data, separators=(",", ":"))
-        if len(encoded) <= self.max_response_bytes:
-            return encoded
-        error = {
-            "message": f"the response would be larger than {self.max_response_bytes} bytes: "
-            "ask for smaller pages or fewer fields",
-            "extensions": {"code": "BAD_USER_INPUT", "maxResponseBytes": self.max_response_bytes},
-        }
-        refused: dict[str, object] = {"data": None, "errors": [error]}
-        if isinstance(data, dict) and data.get("type") == "next":
-            refused = {**data, "payload": refused}
-        return json.dumps(refused, separators=(",", ":"))
-
-    async def render_graphql_ide(self, request: Request) -> Response:
-        """GraphiQL from the project's own build, never a CDN: it works offline and under
-        the Content-Security-Policy."""
-        page = FRONTEND_DIST / "graphiql.html"
-        if not page.is_file():
-            return PlainTextResponse("GraphiQL is not built: run `make frontend`.", status_code=404)
-        return FileResponse(page, headers={"cache-control": "no-cache"})
-
-    def decode_json(self, data: str | bytes) -> object:
-        return decode_json_object(data)
-
-    async def parse_http_body(
-        self, request: AsyncHTTPRequestAdapter
-    ) -> GraphQLRequestData | list[GraphQLRequestData]:
-        data = await super().parse_http_body(request)
-        for one in data if isinstance(data, list) else [data]:
-            check_operation_name(one.operation_name)
-        return data
-
-    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
-        return Context(
-            services=request.state.services,
-            request_id=request.state.request_id,
-            authorization=request.headers.get("authorization"),
-            client_address=request.client.host if request.client else "unknown",
-            websocket=request if isinstance(request, WebSocket) else None,
-        )
-
-    async def on_ws_connect(self, context: Context) -> None:
-        params = context.connection_params or {}
-        try:
-            context.authenticate(params.get("authorization"))
-        except Unauthenticated:
-            raise ConnectionRejectionError({"message": "log in first"}) from None
-        context.services.accounts.sockets.watch(context.claims.jti, context.websocket)
-
 
 def create_app(settings: Settings) -> Starlette:
-    gateway = GatewayClient(settings.llm_gateway_url, read_timeout=settings.llm_request_timeout)
     metrics = Metrics()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
-        async with open_database(settings) as database:
-            with database:
-                broker = make_broker(settings)
-                accounts = Accounts(settings, broker)
-                await accounts.revoked.refresh()
-                generations = Generations(settings, gateway, broker, metrics)
-                await broker.start(on_stop=generations.stop_local, on_revoke=accounts.revoked.add)
-                await generations.mark_interrupted(starting=True)
-                metrics.watch_pool(database)
-                metrics.watch_broker(broker)
-                services = Services(
-                    settings=settings, accounts=accounts, generations=generations, metrics=metrics
-                )
-                chores = [
-                    asyncio.create_task(accounts.watch_sessions(), name="sessions"),
-                    asyncio.create_task(generations.sweep(), name="sweep-interrupted"),
-                ]
-                try:
-                    yield {"services": services, "database": database, "broker": broker}
-                finally:
-                    for chore in chores:
-                        chore.cancel()
-                    await generations.aclose()
-                    accounts.close()
-                    await broker.close()
-                    await gateway.aclose()
+        async with running(settings, metrics) as wiring:
+            yield {
+                "services": wiring.services,
+                "database": wiring.database,
+                "broker": wiring.broker,
+            }
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})

@@ -5,7 +5,7 @@
         match event:
             case Delta(text=text): ...
             case Finish(finish_reason=reason, completion_tokens=n): ...
-    # raises GatewayError when the gateway cannot be reached or the model fails
+    # raises GatewayFailure when the gateway cannot be reached or the model fails
 
 Closing the iterator (or cancelling the task that reads it) closes the HTTP connection, which
 the gateway turns into a stop of the upstream generation.
@@ -21,8 +21,9 @@ from typing import Any
 import httpx
 
 
-class GatewayError(Exception):
-    """The model could not answer: unreachable, refused, or failed mid-answer.
+class GatewayFailure(Exception):
+    """The model could not answer: the gateway unreachable, refusing, or failing mid-answer.
+    (The gateway's own errors are `llm_gateway.errors`; this is what the API makes of them.)
 
     `status` is the gateway's HTTP status when it refused the request, and `code` its
     OpenAI-style error code (`queue_full`, `context_length_exceeded`, ...), when it gave one.
@@ -71,17 +72,17 @@ class Finish:
     completion_tokens: int | None
 
 
-def _error(payload: Any, status: int | None = None) -> GatewayError:
-    """A GatewayError from either OpenAI error shape: `{"error": {...}}` or flat `{"message"}`."""
+def _error(payload: Any, status: int | None = None) -> GatewayFailure:
+    """A GatewayFailure from either OpenAI error shape: `{"error": {...}}` or flat `{"message"}`."""
     if isinstance(payload, dict):
         error = payload.get("error", payload)
         if isinstance(error, dict):
             message = str(error.get("message") or error.get("type") or "model error")
             code = error.get("code")
-            return GatewayError(message, status, code if isinstance(code, str) else None)
+            return GatewayFailure(message, status, code if isinstance(code, str) else None)
         if isinstance(error, str):
-            return GatewayError(error, status)
-    return GatewayError("model error", status)
+            return GatewayFailure(error, status)
+    return GatewayFailure("model error", status)
 
 
 class GatewayClient:
@@ -123,14 +124,14 @@ class GatewayClient:
                         payload = json.loads(raw)
                     except ValueError:
                         text = raw.decode(errors="replace")[:200] or "model error"
-                        raise GatewayError(text, status=response.status_code) from None
+                        raise GatewayFailure(text, status=response.status_code) from None
                     raise _error(payload, status=response.status_code)
                 async for event in _parse_stream(response):
                     yield event
         except httpx.TimeoutException:
-            raise GatewayError("the model did not answer in time", code="timeout") from None
+            raise GatewayFailure("the model did not answer in time", code="timeout") from None
         except httpx.TransportError as exc:
-            raise GatewayError(
+            raise GatewayFailure(
                 f"the model gateway cannot be reached ({type(exc).__name__})", code="unreachable"
             ) from None
 
@@ -154,7 +155,7 @@ async def _parse_stream(response: httpx.Response) -> AsyncIterator[Delta | Finis
         try:
             chunk = json.loads(data)
         except ValueError:
-            raise GatewayError("the model gateway sent a malformed event") from None
+            raise GatewayFailure("the model gateway sent a malformed event") from None
         if "error" in chunk:
             raise _error(chunk)
         model = chunk.get("model") or model
@@ -164,4 +165,4 @@ async def _parse_stream(response: httpx.Response) -> AsyncIterator[Delta | Finis
             if text:
                 yield Delta(text)
             finish_reason = choice.get("finish_reason") or finish_reason
-    raise GatewayError("the model's answer was cut off")
+    raise GatewayFailure("the model's answer was cut off")

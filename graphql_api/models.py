@@ -1,12 +1,14 @@
-"""Tortoise models: the brief's `users`, `conversation` and `posts`, and `sessions`.
+"""Tortoise models, the storage of the services: `users`, `conversation` and `posts` (the
+tables and columns the product started from, kept with their names and meaning, with what
+the product needs beside them), and `sessions`. Only services use them; everything else
+sees `records`.
 
-The brief's columns keep their names and meaning; what the product needs sits beside them.
 `db/init/*.sql` creates the same schema on MariaDB (a test compares the two).
 """
 
 from __future__ import annotations
 
-from enum import Enum, StrEnum
+from enum import Enum
 from typing import Any
 
 from tortoise import fields
@@ -14,24 +16,15 @@ from tortoise.fields.data import CharEnumFieldInstance
 from tortoise.indexes import Index
 from tortoise.models import Model
 
+from graphql_api.records import ConversationStatus, PostStatus
 
-class ConversationStatus(StrEnum):
-    ONLINE = "online"
-    DELETED = "deleted"
-
-
-class PostStatus(StrEnum):
-    PENDING = "pending"
-    STREAMING = "streaming"
-    COMPLETE = "complete"
-    CANCELLED = "cancelled"
-    FAILED = "failed"
+__all__ = ["Conversation", "ConversationStatus", "Post", "PostStatus", "Session", "User"]
 
 
 class EnumColumn(CharEnumFieldInstance):
     """A str-enum stored as a real `ENUM(...)` column on MariaDB (VARCHAR on SQLite).
 
-    A VARCHAR would accept any word; the brief's `online`/`deleted` rule belongs to the database.
+    A VARCHAR would accept any word; a status's set of values belongs to the database.
     """
 
     def __init__(self, enum_type: type[Enum], **kwargs: Any) -> None:
@@ -65,7 +58,7 @@ class ExactCharField(fields.CharField[str]):
 class User(Model):
     id = fields.IntField(primary_key=True)
     username = ExactCharField(max_length=64, unique=True)
-    # The brief's `password` column holds the argon2id hash, never the password.
+    # The `password` column holds the argon2id hash, never the password.
     password_hash = fields.CharField(max_length=255, source_field="password")
     created_at = fields.DatetimeField(auto_now_add=True)
 

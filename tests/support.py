@@ -29,8 +29,8 @@ from tortoise.context import TortoiseContext
 
 from graphql_api.app import create_app
 from graphql_api.database import request_scope
-from graphql_api.schema.context import Services
 from graphql_api.server import server_config
+from graphql_api.services.wiring import Services
 from graphql_api.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,6 +1,7 @@
-"""The per-request (or per-WebSocket) context resolvers receive as `info.context`.
+"""The context resolvers receive as `info.context`: the services, and who is asking.
 
 user_id = info.context.user_id      # raises Unauthenticated without a valid token
+page = await info.context.posts_page(conversation_id, first=..., ...)
 """
 
 from __future__ import annotations
@@ -16,29 +17,15 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types import Info as StrawberryInfo
 
 from graphql_api.errors import Unauthenticated
+from graphql_api.records import PostRecord
 from graphql_api.security import InvalidToken, TokenClaims
-from graphql_api.services import conversations
-from graphql_api.services.conversations import Row
 from graphql_api.services.pagination import Page, PageWindow
 
 if TYPE_CHECKING:
-    from graphql_api.observability import Metrics
-    from graphql_api.services.accounts import Accounts
-    from graphql_api.services.generation import Generations
-    from graphql_api.settings import Settings
+    from graphql_api.services.wiring import Services
 
 BEARER = "bearer "
 PostsKey: TypeAlias = tuple[int, PageWindow]
-
-
-@dataclass
-class Services:
-    """What the app builds once at start and every request shares."""
-
-    settings: Settings
-    accounts: Accounts
-    generations: Generations
-    metrics: Metrics
 
 
 @dataclass
@@ -89,7 +76,7 @@ class Context:
         after: str | None,
         last: int | None,
         before: str | None,
-    ) -> Page[Row]:
+    ) -> Page[PostRecord]:
         """A page of a conversation's posts; pages asked for together load together."""
         settings = self.services.settings
         window = PageWindow.of(
@@ -100,10 +87,8 @@ class Context:
             default=settings.max_page_size,
             max_size=settings.max_page_size,
         )
-        loaders = _operation_loaders.get()
-        if loaders is None:  # outside an operation (a direct call): nothing to share
-            loaders = OperationLoaders()
-        return await loaders.posts.load((conversation_id, window))
+        loaders = _operation_loaders.get() or OperationLoaders()  # outside an operation
+        return await loaders.posts(self).load((conversation_id, window))
 
 
 class OperationLoaders:
@@ -112,7 +97,26 @@ class OperationLoaders:
     answer later queries from it."""
 
     def __init__(self) -> None:
-        self.posts: DataLoader[PostsKey, Page[Row]] = DataLoader(load_fn=_load_posts)
+        self._posts: DataLoader[PostsKey, Page[PostRecord]] | None = None
+
+    def posts(self, context: Context) -> DataLoader[PostsKey, Page[PostRecord]]:
+        if self._posts is None:
+            conversations = context.services.conversations
+            user_id = context.user_id
+
+            async def load(keys: list[PostsKey]) -> list[Page[PostRecord]]:
+                by_window: dict[PageWindow, list[int]] = {}
+                for conversation_id, window in keys:
+                    by_window.setdefault(window, []).append(conversation_id)
+                pages: dict[PostsKey, Page[PostRecord]] = {}
+                for window, ids in by_window.items():
+                    loaded = await conversations.posts_of_many(user_id, ids, window)
+                    for conversation_id, page in loaded.items():
+                        pages[(conversation_id, window)] = page
+                return [pages[key] for key in keys]
+
+            self._posts = DataLoader(load_fn=load)
+        return self._posts
 
 
 _operation_loaders: ContextVar[OperationLoaders | None] = ContextVar(
@@ -131,17 +135,6 @@ class OperationScope(SchemaExtension):
         finally:
             # Not reset by token: an abandoned stream may be closed from another context.
             _operation_loaders.set(None)
-
-
-async def _load_posts(keys: list[PostsKey]) -> list[Page[Row]]:
-    by_window: dict[PageWindow, list[int]] = {}
-    for conversation_id, window in keys:
-        by_window.setdefault(window, []).append(conversation_id)
-    pages: dict[PostsKey, Page[Row]] = {}
-    for window, ids in by_window.items():
-        for conversation_id, page in (await conversations.list_posts_of_many(ids, window)).items():
-            pages[(conversation_id, window)] = page
-    return [pages[key] for key in keys]
 
 
 Info: TypeAlias = StrawberryInfo[Context, None]

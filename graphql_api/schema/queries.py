@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
-from graphql_api.errors import Unauthenticated
-from graphql_api.models import User as UserModel
 from graphql_api.schema.context import Info
 from graphql_api.schema.types import (
+    After,
     Conversation,
     ConversationConnection,
     PostConnection,
+    Search,
     ServerInfo,
     User,
 )
-from graphql_api.services import conversations
 from graphql_api.services.pagination import PageWindow
+
+ListFirst = Annotated[int | None, strawberry.argument(description="Page size.")]
 
 
 def _window(info: Info, first: int | None, after: str | None) -> PageWindow:
@@ -23,7 +26,7 @@ def _window(info: Info, first: int | None, after: str | None) -> PageWindow:
     return PageWindow.of(first=first, after=after, default=20, max_size=settings.max_page_size)
 
 
-@strawberry.type
+@strawberry.type(description="What a client can read.")
 class Query:
     @strawberry.field(description="What this server allows; needs no token.")
     def server_info(self, info: Info) -> ServerInfo:
@@ -34,40 +37,35 @@ class Query:
             graphiql=settings.graphiql_enabled,
         )
 
-    @strawberry.field
+    @strawberry.field(description="Who is signed in.")
     async def me(self, info: Info) -> User:
-        user = await UserModel.get_or_none(id=info.context.user_id)
-        if user is None:
-            raise Unauthenticated("your account no longer exists")
-        return User.from_model(user)
+        return User.from_record(await info.context.services.accounts.get_user(info.context.user_id))
 
     @strawberry.field(description="Your conversations, most recently active first.")
     async def conversations(
-        self,
-        info: Info,
-        first: int | None = 20,
-        after: str | None = None,
-        search: str | None = None,
+        self, info: Info, first: ListFirst = 20, after: After = None, search: Search = None
     ) -> ConversationConnection:
-        page = await conversations.list_conversations(
+        page = await info.context.services.conversations.list_recent(
             info.context.user_id, _window(info, first, after), search
         )
         return ConversationConnection.from_page(page)
 
-    @strawberry.field(description="Null when missing, deleted, or not yours.")
-    async def conversation(self, info: Info, id: strawberry.ID) -> Conversation | None:
-        found = await conversations.find_conversation(info.context.user_id, id)
-        return Conversation.from_model(found) if found else None
+    @strawberry.field(
+        description="One of your conversations; null when missing, deleted, or not yours."
+    )
+    async def conversation(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The conversation's id.")],
+    ) -> Conversation | None:
+        found = await info.context.services.conversations.find(info.context.user_id, id)
+        return Conversation.from_record(found) if found else None
 
     @strawberry.field(description="Your earlier prompts, newest first.")
     async def prompts(
-        self,
-        info: Info,
-        first: int | None = 20,
-        after: str | None = None,
-        search: str | None = None,
+        self, info: Info, first: ListFirst = 20, after: After = None, search: Search = None
     ) -> PostConnection:
-        page = await conversations.list_prompts(
+        page = await info.context.services.conversations.list_prompts(
             info.context.user_id, _window(info, first, after), search
         )
         return PostConnection.from_page(page)

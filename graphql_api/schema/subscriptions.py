@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from typing import Annotated
 
 import strawberry
 
 from graphql_api.schema.context import Info
-from graphql_api.schema.types import GenerationOptions, Post, PromptEvent
-from graphql_api.services.generation import StreamEvent
+from graphql_api.schema.types import ConversationId, Options, Post, PromptEvent, PromptText
+from graphql_api.services.answers import StreamEvent
 from graphql_api.services.prompting import OutputOptions
 
 
 def _event(event: StreamEvent) -> PromptEvent:
-    return PromptEvent(post=Post.from_model(event.post), delta=event.delta, done=event.done)
+    return PromptEvent(post=Post.from_record(event.post), delta=event.delta, done=event.done)
 
 
-@strawberry.type
+@strawberry.type(description="Answers as they are written.")
 class Subscription:
     @strawberry.subscription(
         description="Send a prompt and receive its answer as it is written. The answer goes on "
@@ -25,28 +26,29 @@ class Subscription:
     async def prompt_stream(
         self,
         info: Info,
-        prompt: str,
-        conversation_id: strawberry.ID | None = None,
-        options: GenerationOptions | None = None,
+        prompt: PromptText,
+        conversation_id: ConversationId = None,
+        options: Options = None,
     ) -> AsyncGenerator[PromptEvent, None]:
-        generations = info.context.services.generations
-        user_id = info.context.user_id
-        run = await generations.start(
-            user_id,
+        services = info.context.services
+        live = await services.answers.start(
+            info.context.user_id,
             conversation_id,
             prompt,
             options.to_options() if options else OutputOptions(),
             request_id=info.context.request_id,
         )
-        async for event in generations.follow_run(run):
+        async for event in services.followers.follow_live(live):
             yield _event(event)
 
     @strawberry.subscription(
         description="Re-attach to an answer: first its text so far, then the rest as written."
     )
     async def post_stream(
-        self, info: Info, post_id: strawberry.ID
+        self,
+        info: Info,
+        post_id: Annotated[strawberry.ID, strawberry.argument(description="The answer's post.")],
     ) -> AsyncGenerator[PromptEvent, None]:
-        generations = info.context.services.generations
-        async for event in generations.follow(info.context.user_id, post_id):
+        followers = info.context.services.followers
+        async for event in followers.follow(info.context.user_id, post_id):
             yield _event(event)

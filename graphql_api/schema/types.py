@@ -1,129 +1,195 @@
-"""GraphQL object types, built from the models by `from_model`."""
+"""GraphQL object types, built from the services' records by `from_record`."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from enum import Enum
+from typing import Annotated, Any
 
 import strawberry
 
-from graphql_api import models
+from graphql_api import records
 from graphql_api.schema.context import Info
 from graphql_api.services import prompting
-from graphql_api.services.conversations import CONVERSATION_COLUMNS, POST_COLUMNS, Row
 from graphql_api.services.pagination import Page, conversation_cursor, post_cursor
 
-PostStatus = strawberry.enum(models.PostStatus, name="PostStatus")
-ConversationStatus = strawberry.enum(models.ConversationStatus, name="ConversationStatus")
-OutputFormat = strawberry.enum(prompting.OutputFormat, name="OutputFormat")
+# Arguments shared by several fields.
+First = Annotated[int | None, strawberry.argument(description="Page size, from the start.")]
+After = Annotated[
+    str | None, strawberry.argument(description="A cursor: the page starts after it.")
+]
+Last = Annotated[int | None, strawberry.argument(description="Page size, from the end.")]
+Before = Annotated[
+    str | None, strawberry.argument(description="A cursor: the page ends before it.")
+]
+Search = Annotated[
+    str | None, strawberry.argument(description="Only what contains these words (any case).")
+]
+PromptText = Annotated[str, strawberry.argument(description="What to ask the model.")]
+ConversationId = Annotated[
+    strawberry.ID | None,
+    strawberry.argument(description="The conversation to continue; none starts a new one."),
+]
 
 
-@strawberry.type
+@strawberry.enum(description="Where an answer stands.")
+class PostStatus(Enum):
+    PENDING = strawberry.enum_value(
+        records.PostStatus.PENDING, description="Saved; waiting for the model's first token."
+    )
+    STREAMING = strawberry.enum_value(
+        records.PostStatus.STREAMING, description="The model is writing it."
+    )
+    COMPLETE = strawberry.enum_value(
+        records.PostStatus.COMPLETE, description="The model finished it."
+    )
+    CANCELLED = strawberry.enum_value(
+        records.PostStatus.CANCELLED, description="Stopped on request; its text so far is kept."
+    )
+    FAILED = strawberry.enum_value(
+        records.PostStatus.FAILED,
+        description="The model could not finish it (see `error`); its text so far is kept.",
+    )
+
+
+@strawberry.enum(description="Whether a conversation is listed.")
+class ConversationStatus(Enum):
+    ONLINE = strawberry.enum_value(
+        records.ConversationStatus.ONLINE, description="Listed and open."
+    )
+    DELETED = strawberry.enum_value(
+        records.ConversationStatus.DELETED, description="Deleted: hidden everywhere, rows kept."
+    )
+
+
+@strawberry.enum(description="How the answer should be written.")
+class OutputFormat(Enum):
+    PLAIN = strawberry.enum_value(prompting.OutputFormat.PLAIN, description="Plain text.")
+    MARKDOWN = strawberry.enum_value(prompting.OutputFormat.MARKDOWN, description="Markdown.")
+    BULLETS = strawberry.enum_value(
+        prompting.OutputFormat.BULLETS, description="A short bulleted list."
+    )
+    JSON = strawberry.enum_value(
+        prompting.OutputFormat.JSON, description="One JSON document and nothing else."
+    )
+
+
+@strawberry.type(description="An account.")
 class User:
-    id: strawberry.ID
-    username: str
-    created_at: datetime
+    id: strawberry.ID = strawberry.field(description="The account's id.")
+    username: str = strawberry.field(description="Its name, in lower case.")
+    created_at: datetime = strawberry.field(description="When it was created.")
 
     @classmethod
-    def from_model(cls, user: models.User) -> User:
+    def from_record(cls, user: records.UserRecord) -> User:
         return cls(
             id=strawberry.ID(str(user.id)), username=user.username, created_at=user.created_at
         )
 
 
-@strawberry.type
+@strawberry.type(description="A new session: send the token as `Authorization: Bearer`.")
 class AuthPayload:
-    token: str
-    user: User
-    expires_at: datetime
+    token: str = strawberry.field(description="The session's bearer token.")
+    user: User = strawberry.field(description="Who is signed in.")
+    expires_at: datetime = strawberry.field(description="When the token stops working.")
 
 
-@strawberry.type
+@strawberry.type(description="What this server allows.")
 class ServerInfo:
-    allow_signup: bool
-    max_prompt_length: int
+    allow_signup: bool = strawberry.field(description="Whether `register` works.")
+    max_prompt_length: int = strawberry.field(description="The longest prompt, in characters.")
     graphiql: bool = strawberry.field(description="Whether GraphiQL is served at /graphql.")
 
 
-@strawberry.type
+@strawberry.type(description="Where a page sits in its list (Relay's cursor connections).")
 class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
+    has_next_page: bool = strawberry.field(description="Whether more items follow this page.")
+    has_previous_page: bool = strawberry.field(
+        description="Whether more items come before this page."
+    )
+    start_cursor: str | None = strawberry.field(description="The first item's cursor.")
+    end_cursor: str | None = strawberry.field(description="The last item's cursor.")
 
 
-@strawberry.type
+@strawberry.type(description="A prompt and its answer.")
 class Post:
-    id: strawberry.ID
-    conversation_id: strawberry.ID
-    prompt: str
-    body: str
-    status: PostStatus  # type: ignore[valid-type]
-    finish_reason: str | None
-    model: str | None
-    prompt_tokens: int | None
-    completion_tokens: int | None
-    latency_ms: int | None
-    error: str | None
-    replaced_post_id: strawberry.ID | None
-    created_at: datetime
+    id: strawberry.ID = strawberry.field(description="The post's id.")
+    conversation_id: strawberry.ID = strawberry.field(description="Its conversation.")
+    prompt: str = strawberry.field(description="What was asked.")
+    body: str = strawberry.field(description="The answer, as far as it is written.")
+    status: PostStatus = strawberry.field(description="Where the answer stands.")
+    finish_reason: str | None = strawberry.field(
+        description="Why the answer ended: `stop`, `length` (cut off at its length limit), "
+        "`cancelled` or `interrupted`."
+    )
+    model: str | None = strawberry.field(description="The model that answered.")
+    prompt_tokens: int | None = strawberry.field(description="Tokens the model read.")
+    completion_tokens: int | None = strawberry.field(description="Tokens the model wrote.")
+    latency_ms: int | None = strawberry.field(
+        description="Milliseconds from the prompt to the end of the answer."
+    )
+    error: str | None = strawberry.field(description="Why the answer failed, in plain words.")
+    replaced_post_id: strawberry.ID | None = strawberry.field(
+        description="The earlier answer this one was regenerated from."
+    )
+    created_at: datetime = strawberry.field(description="When the prompt was sent.")
 
     @classmethod
-    def from_row(cls, row: Row) -> Post:
-        """From a listing row, or `vars()` of a model: ids stay ints, GraphQL prints them."""
-        return cls(**{column: row[column] for column in POST_COLUMNS})
+    def from_record(cls, post: records.PostRecord) -> Post:
+        """Ids stay ints and statuses the records' enums: GraphQL prints them."""
+        values: dict[str, Any] = {
+            column: getattr(post, column) for column in records.PostRecord.COLUMNS
+        }
+        return cls(**values)
 
-    @classmethod
-    def from_model(cls, post: models.Post) -> Post:
-        return cls.from_row(vars(post))
 
-
-@strawberry.type
+@strawberry.type(description="A post in a page, with its cursor.")
 class PostEdge:
-    cursor: str
-    node: Post
+    cursor: str = strawberry.field(description="Where this post is, for `after`/`before`.")
+    node: Post = strawberry.field(description="The post.")
 
 
-@strawberry.type
+@strawberry.type(description="A page of posts.")
 class PostConnection:
-    edges: list[PostEdge]
-    page_info: PageInfo
+    edges: list[PostEdge] = strawberry.field(description="The posts, in display order.")
+    page_info: PageInfo = strawberry.field(description="Where the page sits.")
 
     @classmethod
-    def from_page(cls, page: Page[Row]) -> PostConnection:
+    def from_page(cls, page: Page[records.PostRecord]) -> PostConnection:
         edges = [
-            PostEdge(cursor=post_cursor(row["id"]), node=Post.from_row(row)) for row in page.items
+            PostEdge(cursor=post_cursor(post.id), node=Post.from_record(post))
+            for post in page.items
         ]
         return cls(edges=edges, page_info=_page_info(page, edges))
 
 
-@strawberry.type
+@strawberry.type(description="A conversation with the model.")
 class Conversation:
-    id: strawberry.ID
-    title: str
-    status: ConversationStatus  # type: ignore[valid-type]
-    instructions: str | None
-    created_at: datetime
-    updated_at: datetime
+    id: strawberry.ID = strawberry.field(description="The conversation's id.")
+    title: str = strawberry.field(description="Its title.")
+    status: ConversationStatus = strawberry.field(description="Whether it is listed.")
+    instructions: str | None = strawberry.field(
+        description="What the model is told for every prompt of this conversation."
+    )
+    created_at: datetime = strawberry.field(description="When it was started.")
+    updated_at: datetime = strawberry.field(description="Its last activity.")
     db_id: strawberry.Private[int]
 
     @classmethod
-    def from_row(cls, row: Row) -> Conversation:
-        return cls(db_id=row["id"], **{column: row[column] for column in CONVERSATION_COLUMNS})
+    def from_record(cls, conversation: records.ConversationRecord) -> Conversation:
+        values: dict[str, Any] = {
+            column: getattr(conversation, column) for column in records.ConversationRecord.COLUMNS
+        }
+        return cls(db_id=conversation.id, **values)
 
-    @classmethod
-    def from_model(cls, conversation: models.Conversation) -> Conversation:
-        return cls.from_row(vars(conversation))
-
-    @strawberry.field(description="Oldest first; `last: N` gives the newest N.")
+    @strawberry.field(description="Its posts, oldest first; `last: N` gives the newest N.")
     async def posts(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> PostConnection:
         page = await info.context.posts_page(
             self.db_id, first=first, after=after, last=last, before=before
@@ -131,25 +197,25 @@ class Conversation:
         return PostConnection.from_page(page)
 
 
-@strawberry.type
+@strawberry.type(description="A conversation in a page, with its cursor.")
 class ConversationEdge:
-    cursor: str
-    node: Conversation
+    cursor: str = strawberry.field(description="Where this conversation is, for `after`.")
+    node: Conversation = strawberry.field(description="The conversation.")
 
 
-@strawberry.type
+@strawberry.type(description="A page of conversations.")
 class ConversationConnection:
-    edges: list[ConversationEdge]
-    page_info: PageInfo
+    edges: list[ConversationEdge] = strawberry.field(description="The conversations.")
+    page_info: PageInfo = strawberry.field(description="Where the page sits.")
 
     @classmethod
-    def from_page(cls, page: Page[Row]) -> ConversationConnection:
+    def from_page(cls, page: Page[records.ConversationRecord]) -> ConversationConnection:
         edges = [
             ConversationEdge(
-                cursor=conversation_cursor(row["updated_at"], row["id"]),
-                node=Conversation.from_row(row),
+                cursor=conversation_cursor(conversation.updated_at, conversation.id),
+                node=Conversation.from_record(conversation),
             )
-            for row in page.items
+            for conversation in page.items
         ]
         return cls(edges=edges, page_info=_page_info(page, edges))
 
@@ -163,24 +229,37 @@ def _page_info(page: Page[Any], edges: list[PostEdge] | list[ConversationEdge]) 
     )
 
 
-@strawberry.input
+@strawberry.input(description="How the model should answer; everything is optional.")
 class GenerationOptions:
-    temperature: float | None = None
-    max_tokens: int | None = strawberry.field(default=None, description="Answer length in tokens")
-    language: str | None = None
-    format: OutputFormat | None = None  # type: ignore[valid-type]
+    temperature: float | None = strawberry.field(
+        default=None, description="Randomness, 0 to 2 (the model's default when not given)."
+    )
+    max_tokens: int | None = strawberry.field(
+        default=None, description="The answer's length limit, in tokens."
+    )
+    language: str | None = strawberry.field(
+        default=None, description="The language to answer in, by name."
+    )
+    format: OutputFormat | None = strawberry.field(
+        default=None, description="How to write the answer."
+    )
 
     def to_options(self) -> prompting.OutputOptions:
         return prompting.OutputOptions(
             temperature=self.temperature,
             max_tokens=self.max_tokens,
             language=self.language,
-            format=self.format,
+            format=prompting.OutputFormat(self.format.value) if self.format else None,
         )
 
 
-@strawberry.type
+@strawberry.type(description="One step of an answer being written.")
 class PromptEvent:
-    post: Post
-    delta: str
-    done: bool
+    post: Post = strawberry.field(description="The post as it is now.")
+    delta: str = strawberry.field(description="The text added since the previous event.")
+    done: bool = strawberry.field(description="Whether the answer has ended.")
+
+
+Options = Annotated[
+    GenerationOptions | None, strawberry.argument(description="How the model should answer.")
+]

@@ -1,9 +1,9 @@
-"""Accounts: sign-up, login with throttling, logout, and the revoked-token registry.
+"""Accounts: sign-up, login with throttling, logout, and the sessions' end.
 
-accounts = Accounts(settings)
+accounts = Accounts(settings, broker, redis)       # redis: None for one process
 user, token, claims = await accounts.login("alice", "correct horse", address="10.0.0.7")
-user_id = accounts.authenticate(token)      # no database round trip
-await accounts.logout(claims)               # the token stops working at once
+claims = accounts.authenticate(token)               # no database round trip
+await accounts.logout(claims)                       # the token stops working at once
 """
 
 from __future__ import annotations
@@ -18,14 +18,16 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from redis.asyncio import Redis
 from tortoise.exceptions import IntegrityError
 
 from graphql_api import security
 from graphql_api.errors import BadUserInput, RateLimited, ServiceUnavailable, Unauthenticated
 from graphql_api.models import Session, User
+from graphql_api.records import UserRecord
 from graphql_api.security import InvalidToken, TokenClaims
 from graphql_api.services.broker import Broker
-from graphql_api.services.limits import LimitReached, SlidingWindow, Ticket, address_key
+from graphql_api.services.limits import LimitReached, Ticket, address_key, make_window
 from graphql_api.services.text import check_text
 from graphql_api.settings import Settings
 
@@ -143,19 +145,17 @@ class RevokedTokens:
 
 class Accounts:
     def __init__(
-        self,
-        settings: Settings,
-        broker: Broker | None = None,
-        passwords: security.PasswordHashing | None = None,
+        self, settings: Settings, broker: Broker | None = None, redis: Redis | None = None
     ) -> None:
         self.settings = settings
         self.broker = broker or Broker()
         self.sockets = SessionSockets()
         self.revoked = RevokedTokens(on_revoked=self.sockets.close_session)
-        self.passwords = passwords or security.PasswordHashing.from_settings(settings)
-        self._failures = SlidingWindow(window=settings.login_lockout_seconds)
-        self._address_failures = SlidingWindow(window=settings.login_lockout_seconds)
-        self._signups = SlidingWindow(window=SIGNUP_WINDOW_SECONDS)
+        self.passwords = security.PasswordHashing.from_settings(settings)
+        lockout = settings.login_lockout_seconds
+        self._failures = make_window(redis, "login:account", lockout)
+        self._address_failures = make_window(redis, "login:address", lockout)
+        self._signups = make_window(redis, "signup:address", SIGNUP_WINDOW_SECONDS)
         # Logouts the database could not record yet: jti -> when the token expires.
         self._unrecorded_logouts: dict[str, float] = {}
 
@@ -173,7 +173,7 @@ class Accounts:
 
     async def register(
         self, username: str, password: str, address: str = "unknown"
-    ) -> tuple[User, str, TokenClaims]:
+    ) -> tuple[UserRecord, str, TokenClaims]:
         if not self.settings.allow_signup:
             raise BadUserInput("sign-up is disabled on this server")
         validate_credentials(username, password)
@@ -187,20 +187,27 @@ class Accounts:
                 retry_after=full.retry_after,
             ) from None
         user = await self.create_user(username, password)
-        token, claims = await self._open_session(user)
+        token, claims = await self._open_session(user.id)
         return user, token, claims
 
-    async def create_user(self, username: str, password: str) -> User:
+    async def create_user(self, username: str, password: str) -> UserRecord:
         name = validate_credentials(username, password)
         digest = await self._hash(password)
         try:
-            return await User.create(username=name, password_hash=digest)
+            return UserRecord.from_model(await User.create(username=name, password_hash=digest))
         except IntegrityError:
             raise BadUserInput("that username is taken") from None
 
+    async def get_user(self, user_id: int) -> UserRecord:
+        """The signed-in user; UNAUTHENTICATED when the account is gone."""
+        user = await User.get_or_none(id=user_id)
+        if user is None:
+            raise Unauthenticated("your account no longer exists")
+        return UserRecord.from_model(user)
+
     async def login(
         self, username: str, password: str, address: str = "unknown"
-    ) -> tuple[User, str, TokenClaims]:
+    ) -> tuple[UserRecord, str, TokenClaims]:
         """Each attempt counts against the account and the client address as it is admitted,
         before the password is checked, and is taken back only if it succeeds: past either
         limit the answer is RATE_LIMITED, even for the right password, however many
@@ -225,8 +232,8 @@ class Accounts:
         if check.needs_rehash:
             user.password_hash = await self._hash(password)
             await user.save(update_fields=["password_hash"])
-        token, claims = await self._open_session(user)
-        return user, token, claims
+        token, claims = await self._open_session(user.id)
+        return UserRecord.from_model(user), token, claims
 
     async def _admit_attempt(self, account_key: str, address: str) -> tuple[Ticket, Ticket]:
         try:
@@ -242,11 +249,11 @@ class Accounts:
             raise RateLimited(LOCKED, retry_after=full.retry_after) from None
         return account, origin
 
-    async def _open_session(self, user: User) -> tuple[str, TokenClaims]:
-        token, claims = security.issue_token(user.id, self.settings)
+    async def _open_session(self, user_id: int) -> tuple[str, TokenClaims]:
+        token, claims = security.issue_token(user_id, self.settings)
         await Session.create(
             jti=claims.jti,
-            user_id=user.id,
+            user_id=user_id,
             expires_at=datetime.fromtimestamp(claims.expires_at, UTC),
         )
         return token, claims
@@ -301,7 +308,7 @@ class Accounts:
             del self._unrecorded_logouts[jti]
         log.info("recorded %d logouts made while the database was away", len(jtis))
 
-    async def set_password(self, username: str, password: str) -> User:
+    async def set_password(self, username: str, password: str) -> UserRecord:
         """Reset a password (command line) and revoke every session of that user."""
         name = normalize_username(username)
         validate_credentials(name, password)
@@ -311,7 +318,7 @@ class Accounts:
         user.password_hash = await self._hash(password)
         await user.save(update_fields=["password_hash"])
         await Session.filter(user_id=user.id, revoked_at=None).update(revoked_at=datetime.now(UTC))
-        return user
+        return UserRecord.from_model(user)
 
     async def prune_sessions(self) -> int:
         """Delete sessions that expired a while ago: a revoked or expired token is refused

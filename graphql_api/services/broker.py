@@ -1,7 +1,7 @@
 """Signals between API processes: stop an answer, follow one written elsewhere, who is alive.
 
-    broker = make_broker(settings)          # Redis when REDIS_URL is set, else this process only
-    await broker.start(on_stop=generations.stop_local, on_revoke=accounts.revoked.add)
+    broker = make_broker(redis)             # Redis when REDIS_URL is set, else this process only
+    await broker.start(on_stop=writer.stop_local, on_revoke=accounts.revoked.add)
     await broker.request_stop(post_id)      # whichever process writes the answer stops it
 
 With one process everything happens in memory and the broker only says so. With Redis:
@@ -25,8 +25,6 @@ from typing import Any, Protocol
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
-
-from graphql_api.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -105,9 +103,9 @@ class Broker:
 class RedisBroker(Broker):
     shared = True
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, redis: Redis) -> None:
         super().__init__()
-        self.redis: Redis = Redis.from_url(url, decode_responses=True)
+        self.redis = redis
         self._tasks: list[asyncio.Task[None]] = []
         self.listening = False
 
@@ -128,7 +126,6 @@ class RedisBroker(Broker):
         await asyncio.gather(*self._tasks, return_exceptions=True)
         with contextlib.suppress(RedisError):
             await self.redis.delete(self._worker_key(self.worker_id))
-        await self.redis.aclose()
 
     async def _heartbeat(self) -> None:
         while True:
@@ -257,5 +254,5 @@ async def _close(pubsub: PubSub) -> None:
     await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
 
 
-def make_broker(settings: Settings) -> Broker:
-    return RedisBroker(settings.redis_url) if settings.redis_url else Broker()
+def make_broker(redis: Redis | None) -> Broker:
+    return RedisBroker(redis) if redis is not None else Broker()

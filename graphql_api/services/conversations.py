@@ -1,22 +1,27 @@
-"""Conversations and their posts, always seen through their owner.
+"""Conversations and their posts, always seen through their owner (`ownership`).
 
-Every query here carries `user_id`: another user's conversation is indistinguishable from a
-missing one.
-
-    conversation = await create_conversation(user_id, title="Trip", instructions=None)
-    page = await list_conversations(user_id, PageWindow.of(first=20, ...), search="trip")
+conversations = Conversations(settings, stop_answers=answers.stop_in_conversation)
+record = await conversations.create(user_id, title="Trip", instructions=None)
+page = await conversations.list_recent(user_id, PageWindow.of(first=20, ...), search="trip")
+pages = await conversations.posts_of_many(user_id, [7, 9], window)   # one page each
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
 
 from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
-from graphql_api.errors import NotFound
-from graphql_api.models import Conversation, ConversationStatus, Post
+from graphql_api.models import Conversation, Post
+from graphql_api.records import ConversationRecord, ConversationStatus, PostRecord
+from graphql_api.services.ownership import (
+    find_owned_conversation,
+    get_owned_conversation,
+    owned_conversations,
+    owned_posts,
+)
 from graphql_api.services.pagination import (
     Page,
     PageWindow,
@@ -30,40 +35,10 @@ MAX_INSTRUCTIONS_CHARS = 8_000
 MAX_SEARCH_CHARS = 200
 DEFAULT_TITLE = "New chat"
 TITLE_FROM_PROMPT_CHARS = 60
-MAX_ID = 2**31 - 1
-
-# What a listing loads: the columns the API shows, as plain rows (no model objects, which
-# cost more to build than the query costs to run).
-Row = dict[str, Any]
-CONVERSATION_COLUMNS = ("id", "title", "status", "instructions", "created_at", "updated_at")
-POST_COLUMNS = (
-    "id",
-    "conversation_id",
-    "prompt",
-    "body",
-    "status",
-    "finish_reason",
-    "model",
-    "prompt_tokens",
-    "completion_tokens",
-    "latency_ms",
-    "error",
-    "replaced_post_id",
-    "created_at",
-)
-
-
-def parse_id(value: str | int) -> int | None:
-    """A database id from a client's ID, or None when it cannot name a row."""
-    text = str(value).strip()
-    # isdigit() alone also accepts "²", which int() refuses, and other scripts' digits.
-    if not (text.isascii() and text.isdigit()) or len(text) > 10:
-        return None
-    number = int(text)
-    return number if 0 < number <= MAX_ID else None
 
 
 def title_from_prompt(prompt: str) -> str:
+    """The title a conversation gets from its first prompt: its first words, on one line."""
     words = " ".join(prompt.split())
     if len(words) <= TITLE_FROM_PROMPT_CHARS:
         return words or DEFAULT_TITLE
@@ -79,59 +54,19 @@ def _clean_instructions(instructions: str) -> str | None:
     return text.strip() or None
 
 
-def _like_pattern(search: str) -> str:
+def _search_text(search: str) -> str:
     return check_text(search, "search", max_chars=MAX_SEARCH_CHARS).strip()
 
 
 async def create_conversation(
     user_id: int, title: str | None = None, instructions: str | None = None
 ) -> Conversation:
+    """A new conversation row (inside the caller's transaction, if any)."""
     return await Conversation.create(
         user_id=user_id,
         title=_clean_title(title) if title else DEFAULT_TITLE,
         instructions=_clean_instructions(instructions) if instructions else None,
     )
-
-
-async def find_conversation(user_id: int, conversation_id: str | int) -> Conversation | None:
-    """The user's online conversation with that id, or None."""
-    number = parse_id(conversation_id)
-    if number is None:
-        return None
-    return await Conversation.get_or_none(
-        id=number, user_id=user_id, status=ConversationStatus.ONLINE
-    )
-
-
-async def get_conversation(user_id: int, conversation_id: str | int) -> Conversation:
-    conversation = await find_conversation(user_id, conversation_id)
-    if conversation is None:
-        raise NotFound("conversation")
-    return conversation
-
-
-async def update_conversation(
-    user_id: int,
-    conversation_id: str | int,
-    title: str | None = None,
-    instructions: str | None = None,
-) -> Conversation:
-    """Change what is given; `instructions=""` clears them."""
-    conversation = await get_conversation(user_id, conversation_id)
-    if title is not None:
-        conversation.title = _clean_title(title) or DEFAULT_TITLE
-    if instructions is not None:
-        conversation.instructions = _clean_instructions(instructions)
-    await conversation.save(update_fields=["title", "instructions", "updated_at"])
-    return conversation
-
-
-async def delete_conversation(user_id: int, conversation_id: str | int) -> int:
-    """Mark it deleted: its rows stay, it leaves every list. Returns its id."""
-    conversation = await get_conversation(user_id, conversation_id)
-    conversation.status = ConversationStatus.DELETED
-    await conversation.save(update_fields=["status", "updated_at"])
-    return conversation.id
 
 
 async def touch_conversation(conversation: Conversation) -> None:
@@ -140,31 +75,115 @@ async def touch_conversation(conversation: Conversation) -> None:
     await Conversation.filter(id=conversation.id).update(updated_at=conversation.updated_at)
 
 
-async def list_conversations(
-    user_id: int, window: PageWindow, search: str | None = None
-) -> Page[Row]:
-    """The user's online conversations, most recently active first."""
-    query = Conversation.filter(user_id=user_id, status=ConversationStatus.ONLINE)
-    if search and (pattern := _like_pattern(search)):
-        query = query.filter(title__icontains=pattern)
-    if window.after:
-        at, last_id = decode_conversation_cursor(window.after)
-        query = query.filter(Q(updated_at__lt=at) | Q(updated_at=at, id__lt=last_id))
-    if window.before:
-        at, last_id = decode_conversation_cursor(window.before)
-        query = query.filter(Q(updated_at__gt=at) | Q(updated_at=at, id__gt=last_id))
-    order = ("updated_at", "id") if window.backward else ("-updated_at", "-id")
-    rows = await query.order_by(*order).limit(window.size + 1).values(*CONVERSATION_COLUMNS)
-    return Page.from_rows(rows, window)
+class Conversations:
+    def __init__(self, stop_answers: Callable[[int], Awaitable[None]]) -> None:
+        # Stops every answer still being written in a conversation (by its id).
+        self._stop_answers = stop_answers
+
+    async def create(
+        self, user_id: int, title: str | None = None, instructions: str | None = None
+    ) -> ConversationRecord:
+        return ConversationRecord.from_model(
+            await create_conversation(user_id, title, instructions)
+        )
+
+    async def find(self, user_id: int, conversation_id: str | int) -> ConversationRecord | None:
+        """The user's online conversation with that id, or None."""
+        found = await find_owned_conversation(user_id, conversation_id)
+        return ConversationRecord.from_model(found) if found else None
+
+    async def update(
+        self,
+        user_id: int,
+        conversation_id: str | int,
+        title: str | None = None,
+        instructions: str | None = None,
+    ) -> ConversationRecord:
+        """Change what is given; `instructions=""` clears them."""
+        conversation = await get_owned_conversation(user_id, conversation_id)
+        if title is not None:
+            conversation.title = _clean_title(title) or DEFAULT_TITLE
+        if instructions is not None:
+            conversation.instructions = _clean_instructions(instructions)
+        await conversation.save(update_fields=["title", "instructions", "updated_at"])
+        return ConversationRecord.from_model(conversation)
+
+    async def delete(self, user_id: int, conversation_id: str | int) -> None:
+        """Mark it deleted: its rows stay, it leaves every list, and the answers still being
+        written in it stop (nobody could see or stop them any more)."""
+        conversation = await get_owned_conversation(user_id, conversation_id)
+        conversation.status = ConversationStatus.DELETED
+        await conversation.save(update_fields=["status", "updated_at"])
+        await self._stop_answers(conversation.id)
+
+    async def list_recent(
+        self, user_id: int, window: PageWindow, search: str | None = None
+    ) -> Page[ConversationRecord]:
+        """The user's online conversations, most recently active first."""
+        query = owned_conversations(user_id)
+        if search and (text := _search_text(search)):
+            query = query.filter(title__icontains=text)
+        if window.after:
+            at, last_id = decode_conversation_cursor(window.after)
+            query = query.filter(Q(updated_at__lt=at) | Q(updated_at=at, id__lt=last_id))
+        if window.before:
+            at, last_id = decode_conversation_cursor(window.before)
+            query = query.filter(Q(updated_at__gt=at) | Q(updated_at=at, id__gt=last_id))
+        order = ("updated_at", "id") if window.backward else ("-updated_at", "-id")
+        rows = (
+            await query.order_by(*order).limit(window.size + 1).values(*ConversationRecord.COLUMNS)
+        )
+        return Page.from_rows([ConversationRecord.from_row(row) for row in rows], window)
+
+    async def list_prompts(
+        self, user_id: int, window: PageWindow, search: str | None = None
+    ) -> Page[PostRecord]:
+        """The user's earlier prompts across online conversations, newest first."""
+        query = owned_posts(user_id).filter(superseded=False)
+        if search and (text := _search_text(search)):
+            query = query.filter(prompt__icontains=text)
+        return await _posts_page(query, window, newest_first=True)
+
+    async def posts_of_many(
+        self, user_id: int, conversation_ids: list[int], window: PageWindow
+    ) -> dict[int, Page[PostRecord]]:
+        """The same page of the current posts of several conversations, oldest first, in
+        two queries whatever their number."""
+        if len(conversation_ids) == 1:
+            query = Post.filter(
+                user_id=user_id, conversation_id=conversation_ids[0], superseded=False
+            )
+            return {conversation_ids[0]: await _posts_page(query, window, newest_first=False)}
+        # Every value below is an int the service produced, so inlining them is safe; Tortoise's
+        # raw() takes no parameters and the placeholders differ between SQLite and MariaDB.
+        ids = ",".join(str(int(number)) for number in conversation_ids)
+        bounds = ""
+        if window.after:
+            bounds += f" AND id > {decode_post_cursor(window.after)}"
+        if window.before:
+            bounds += f" AND id < {decode_post_cursor(window.before)}"
+        direction = "DESC" if window.backward else "ASC"
+        sql = (
+            "SELECT id FROM (SELECT id, ROW_NUMBER() OVER "  # noqa: S608
+            f"(PARTITION BY conversation_id ORDER BY id {direction}) AS position "
+            f"FROM posts WHERE user_id = {int(user_id)} AND conversation_id IN ({ids}) "
+            f"AND superseded = 0{bounds}) ranked WHERE position <= {window.size + 1}"
+        )
+        rows = await Post._meta.db.execute_query_dict(sql)
+        posts = (
+            await Post.filter(id__in=[row["id"] for row in rows])
+            .order_by("-id" if window.backward else "id")
+            .values(*PostRecord.COLUMNS)
+        )
+        grouped: dict[int, list[PostRecord]] = {number: [] for number in conversation_ids}
+        for post in posts:
+            grouped[post["conversation_id"]].append(PostRecord.from_row(post))
+        return {number: Page.from_rows(rows_, window) for number, rows_ in grouped.items()}
 
 
-async def list_posts(conversation_id: int, window: PageWindow) -> Page[Row]:
-    """The current posts of a conversation, oldest first (regenerated ones left out)."""
-    query = Post.filter(conversation_id=conversation_id, superseded=False)
-    return await _posts_page(query, window, newest_first=False)
-
-
-async def _posts_page(query: QuerySet[Post], window: PageWindow, newest_first: bool) -> Page[Row]:
+async def _posts_page(
+    query: QuerySet[Post], window: PageWindow, newest_first: bool
+) -> Page[PostRecord]:
     """A keyset page of posts by id, in display order."""
     later, earlier = ("id__lt", "id__gt") if newest_first else ("id__gt", "id__lt")
     if window.after:
@@ -172,49 +191,5 @@ async def _posts_page(query: QuerySet[Post], window: PageWindow, newest_first: b
     if window.before:
         query = query.filter(**{earlier: decode_post_cursor(window.before)})
     order = "id" if window.backward == newest_first else "-id"
-    rows = await query.order_by(order).limit(window.size + 1).values(*POST_COLUMNS)
-    return Page.from_rows(rows, window)
-
-
-async def list_prompts(user_id: int, window: PageWindow, search: str | None = None) -> Page[Row]:
-    """The user's earlier prompts across online conversations, newest first."""
-    query = Post.filter(
-        user_id=user_id, superseded=False, conversation__status=ConversationStatus.ONLINE
-    )
-    if search and (pattern := _like_pattern(search)):
-        query = query.filter(prompt__icontains=pattern)
-    return await _posts_page(query, window, newest_first=True)
-
-
-async def list_posts_of_many(
-    conversation_ids: list[int], window: PageWindow
-) -> dict[int, Page[Row]]:
-    """`list_posts` for several conversations in two queries, whatever their number."""
-    if len(conversation_ids) == 1:
-        return {conversation_ids[0]: await list_posts(conversation_ids[0], window)}
-    # Every value below is an int the service produced, so inlining them is safe; Tortoise's
-    # raw() takes no parameters and the placeholders differ between SQLite and MariaDB.
-    ids = ",".join(str(int(number)) for number in conversation_ids)
-    bounds = ""
-    if window.after:
-        bounds += f" AND id > {decode_post_cursor(window.after)}"
-    if window.before:
-        bounds += f" AND id < {decode_post_cursor(window.before)}"
-    direction = "DESC" if window.backward else "ASC"
-    sql = (
-        "SELECT id FROM (SELECT id, ROW_NUMBER() OVER "  # noqa: S608
-        f"(PARTITION BY conversation_id ORDER BY id {direction}) AS position "
-        f"FROM posts WHERE conversation_id IN ({ids}) AND superseded = 0{bounds}) ranked "
-        f"WHERE position <= {window.size + 1}"
-    )
-    connection = Post._meta.db
-    rows = await connection.execute_query_dict(sql)
-    posts = (
-        await Post.filter(id__in=[row["id"] for row in rows])
-        .order_by("-id" if window.backward else "id")
-        .values(*POST_COLUMNS)
-    )
-    grouped: dict[int, list[Row]] = {number: [] for number in conversation_ids}
-    for post in posts:
-        grouped[post["conversation_id"]].append(post)
-    return {number: Page.from_rows(rows_, window) for number, rows_ in grouped.items()}
+    rows = await query.order_by(order).limit(window.size + 1).values(*PostRecord.COLUMNS)
+    return Page.from_rows([PostRecord.from_row(row) for row in rows], window)

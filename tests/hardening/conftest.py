@@ -22,9 +22,13 @@ from hypothesis import HealthCheck, settings
 from tortoise.expressions import Q
 
 from graphql_api.models import Conversation, Post, Session, User
+from graphql_api.server import MAX_HEADER_BYTES
 from tests.conftest import MariaDBDatabase, require_mariadb
 from tests.standins import VLLMStandin
 from tests.support import Account, ApiServer, start_api
+
+# A refusal comes at once; a server that takes longer than this to answer is hanging.
+REFUSAL_SECONDS = 10
 
 settings.register_profile(
     "hardening",
@@ -63,23 +67,34 @@ class Arena:
     async def post(self, body: bytes, headers: dict[str, Any] | None = None) -> tuple[int, str]:
         """POST /graphql as the attacker, JSON unless `headers` say otherwise: (status, text).
 
-        A body over the API's limit gets its 413 before it is read, and the connection is
-        closed under a client still sending it: a reset then counts as that 413.
+        A body over the API's limit gets its 413 before it is read (headers over 64 KiB
+        their 431), and the connection is closed under a client still sending it: the
+        client may then see a reset instead of the answer. A reset counts as that refusal
+        only for such a request, only if it came at once, and only if the server is still
+        up: a server that hangs (a timeout) or dies fails the test.
         """
+        all_headers = {
+            "Authorization": f"Bearer {self.attacker.token}",
+            "Content-Type": "application/json",
+            **(headers or {}),
+        }
         try:
             response = await self.api.http.post(
-                "/graphql",
-                content=body,
-                headers={
-                    "Authorization": f"Bearer {self.attacker.token}",
-                    "Content-Type": "application/json",
-                    **(headers or {}),
-                },
+                "/graphql", content=body, headers=all_headers, timeout=REFUSAL_SECONDS
             )
+        except httpx.TimeoutException:
+            raise AssertionError("the server did not answer: it hangs") from None
         except httpx.TransportError:
-            if len(body) <= self.api.settings.max_body_bytes:
+            header_bytes = sum(len(name) + len(value) + 4 for name, value in all_headers.items())
+            if len(body) > self.api.settings.max_body_bytes:
+                refusal = 413
+            elif header_bytes > MAX_HEADER_BYTES:
+                refusal = 431
+            else:
                 raise
-            return 413, ""
+            health = await self.api.http.get("/healthz", timeout=REFUSAL_SECONDS)
+            assert health.status_code == 200, "the server stopped answering after the refusal"
+            return refusal, ""
         return response.status_code, response.text
 
     async def victim_rows(self) -> dict[str, Any]:

@@ -181,6 +181,8 @@ async def test_forged_or_malformed_tokens_are_unauthenticated(
     )
     hostile.assert_client_error_at_worst(status, text)
     assert arena.secret not in text
+    if status == 431:  # a token past the header limit is refused before anyone reads it
+        return
     codes = {error["extensions"]["code"] for error in json.loads(text).get("errors", [])}
     assert codes == {"UNAUTHENTICATED"}
 

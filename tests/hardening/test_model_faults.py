@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from graphql_api.models import Post, PostStatus
+from tests.hardening import hostile
 from tests.support import ApiServer, GraphQLSocket, ServerProcess, free_port, start_api
 
 pytestmark = pytest.mark.slow
@@ -112,7 +113,8 @@ async def assert_unavailable_and_kept(api: ApiServer, token: str) -> None:
     """Both ways of asking fail clearly, and both prompts are kept as FAILED answers."""
     error = await api.error(SEND, {"p": "asked over http"}, token=token)
     assert error["extensions"]["code"] == "LLM_UNAVAILABLE"
-    assert error["message"].startswith("the model could not answer")
+    assert error["message"].startswith("the model cannot be reached")
+    hostile.assert_no_leak(error["message"])
     post = await saved(api, error["extensions"]["postId"])
     assert (post.prompt, post.status) == ("asked over http", PostStatus.FAILED)
     assert post.error

@@ -1,0 +1,115 @@
+"""What the services hand to their callers: plain, typed records of users, conversations
+and posts, and the statuses they can be in.
+
+    post = PostRecord.from_row(row)          # a listing's row (a dict of the columns below)
+    post = PostRecord.from_model(model)      # a Tortoise `Post`
+
+The GraphQL layer builds its types from these and never sees a storage model; the storage
+models (`models.py`) use the same status enums.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from graphql_api import models
+
+
+class ConversationStatus(StrEnum):
+    ONLINE = "online"
+    DELETED = "deleted"
+
+
+class PostStatus(StrEnum):
+    PENDING = "pending"
+    STREAMING = "streaming"
+    COMPLETE = "complete"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+IN_FLIGHT = (PostStatus.PENDING, PostStatus.STREAMING)
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    id: int
+    username: str
+    created_at: datetime
+
+    @classmethod
+    def from_model(cls, user: models.User) -> UserRecord:
+        return cls(id=user.id, username=user.username, created_at=user.created_at)
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationRecord:
+    id: int
+    title: str
+    status: ConversationStatus
+    instructions: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    # The columns a listing loads, in the order of the fields.
+    COLUMNS = ("id", "title", "status", "instructions", "created_at", "updated_at")
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> ConversationRecord:
+        return cls(**row)
+
+    @classmethod
+    def from_model(cls, conversation: models.Conversation) -> ConversationRecord:
+        return cls(
+            id=conversation.id,
+            title=conversation.title,
+            status=conversation.status,
+            instructions=conversation.instructions,
+            created_at=conversation.created_at,
+            updated_at=conversation.updated_at,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PostRecord:
+    id: int
+    conversation_id: int
+    prompt: str
+    body: str
+    status: PostStatus
+    finish_reason: str | None
+    model: str | None
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    latency_ms: int | None
+    error: str | None
+    replaced_post_id: int | None
+    created_at: datetime
+
+    COLUMNS = (
+        "id",
+        "conversation_id",
+        "prompt",
+        "body",
+        "status",
+        "finish_reason",
+        "model",
+        "prompt_tokens",
+        "completion_tokens",
+        "latency_ms",
+        "error",
+        "replaced_post_id",
+        "created_at",
+    )
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> PostRecord:
+        return cls(**row)
+
+    @classmethod
+    def from_model(cls, post: models.Post) -> PostRecord:
+        return cls(**{column: getattr(post, column) for column in cls.COLUMNS})

@@ -1,0 +1,105 @@
+"""The GraphQL endpoint: Strawberry's ASGI view, with what this API asks of it.
+
+    view = GraphQLView(build_schema(settings), max_response_bytes=..., **strawberry_options)
+
+Over HTTP and `graphql-transport-ws` alike: input checked before Strawberry uses it
+(`transport`), responses capped in size, GraphiQL from the project's own build, the
+context built per request (or per socket), and a socket closed when its session ends.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from cross_web import AsyncHTTPRequestAdapter
+from starlette.requests import Request
+from starlette.responses import FileResponse, PlainTextResponse, Response
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLRequestData
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+
+from graphql_api.errors import Unauthenticated
+from graphql_api.schema import Schema
+from graphql_api.schema.context import Context
+from graphql_api.transport import WebSocketAdapter, check_operation_name, decode_json_object
+
+FRONTEND_DIST = Path(__file__).resolve().parents[2] / "frontend" / "dist"
+
+
+class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    """Strawberry's `graphql-transport-ws` handler; a socket that ends stops being watched
+    for the end of its session."""
+
+    async def handle(self) -> None:
+        try:
+            await super().handle()
+        finally:
+            if self.connection_acknowledged:
+                self.context.services.accounts.sockets.forget(self.context.websocket)
+
+
+class GraphQLView(GraphQL[Context, None]):
+    websocket_adapter_class = WebSocketAdapter
+    graphql_transport_ws_handler_class = TransportWSHandler
+
+    def __init__(self, schema: Schema, *, max_response_bytes: int, **options: Any) -> None:
+        super().__init__(schema, **options)
+        self.max_response_bytes = max_response_bytes
+
+    def encode_json(self, data: object) -> str:
+        """A response (or WebSocket message) past the size limit is replaced by an error:
+        ensure_ascii keeps every character one byte, so the length is the size."""
+        encoded = json.dumps(data, separators=(",", ":"))
+        if len(encoded) <= self.max_response_bytes:
+            return encoded
+        error = {
+            "message": f"the response would be larger than {self.max_response_bytes} bytes: "
+            "ask for smaller pages or fewer fields",
+            "extensions": {"code": "BAD_USER_INPUT", "maxResponseBytes": self.max_response_bytes},
+        }
+        refused: dict[str, object] = {"data": None, "errors": [error]}
+        if isinstance(data, dict) and data.get("type") == "next":
+            refused = {**data, "payload": refused}
+        return json.dumps(refused, separators=(",", ":"))
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """GraphiQL from the project's own build, never a CDN: it works offline and under
+        the Content-Security-Policy."""
+        page = FRONTEND_DIST / "graphiql.html"
+        if not page.is_file():
+            return PlainTextResponse("GraphiQL is not built: run `make frontend`.", status_code=404)
+        return FileResponse(page, headers={"cache-control": "no-cache"})
+
+    def decode_json(self, data: str | bytes) -> object:
+        return decode_json_object(data)
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        data = await super().parse_http_body(request)
+        for one in data if isinstance(data, list) else [data]:
+            check_operation_name(one.operation_name)
+        return data
+
+    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
+        return Context(
+            services=request.state.services,
+            request_id=request.state.request_id,
+            authorization=request.headers.get("authorization"),
+            client_address=request.client.host if request.client else "unknown",
+            websocket=request if isinstance(request, WebSocket) else None,
+        )
+
+    async def on_ws_connect(self, context: Context) -> None:
+        params = context.connection_params or {}
+        try:
+            context.authenticate(params.get("authorization"))
+        except Unauthenticated:
+            raise ConnectionRejectionError({"message": "log in first"}) from None
+        context.services.accounts.sockets.watch(context.claims.jti, context.websocket)

@@ -1,0 +1,133 @@
+"""Followers: whoever watches an answer, in this process or from another one.
+
+    followers.publish(live)                        # mirror it for other processes (Redis)
+    async for event in followers.follow(user_id, post_id):   # text so far, then live
+        ...
+
+An answer written here is followed from memory; one written by another process from its
+mirror in Redis (all the text so far, then the rest), else from the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Coroutine
+from typing import Any
+
+from graphql_api.models import Post
+from graphql_api.records import IN_FLIGHT, PostRecord, PostStatus
+from graphql_api.services.answers.live import LiveAnswer, StreamEvent
+from graphql_api.services.answers.writer import AnswerWriter
+from graphql_api.services.broker import Broker
+from graphql_api.services.ownership import get_owned_post, parse_id
+
+log = logging.getLogger(__name__)
+
+# After each event a follower waits before the next, and what arrived meanwhile goes out as
+# one event: one event per token would cap a process at the WebSocket's event rate (each
+# event costs a GraphQL execution and a frame), not the model's token rate. The wait grows
+# with the number of followers so that all of them together send about EVENTS_PER_SECOND,
+# between a few milliseconds (one stream: smooth) and MAX_COALESCE_SECONDS (many: bounded).
+EVENTS_PER_SECOND = 2000
+MIN_COALESCE_SECONDS = 0.005
+MAX_COALESCE_SECONDS = 0.05
+# How often a follower of an answer written elsewhere, with no mirror, reads the database.
+POLL_SECONDS = 0.5
+
+
+class Followers:
+    def __init__(self, writer: AnswerWriter, broker: Broker) -> None:
+        self.writer = writer
+        self.broker = broker
+        self._following = 0
+        self._mirrors: set[asyncio.Task[None]] = set()
+
+    def publish(self, live: LiveAnswer) -> None:
+        """Mirror an answer this process writes, for followers on other processes."""
+        self._spawn(self.broker.mirror(live.post.id, live), name=f"mirror-{live.post.id}")
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(coroutine, name=name)
+        self._mirrors.add(task)
+        task.add_done_callback(self._mirrors.discard)
+
+    async def follow(self, user_id: int, post_id: str) -> AsyncIterator[StreamEvent]:
+        """The answer's text so far, then what is written next, until it ends."""
+        number = parse_id(post_id)
+        live = self.writer.running.get(number) if number is not None else None
+        if live is not None and live.post.user_id == user_id:
+            async for event in self.follow_live(live):
+                yield event
+            return
+        ended = self.writer.unsaved.get(number) if number is not None else None
+        if ended is not None and ended.user_id == user_id:
+            yield StreamEvent(post=PostRecord.from_model(ended), delta=ended.body, done=True)
+            return
+        post = await get_owned_post(user_id, post_id)
+        live = self.writer.running.get(post.id)
+        if live is not None:
+            async for event in self.follow_live(live):
+                yield event
+            return
+        if post.status not in IN_FLIGHT:
+            yield StreamEvent(post=PostRecord.from_model(post), delta=post.body, done=True)
+            return
+        async for event in self._follow_elsewhere(post):
+            yield event
+
+    async def follow_live(self, live: LiveAnswer) -> AsyncIterator[StreamEvent]:
+        """Follow an answer this process is writing (its owner already checked).
+
+        The first event comes at once, with the text so far (perhaps none yet): the client
+        learns the post's id, and can stop it, before the model's first token."""
+        offset = 0
+        first = True
+        self._following += 1
+        try:
+            while True:
+                if not first:
+                    await live.wait_beyond(offset)
+                delta = live.text_since(offset)
+                offset += len(delta)
+                done = live.done and offset >= live.length
+                if delta or done or first:
+                    yield StreamEvent(post=live.snapshot(), delta=delta, done=done)
+                if done:
+                    return
+                if not first:
+                    await asyncio.sleep(self._coalesce_seconds())
+                first = False
+        finally:
+            self._following -= 1
+
+    def _coalesce_seconds(self) -> float:
+        share = self._following / EVENTS_PER_SECOND
+        return min(MAX_COALESCE_SECONDS, max(MIN_COALESCE_SECONDS, share))
+
+    async def _follow_elsewhere(self, post: Post) -> AsyncIterator[StreamEvent]:
+        """An answer written by another process: its mirror (all the text so far, then the
+        rest), else what the database has, until the answer ends."""
+        sent = ""
+        while True:
+            async for piece in self.broker.follow(post.id, offset=len(sent)):
+                if piece.done:
+                    break  # the saved post is the final word, its text included
+                sent += piece.text
+                post.body = sent
+                post.status = PostStatus.STREAMING
+                yield StreamEvent(post=PostRecord.from_model(post), delta=piece.text, done=False)
+            await post.refresh_from_db()
+            if post.status not in IN_FLIGHT:
+                record = PostRecord.from_model(post)
+                yield StreamEvent(post=record, delta=post.body[len(sent) :], done=True)
+                return
+            if len(post.body) > len(sent):
+                delta, sent = post.body[len(sent) :], post.body
+                yield StreamEvent(post=PostRecord.from_model(post), delta=delta, done=False)
+            await asyncio.sleep(POLL_SECONDS)
+
+    async def aclose(self) -> None:
+        for task in list(self._mirrors):
+            task.cancel()
+        await asyncio.gather(*self._mirrors, return_exceptions=True)

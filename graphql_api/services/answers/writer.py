@@ -1,0 +1,222 @@
+"""The writer: asks the gateway for an answer and saves what the model writes.
+
+    live = writer.launch(post, conversation, options, request_id, first_post, slot)
+    await writer.stop_local(post.id)     # cancel it here; its text so far is kept
+
+Each answer is a task of its own that does not depend on whoever started it. Its status
+goes PENDING -> STREAMING -> COMPLETE, CANCELLED or FAILED; its text is saved at least once
+a second while it streams (a process killed mid-answer loses at most a second of it), and
+its end is saved with a few retries. An end the database would not take waits in `unsaved`
+for the sweep (`recovery.py`), so that no answer stays in flight while this process runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from graphql_api.gateway_client import Delta, Finish, GatewayClient, GatewayFailure
+from graphql_api.models import Conversation, Post
+from graphql_api.observability import Metrics
+from graphql_api.records import PostStatus
+from graphql_api.services.answers.live import LiveAnswer
+from graphql_api.services.limits import Slots, Ticket
+from graphql_api.services.prompting import OutputOptions, build_messages, load_history
+from graphql_api.settings import Settings
+
+log = logging.getLogger(__name__)
+
+FLUSH_SECONDS = 1.0
+FINAL_SAVE_ATTEMPTS = 4
+FINAL_SAVE_BACKOFF = 0.25
+# How often the slots of the answers being written are renewed (their lease is longer).
+RENEW_SECONDS = 10.0
+INTERRUPTED = "interrupted: the server stopped while writing this answer"
+ENDING_FIELDS = (
+    "body",
+    "status",
+    "finish_reason",
+    "model",
+    "prompt_tokens",
+    "completion_tokens",
+    "latency_ms",
+    "error",
+)
+
+
+class AnswerWriter:
+    def __init__(
+        self, settings: Settings, gateway: GatewayClient, slots: Slots, metrics: Metrics
+    ) -> None:
+        self.settings = settings
+        self.gateway = gateway
+        self.slots = slots
+        self.metrics = metrics
+        # The answers this process is writing, by post id.
+        self.running: dict[int, LiveAnswer] = {}
+        # Answers that ended but whose end the database did not take, by post id.
+        self.unsaved: dict[int, Post] = {}
+        self._slot_of: dict[int, Ticket] = {}
+        self.metrics.answers_in_flight.set_function(lambda: len(self.running))
+
+    def launch(
+        self,
+        post: Post,
+        conversation: Conversation,
+        options: OutputOptions,
+        request_id: str | None,
+        first_post: bool,
+        slot: Ticket,
+    ) -> LiveAnswer:
+        """Answer a saved PENDING post in the background; `slot` is released at its end."""
+        live = LiveAnswer(post)
+        self.running[post.id] = live
+        self._slot_of[post.id] = slot
+        live.task = asyncio.create_task(
+            self._answer(live, conversation, options, request_id, first_post),
+            name=f"answer-{post.id}",
+        )
+        return live
+
+    async def _answer(
+        self,
+        live: LiveAnswer,
+        conversation: Conversation,
+        options: OutputOptions,
+        request_id: str | None,
+        first_post: bool,
+    ) -> None:
+        post = live.post
+        started = time.monotonic()
+        ending: Finish | None = None
+        try:
+            history = [] if first_post else await load_history(conversation.id, post.id)
+            messages = build_messages(
+                self.settings.system_prompt,
+                conversation.instructions,
+                options,
+                history,
+                post.prompt,
+            )
+            last_flush = started
+            async for event in self.gateway.stream_chat(
+                messages,
+                max_tokens=options.max_tokens,
+                temperature=options.temperature,
+                request_id=request_id,
+            ):
+                if isinstance(event, Delta):
+                    # STREAMING reaches followers at once and the database with the first
+                    # flush: no write stands between the model's first token and the user.
+                    post.status = PostStatus.STREAMING
+                    live.append(event.text)
+                    if time.monotonic() - last_flush >= FLUSH_SECONDS:
+                        await self._flush(live)
+                        last_flush = time.monotonic()
+                else:
+                    ending = event
+        except GatewayFailure as failure:
+            log.warning(
+                "answer %s failed: %s (status %s, code %s)",
+                post.id,
+                failure.message,
+                failure.status,
+                failure.code,
+            )
+            live.failure = failure
+            post.status = PostStatus.FAILED
+            post.error = failure.plain_message
+        except asyncio.CancelledError:
+            if live.stop_requested:
+                post.status = PostStatus.CANCELLED
+                post.finish_reason = "cancelled"
+            else:
+                post.status = PostStatus.FAILED
+                post.error = INTERRUPTED
+                post.finish_reason = "interrupted"
+        except Exception:
+            log.exception("answer %s failed", post.id)
+            post.status = PostStatus.FAILED
+            post.error = "internal error"
+        else:
+            if ending is None:
+                post.status = PostStatus.FAILED
+                post.error = "the model ended the answer without finishing it"
+            else:
+                post.status = PostStatus.COMPLETE
+                post.finish_reason = ending.finish_reason
+                post.model = ending.model
+                post.prompt_tokens = ending.prompt_tokens
+                post.completion_tokens = ending.completion_tokens
+        finally:
+            post.latency_ms = round((time.monotonic() - started) * 1000)
+            await asyncio.shield(self._finish(live))
+
+    async def _flush(self, live: LiveAnswer) -> None:
+        """Save the text so far; a database that is away for a moment costs nothing but this
+        flush (the text is in memory, and the next one or the final save writes it)."""
+        live.post.body = live.text
+        try:
+            await live.post.save(update_fields=["body", "status", "updated_at"])
+        except Exception as exc:
+            log.warning("could not save answer %s while it streams: %s", live.post.id, exc)
+
+    async def _finish(self, live: LiveAnswer) -> None:
+        post = live.post
+        try:
+            await self.save_ending(post, live.text)
+        except Exception:
+            # Kept until the sweep can write it: until then the answer stays in flight in
+            # the database, and whoever follows it from another process waits for the sweep.
+            log.exception("could not save the end of answer %s; the sweep will", post.id)
+            self.unsaved[post.id] = post
+        finally:
+            self.metrics.answers.labels(post.status.value).inc()
+            self.running.pop(post.id, None)
+            slot = self._slot_of.pop(post.id, None)
+            if slot is not None:
+                try:
+                    await self.slots.release(slot)
+                except Exception:  # a lease in Redis frees itself
+                    log.warning("could not release the slot of answer %s", post.id)
+            live.finish()
+
+    async def save_ending(self, post: Post, text: str, attempts: int = FINAL_SAVE_ATTEMPTS) -> None:
+        """Write an answer's final state, trying again for a few seconds (a database blip at
+        the end of an answer must not leave it in flight)."""
+        post.body = text
+        for attempt in range(attempts):
+            try:
+                await post.save(update_fields=[*ENDING_FIELDS, "updated_at"])
+                return
+            except Exception:
+                if attempt == attempts - 1:
+                    raise
+                await asyncio.sleep(FINAL_SAVE_BACKOFF * 2**attempt)
+
+    async def stop_local(self, post_id: int) -> None:
+        """Cancel this process's task for `post_id`, if it has one, and wait for it to save."""
+        live = self.running.get(post_id)
+        if live is None or live.task is None:
+            return
+        live.stop_requested = True
+        live.task.cancel()
+        await live.wait_done()
+
+    async def renew_slots(self) -> None:
+        """For as long as the process runs: renew the slots of the answers it writes (in
+        Redis they are leases, which free themselves if this process dies)."""
+        while True:
+            await asyncio.sleep(RENEW_SECONDS)
+            try:
+                await self.slots.renew(list(self._slot_of.values()))
+            except Exception:
+                log.warning("could not renew the slots of the answers in flight", exc_info=True)
+
+    async def aclose(self) -> None:
+        """Stop every running answer (process shutdown), saving what each has written."""
+        tasks = [live.task for live in self.running.values() if live.task]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,0 +1,107 @@
+"""The services container, and the wiring that builds every service once per process.
+
+    async with running(settings, metrics) as wiring:
+        wiring.services.answers      # what resolvers and routes use
+        wiring.database              # the Tortoise context each request enters
+        wiring.broker                # signals between API processes (readiness reports it)
+
+On the way in: the database (migrated), Redis when `REDIS_URL` is set, the services, the
+answers a predecessor left in flight marked interrupted, and the background chores. On the
+way out, the reverse: running answers are stopped and saved first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+from tortoise.context import TortoiseContext
+
+from graphql_api.database import open_database
+from graphql_api.gateway_client import GatewayClient
+from graphql_api.observability import Metrics
+from graphql_api.services.accounts import Accounts
+from graphql_api.services.answers import Answers
+from graphql_api.services.answers.followers import Followers
+from graphql_api.services.answers.limits import AnswerLimits
+from graphql_api.services.answers.recovery import Recovery
+from graphql_api.services.answers.writer import AnswerWriter
+from graphql_api.services.broker import Broker, make_broker
+from graphql_api.services.conversations import Conversations
+from graphql_api.services.limits import make_slots, make_window
+from graphql_api.settings import Settings
+
+PROMPT_WINDOW_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class Services:
+    """What the process builds once at start and every request shares."""
+
+    settings: Settings
+    metrics: Metrics
+    accounts: Accounts
+    conversations: Conversations
+    answers: Answers
+    followers: Followers
+
+
+@dataclass(frozen=True)
+class Wiring:
+    services: Services
+    database: TortoiseContext
+    broker: Broker
+
+
+@asynccontextmanager
+async def running(settings: Settings, metrics: Metrics) -> AsyncIterator[Wiring]:
+    gateway = GatewayClient(settings.llm_gateway_url, read_timeout=settings.llm_request_timeout)
+    redis = (
+        Redis.from_url(settings.redis_url, decode_responses=True) if settings.redis_url else None
+    )
+    try:
+        async with open_database(settings) as database:
+            with database:
+                broker = make_broker(redis)
+                accounts = Accounts(settings, broker, redis)
+                await accounts.revoked.refresh()
+                slots = make_slots(redis, "answers")
+                writer = AnswerWriter(settings, gateway, slots, metrics)
+                prompts = make_window(redis, "prompts", PROMPT_WINDOW_SECONDS)
+                answers = Answers(settings, writer, AnswerLimits(settings, prompts, slots), broker)
+                followers = Followers(writer, broker)
+                recovery = Recovery(settings, writer, broker)
+                services = Services(
+                    settings=settings,
+                    metrics=metrics,
+                    accounts=accounts,
+                    conversations=Conversations(stop_answers=answers.stop_in_conversation),
+                    answers=answers,
+                    followers=followers,
+                )
+                await broker.start(on_stop=writer.stop_local, on_revoke=accounts.revoked.add)
+                await recovery.mark_interrupted(starting=True)
+                metrics.watch_pool(database)
+                metrics.watch_broker(broker)
+                chores = [
+                    asyncio.create_task(accounts.watch_sessions(), name="sessions"),
+                    asyncio.create_task(recovery.sweep(), name="sweep-interrupted"),
+                    asyncio.create_task(writer.renew_slots(), name="renew-slots"),
+                ]
+                try:
+                    yield Wiring(services=services, database=database, broker=broker)
+                finally:
+                    for chore in chores:
+                        chore.cancel()
+                    await asyncio.gather(*chores, return_exceptions=True)
+                    await writer.aclose()
+                    await followers.aclose()
+                    accounts.close()
+                    await broker.close()
+    finally:
+        await gateway.aclose()
+        if redis is not None:
+            await redis.aclose()
