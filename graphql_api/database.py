@@ -5,7 +5,7 @@
             await User.all()
 
 Tortoise 1.x keeps its state in a context variable. The API owns one context and enters it
-for every request (see `app.TortoiseContextMiddleware`) rather than relying on a global.
+for every request (see `middleware.RequestScopeMiddleware`) rather than relying on a global.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Errors a client may see, each with the `extensions.code` of the API contract.
 
 Services raise these; anything else that escapes a resolver is masked as
-`INTERNAL_SERVER_ERROR` and logged with the request id (see `schema.extensions`).
+`INTERNAL_SERVER_ERROR` and logged with the request id (see `Schema.process_errors` in
+`schema/__init__.py`).
 
     raise NotFound("conversation")
     # -> {"message": "conversation not found", "extensions": {"code": "NOT_FOUND"}}

@@ -5,7 +5,7 @@
 uvicorn waits forever for a request's headers. A client that opens connections and sends half
 a request (slow loris) would keep each socket open for as long as it likes; here it gets
 `REQUEST_HEADER_TIMEOUT` seconds, then its connection is closed. A body that stalls is cut
-off by `app.RequestScopeMiddleware` in the same way.
+off by `middleware.BodyLimitMiddleware` in the same way.
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ Every variable, its meaning and its default:
 | `LOGIN_MAX_FAILURES` | failed logins per account before `RATE_LIMITED` | `5` |
 | `LOGIN_LOCKOUT_SECONDS` | window over which failures count, and lockout length | `300` |
 | `REDIS_URL` | Redis for stop, re-attach and limits across API processes | unset: one process |
+| `REDIS_PREFIX` | what every Redis key and channel starts with | `chat` |
 | `MAX_ANSWERS_IN_FLIGHT` | answers one user may have streaming at once | `3` |
 | `PROMPTS_PER_MINUTE` | prompts one user may send per minute | `20` |
 | `WS_AUTH_TIMEOUT_SECONDS` | a WebSocket must authenticate within this time | `5` |
@@ -95,6 +96,7 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=5, ge=1)
     login_lockout_seconds: int = Field(default=300, ge=1)
     redis_url: str | None = None
+    redis_prefix: str = Field(default="chat", pattern=r"^[A-Za-z0-9_.-]{1,40}$")
     max_answers_in_flight: int = Field(default=3, ge=1)
     prompts_per_minute: int = Field(default=20, ge=1)
     ws_auth_timeout_seconds: float = Field(default=5.0, gt=0)

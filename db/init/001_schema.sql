@@ -2,7 +2,7 @@
 -- /docker-entrypoint-initdb.d). It must equal what the migrations in graphql_api/migrations/
 -- create, and so what the models in graphql_api/models.py declare: tests/api/test_schema.py
 -- and tests/deploy/test_migrations.py compare them on a real MariaDB.
--- Tables `users`, `conversation` and `posts` keep the brief's columns; `users.password`
+-- Tables `users`, `conversation` and `posts` keep their first columns and meaning; `users.password`
 -- holds an argon2id hash, never a password.
 
 CREATE TABLE IF NOT EXISTS `users` (

@@ -153,9 +153,10 @@ class Accounts:
         self.revoked = RevokedTokens(on_revoked=self.sockets.close_session)
         self.passwords = security.PasswordHashing.from_settings(settings)
         lockout = settings.login_lockout_seconds
-        self._failures = make_window(redis, "login:account", lockout)
-        self._address_failures = make_window(redis, "login:address", lockout)
-        self._signups = make_window(redis, "signup:address", SIGNUP_WINDOW_SECONDS)
+        prefix = f"{settings.redis_prefix}:limit"
+        self._failures = make_window(redis, f"{prefix}:login:account", lockout)
+        self._address_failures = make_window(redis, f"{prefix}:login:address", lockout)
+        self._signups = make_window(redis, f"{prefix}:signup:address", SIGNUP_WINDOW_SECONDS)
         # Logouts the database could not record yet: jti -> when the token expires.
         self._unrecorded_logouts: dict[str, float] = {}
 

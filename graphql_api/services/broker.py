@@ -1,12 +1,12 @@
 """Signals between API processes: stop an answer, follow one written elsewhere, who is alive.
 
-    broker = make_broker(redis)             # Redis when REDIS_URL is set, else this process only
+    broker = make_broker(redis, "chat")     # Redis when REDIS_URL is set, else this process only
     await broker.start(on_stop=writer.stop_local, on_revoke=accounts.revoked.add)
     await broker.request_stop(post_id)      # whichever process writes the answer stops it
 
 With one process everything happens in memory and the broker only says so. With Redis:
 - stop and logout go out on a pub/sub channel that every process listens to;
-- the process writing an answer mirrors its text into a Redis stream (`chat:post:<id>`), from
+- the process writing an answer mirrors its text into a Redis stream (`<prefix>:post:<id>`), from
   which another process re-attaches: all the text so far, then the rest, with no gap;
 - each process keeps a heartbeat key, so an answer left by a process that died is known.
 """
@@ -33,7 +33,6 @@ HEARTBEAT_TTL = 15
 MIRROR_INTERVAL = 0.02
 STREAM_TTL_SECONDS = 600
 FOLLOW_BLOCK_MS = 2000
-CONTROL_CHANNEL = "chat:control"
 RECONNECT_FIRST_SECONDS = 0.1
 RECONNECT_MAX_SECONDS = 5.0
 
@@ -103,14 +102,17 @@ class Broker:
 class RedisBroker(Broker):
     shared = True
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, prefix: str) -> None:
         super().__init__()
         self.redis = redis
+        # Every key and channel starts with it: deployments may share one Redis.
+        self.prefix = prefix
+        self.channel = f"{prefix}:control"
         self._tasks: list[asyncio.Task[None]] = []
         self.listening = False
 
     def _worker_key(self, worker_id: str) -> str:
-        return f"chat:worker:{worker_id}"
+        return f"{self.prefix}:worker:{worker_id}"
 
     async def start(self, on_stop: StopHandler, on_revoke: RevokeHandler) -> None:
         await self.redis.set(self._worker_key(self.worker_id), "1", ex=HEARTBEAT_TTL)
@@ -141,7 +143,7 @@ class RedisBroker(Broker):
     async def _subscribe(self) -> PubSub:
         pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
         try:
-            await pubsub.subscribe(CONTROL_CHANNEL)
+            await pubsub.subscribe(self.channel)
         except BaseException:
             await _close(pubsub)
             raise
@@ -192,17 +194,18 @@ class RedisBroker(Broker):
             log.exception("bad control message %r", message.get("data"))
 
     async def request_stop(self, post_id: int) -> None:
-        await self.redis.publish(CONTROL_CHANNEL, json.dumps({"stop": post_id}))
+        await self.redis.publish(self.channel, json.dumps({"stop": post_id}))
 
     async def announce_revocation(self, jti: str, expires_at: float) -> None:
-        await self.redis.publish(CONTROL_CHANNEL, json.dumps({"revoke": jti, "exp": expires_at}))
+        await self.redis.publish(self.channel, json.dumps({"revoke": jti, "exp": expires_at}))
 
     async def live_workers(self) -> set[str]:
-        keys = [key async for key in self.redis.scan_iter(match="chat:worker:*", count=500)]
+        pattern = f"{self.prefix}:worker:*"
+        keys = [key async for key in self.redis.scan_iter(match=pattern, count=500)]
         return {key.rsplit(":", 1)[1] for key in keys} | {self.worker_id}
 
     async def mirror(self, post_id: int, source: TextSource) -> None:
-        key = f"chat:post:{post_id}"
+        key = f"{self.prefix}:post:{post_id}"
         offset = 0
         try:
             # A stream left from another database's post with the same id must not leak in.
@@ -231,7 +234,7 @@ class RedisBroker(Broker):
         """All the text mirrored so far as one piece, then each new batch; the text before
         `offset` (which the follower has) is left out. Ends at the answer's end, or when
         nothing comes for a while (no mirror, or its writer died)."""
-        key = f"chat:post:{post_id}"
+        key = f"{self.prefix}:post:{post_id}"
         last_id = "0-0"
         seen = 0
         while True:
@@ -254,5 +257,5 @@ async def _close(pubsub: PubSub) -> None:
     await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
 
 
-def make_broker(redis: Redis | None) -> Broker:
-    return RedisBroker(redis) if redis is not None else Broker()
+def make_broker(redis: Redis | None, prefix: str) -> Broker:
+    return RedisBroker(redis, prefix) if redis is not None else Broker()

@@ -1,11 +1,11 @@
 """Counters for throttling that hold across API processes: sliding windows of events and
 slots held at once, in Redis when the processes share one, else in this process.
 
-    failures = make_window(redis, "login:account", seconds=300)
+    failures = make_window(redis, "chat:limit:login:account", seconds=300)   # a key prefix
     ticket = await failures.admit("user:7", limit=5)    # raises LimitReached when full
     await failures.release(ticket)                       # the attempt did not count after all
 
-    answers = make_slots(redis, "answers")
+    answers = make_slots(redis, "chat:slots:answers")
     slot = await answers.acquire("7", limit=3)           # raises LimitReached when all taken
     await answers.release(slot)
 
@@ -187,7 +187,7 @@ class RedisWindow:
 
     def __init__(self, redis: Redis, name: str, seconds: float) -> None:
         self.redis = redis
-        self.prefix = f"chat:limit:{name}:"
+        self.prefix = f"{name}:"
         self.window_ms = int(seconds * 1000)
         self._admit: Any = redis.register_script(_ADMIT)
         self._count: Any = redis.register_script(_COUNT)
@@ -217,7 +217,7 @@ class RedisSlots:
 
     def __init__(self, redis: Redis, name: str, lease_seconds: float = SLOT_LEASE_SECONDS):
         self.redis = redis
-        self.prefix = f"chat:slots:{name}:"
+        self.prefix = f"{name}:"
         self.lease_ms = int(lease_seconds * 1000)
         self._acquire: Any = redis.register_script(_ACQUIRE)
         self._renew: Any = redis.register_script(_RENEW)

@@ -1,6 +1,6 @@
 """Keyset pagination: opaque cursors over sort keys, and page-size rules.
 
-    window = PageWindow.forward(first=20, after=cursor, max_size=100)
+    window = PageWindow.of(first=20, after=cursor, default=20, max_size=100)
     rows = ...fetch window.size + 1 rows after window.after...
     page = Page.from_rows(rows, window)       # trims the extra row into has_next
 

@@ -4,8 +4,8 @@
     messages = build_messages(system_prompt, conversation.instructions, options, history, prompt)
     # [{"role": "system", ...}, {"role": "user", ...}, {"role": "assistant", ...}, ..., new prompt]
 
-The brief's "commands for the model's output" are the options: language, format and length go
-into the system message; `max_tokens` and `temperature` also go to the model as parameters.
+The options say how the model should write: language, format and length go into the system
+message; `max_tokens` and `temperature` also go to the model as parameters.
 """
 
 from __future__ import annotations

@@ -65,12 +65,13 @@ async def running(settings: Settings, metrics: Metrics) -> AsyncIterator[Wiring]
     try:
         async with open_database(settings) as database:
             with database:
-                broker = make_broker(redis)
+                prefix = settings.redis_prefix
+                broker = make_broker(redis, prefix)
                 accounts = Accounts(settings, broker, redis)
                 await accounts.revoked.refresh()
-                slots = make_slots(redis, "answers")
-                writer = AnswerWriter(settings, gateway, slots, metrics)
-                prompts = make_window(redis, "prompts", PROMPT_WINDOW_SECONDS)
+                slots = make_slots(redis, f"{prefix}:slots:answers")
+                writer = AnswerWriter(settings, gateway, broker, slots, metrics)
+                prompts = make_window(redis, f"{prefix}:limit:prompts", PROMPT_WINDOW_SECONDS)
                 answers = Answers(settings, writer, AnswerLimits(settings, prompts, slots), broker)
                 followers = Followers(writer, broker)
                 recovery = Recovery(settings, writer, broker)
@@ -98,7 +99,6 @@ async def running(settings: Settings, metrics: Metrics) -> AsyncIterator[Wiring]
                         chore.cancel()
                     await asyncio.gather(*chores, return_exceptions=True)
                     await writer.aclose()
-                    await followers.aclose()
                     accounts.close()
                     await broker.close()
     finally:

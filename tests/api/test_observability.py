@@ -7,6 +7,7 @@ import json
 import os
 import re
 import time
+from datetime import datetime
 
 import pytest
 
@@ -103,6 +104,9 @@ async def test_logs_are_json_lines_with_request_ids_and_no_secrets(
     assert all(
         {"time", "level", "logger", "message", "request_id"} <= set(entry) for entry in entries
     )
+    # UTC, ISO 8601 with its zone, as the gateway writes it.
+    assert all(entry["time"].endswith("+00:00") for entry in entries), entries[0]["time"]
+    assert all(datetime.fromisoformat(entry["time"]) for entry in entries)
     access = [entry for entry in entries if entry["logger"] == "graphql_api.access"]
     assert any(
         entry["request_id"] == "find-me-42" and entry["path"] == "/graphql" for entry in access

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import time
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -12,13 +14,15 @@ import redis
 
 from graphql_api.models import Post, PostStatus
 from tests.standins import Behaviour, VLLMStandin
-from tests.support import ApiProcess, ApiServer, GraphQLSocket
+from tests.support import ApiProcess, ApiServer, GraphQLSocket, SubscriptionError
 
 PROMPT_STREAM = (
     "subscription($p: String!) { promptStream(prompt: $p) { delta done post { id status } } }"
 )
 POST_STREAM = "subscription($id: ID!) { postStream(postId: $id) { delta done post { id status } } }"
 STOP = "mutation($id: ID!) { stopGeneration(postId: $id) { status body } }"
+LOGIN = "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }"
+SEND = "mutation($p: String!) { sendPrompt(prompt: $p) { id } }"
 WORDS = " ".join(f"word{number}" for number in range(60))
 REDIS_URL = "redis://127.0.0.1:6379/9"
 
@@ -75,7 +79,12 @@ async def test_two_processes_sharing_redis_stop_and_reattach_across_them(
 ) -> None:
     require_redis()
     model.queue_behaviour(Behaviour(text=WORDS, token_delay=0.05))
-    env = {"DATABASE_URL": database_url, "LLM_GATEWAY_URL": model.url, "REDIS_URL": REDIS_URL}
+    env = {
+        "DATABASE_URL": database_url,
+        "LLM_GATEWAY_URL": model.url,
+        "REDIS_URL": REDIS_URL,
+        "REDIS_PREFIX": f"test-{secrets.token_hex(4)}",
+    }
     async with ApiProcess(**env) as first, ApiProcess(**env) as second:
         alice = await first.new_user()
         async with (
@@ -108,3 +117,55 @@ async def test_two_processes_sharing_redis_stop_and_reattach_across_them(
             seen = first_event["delta"] + more["delta"] + "".join(event["delta"] for event in rest)
             assert seen == stopped["body"]
             assert WORDS.startswith(stopped["body"])
+
+
+async def test_per_user_limits_hold_across_two_processes_sharing_redis(
+    database_url: str, model: VLLMStandin
+) -> None:
+    """Requests spread over both processes, sent at once, get the answers the same requests
+    get from one process: prompts per minute, answers in flight, and the login lockout."""
+    require_redis()
+    env = {
+        "DATABASE_URL": database_url,
+        "LLM_GATEWAY_URL": model.url,
+        "REDIS_URL": REDIS_URL,
+        "REDIS_PREFIX": f"test-{secrets.token_hex(4)}",
+        "PROMPTS_PER_MINUTE": "4",
+        "MAX_ANSWERS_IN_FLIGHT": "2",
+        "LOGIN_MAX_FAILURES": "3",
+    }
+    async with ApiProcess(**env) as first, ApiProcess(**env) as second:
+        both = (first, second)
+        alice = await first.new_user()
+        guesses = await asyncio.gather(
+            *(both[n % 2].gql(LOGIN, {"u": alice.username, "p": f"guess {n}"}) for n in range(10))
+        )
+        assert codes(guesses) == {"UNAUTHENTICATED": 3, "RATE_LIMITED": 7}
+
+        bob = await second.new_user()
+        model.queue_behaviour(*[Behaviour(text=WORDS, token_delay=0.05)] * 2)
+        streams = [asyncio.create_task(first_event(both[n % 2], bob.token)) for n in range(4)]
+        started = await asyncio.gather(*streams)
+        assert sorted(started) == ["RATE_LIMITED", "RATE_LIMITED", "STREAMING", "STREAMING"]
+
+        carol = await first.new_user()
+        sent = [await both[n % 2].gql(SEND, {"p": f"prompt {n}"}, carol.token) for n in range(6)]
+        assert codes(sent) == {"OK": 4, "RATE_LIMITED": 2}
+
+
+async def first_event(api: ApiProcess, token: str) -> str:
+    """Start an answer over a socket: RATE_LIMITED, or the status once its text flows."""
+    async with GraphQLSocket.connect(api.url, token) as socket:
+        try:
+            async for data in socket.subscribe(PROMPT_STREAM, {"p": "a long one"}):
+                if data["promptStream"]["delta"]:
+                    return "STREAMING"
+        except SubscriptionError as error:
+            return str(error.code)
+    return "ENDED"
+
+
+def codes(bodies: list[dict[str, Any]]) -> Counter[str]:
+    return Counter(
+        body["errors"][0]["extensions"]["code"] if body.get("errors") else "OK" for body in bodies
+    )

@@ -74,7 +74,7 @@ async def test_init_sql_creates_exactly_the_schema_of_the_models() -> None:
             assert actual[part] == expected[part], part
 
 
-async def test_init_sql_keeps_every_column_of_the_brief() -> None:
+async def test_init_sql_keeps_every_original_column() -> None:
     require_mariadb()
     with MariaDBDatabase("chat_brief") as database:
         apply_init_sql(database.name)

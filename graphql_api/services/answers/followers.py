@@ -1,6 +1,5 @@
 """Followers: whoever watches an answer, in this process or from another one.
 
-    followers.publish(live)                        # mirror it for other processes (Redis)
     async for event in followers.follow(user_id, post_id):   # text so far, then live
         ...
 
@@ -12,8 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Coroutine
-from typing import Any
+from collections.abc import AsyncIterator
 
 from graphql_api.models import Post
 from graphql_api.records import IN_FLIGHT, PostRecord, PostStatus
@@ -41,16 +39,6 @@ class Followers:
         self.writer = writer
         self.broker = broker
         self._following = 0
-        self._mirrors: set[asyncio.Task[None]] = set()
-
-    def publish(self, live: LiveAnswer) -> None:
-        """Mirror an answer this process writes, for followers on other processes."""
-        self._spawn(self.broker.mirror(live.post.id, live), name=f"mirror-{live.post.id}")
-
-    def _spawn(self, coroutine: Coroutine[Any, Any, None], name: str) -> None:
-        task = asyncio.create_task(coroutine, name=name)
-        self._mirrors.add(task)
-        task.add_done_callback(self._mirrors.discard)
 
     async def follow(self, user_id: int, post_id: str) -> AsyncIterator[StreamEvent]:
         """The answer's text so far, then what is written next, until it ends."""
@@ -126,8 +114,3 @@ class Followers:
                 delta, sent = post.body[len(sent) :], post.body
                 yield StreamEvent(post=PostRecord.from_model(post), delta=delta, done=False)
             await asyncio.sleep(POLL_SECONDS)
-
-    async def aclose(self) -> None:
-        for task in list(self._mirrors):
-            task.cancel()
-        await asyncio.gather(*self._mirrors, return_exceptions=True)

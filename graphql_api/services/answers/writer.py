@@ -6,7 +6,8 @@
 Each answer is a task of its own that does not depend on whoever started it. Its status
 goes PENDING -> STREAMING -> COMPLETE, CANCELLED or FAILED; its text is saved at least once
 a second while it streams (a process killed mid-answer loses at most a second of it), and
-its end is saved with a few retries. An end the database would not take waits in `unsaved`
+its end is saved with a few retries. With Redis, its text is mirrored for followers on other
+processes as it comes. An end the database would not take waits in `unsaved`
 for the sweep (`recovery.py`), so that no answer stays in flight while this process runs.
 """
 
@@ -21,6 +22,7 @@ from graphql_api.models import Conversation, Post
 from graphql_api.observability import Metrics
 from graphql_api.records import PostStatus
 from graphql_api.services.answers.live import LiveAnswer
+from graphql_api.services.broker import Broker
 from graphql_api.services.limits import Slots, Ticket
 from graphql_api.services.prompting import OutputOptions, build_messages, load_history
 from graphql_api.settings import Settings
@@ -47,12 +49,19 @@ ENDING_FIELDS = (
 
 class AnswerWriter:
     def __init__(
-        self, settings: Settings, gateway: GatewayClient, slots: Slots, metrics: Metrics
+        self,
+        settings: Settings,
+        gateway: GatewayClient,
+        broker: Broker,
+        slots: Slots,
+        metrics: Metrics,
     ) -> None:
         self.settings = settings
         self.gateway = gateway
+        self.broker = broker
         self.slots = slots
         self.metrics = metrics
+        self._mirrors: set[asyncio.Task[None]] = set()
         # The answers this process is writing, by post id.
         self.running: dict[int, LiveAnswer] = {}
         # Answers that ended but whose end the database did not take, by post id.
@@ -77,6 +86,10 @@ class AnswerWriter:
             self._answer(live, conversation, options, request_id, first_post),
             name=f"answer-{post.id}",
         )
+        # Its text, for followers on other processes (with Redis; else nothing to do).
+        mirror = asyncio.create_task(self.broker.mirror(post.id, live), name=f"mirror-{post.id}")
+        self._mirrors.add(mirror)
+        mirror.add_done_callback(self._mirrors.discard)
         return live
 
     async def _answer(
@@ -220,3 +233,6 @@ class AnswerWriter:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        for mirror in list(self._mirrors):
+            mirror.cancel()
+        await asyncio.gather(*self._mirrors, return_exceptions=True)
