@@ -1,4 +1,5 @@
-"""Shared fixtures: a real database per backend, a stand-in model server, a real API server.
+"""Shared fixtures: a real database per backend, a stand-in model server behind the real
+gateway, a real API server.
 
 Every API test runs twice, against SQLite and against the MariaDB at 127.0.0.1:3306. Without
 MariaDB the MariaDB half is skipped, unless `CI` is set: then it fails.
@@ -92,15 +93,26 @@ def model(llm: VLLMStandin) -> Iterator[VLLMStandin]:
 
 @pytest.fixture(scope="session")
 def gateway(llm: VLLMStandin, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
-    """The real gateway (`python -m llm_gateway`) in front of the vLLM stand-in."""
-    with GatewayProcess(llm.base_url, tmp_path_factory.mktemp("gateway") / "log.txt") as process:
+    """The real gateway (`python -m llm_gateway`) in front of the vLLM stand-in, through
+    which the API tests reach it: the gateway's own refusals (queue full, timeouts) and its
+    handling of the stand-in's are part of what they test. It does not retry (a behaviour
+    queued for one request answers it) and never takes the stand-in out of rotation (a test
+    that makes it fail must not fail the next test)."""
+    with GatewayProcess(
+        llm.base_url,
+        tmp_path_factory.mktemp("gateway") / "log.txt",
+        LLM_MAX_RETRIES="0",
+        LLM_FAILURES_TO_EJECT="1000000",
+    ) as process:
         yield process
 
 
 @pytest.fixture(scope="session")
-async def api(database_url: str, llm: VLLMStandin) -> AsyncIterator[ApiServer]:
-    """The API on a real uvicorn server, its gateway URL pointing at the stand-in."""
-    async with start_api(database_url=database_url, llm_gateway_url=llm.url) as server:
+async def api(
+    database_url: str, llm: VLLMStandin, gateway: GatewayProcess
+) -> AsyncIterator[ApiServer]:
+    """The API on a real uvicorn server, in front of the real gateway and the stand-in."""
+    async with start_api(database_url=database_url, llm_gateway_url=gateway.url) as server:
         yield server
 
 

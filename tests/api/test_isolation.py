@@ -86,17 +86,23 @@ async def test_changing_another_users_conversation_is_the_same_not_found_as_a_mi
 async def test_another_users_post_cursor_reveals_nothing(
     api: ApiServer, victim: tuple[Account, str, str]
 ) -> None:
-    """A cursor names a post id, but pages are always filtered by the caller's own rows."""
-    alice, _, _ = victim
-    alice_prompts: dict[str, Any] = await api.ok(
-        "{ prompts { edges { cursor } } }", token=alice.token
-    )
-    cursor = alice_prompts["prompts"]["edges"][0]["cursor"]
+    """A cursor names a post id, but pages are always filtered by the caller's own rows.
+
+    Alice's secret is older than the cursor her newer prompt gives, so a page after that
+    cursor would reach it without the owner filter; mallory's own prompt sits between the
+    two, so the page is not empty for want of rows."""
+    alice, conversation_id, _ = victim
     mallory = await api.new_user("mallory")
     await api.send_prompt(mallory, "mallory's own prompt")
+    await api.send_prompt(alice, "alice's newer prompt", conversation_id)
+    alice_prompts: dict[str, Any] = await api.ok(
+        "{ prompts(first: 1) { edges { cursor node { prompt } } } }", token=alice.token
+    )
+    newest = alice_prompts["prompts"]["edges"][0]
+    assert newest["node"]["prompt"] == "alice's newer prompt"
     data = await api.ok(
         "query($c: String) { prompts(after: $c) { edges { node { prompt } } } }",
-        {"c": cursor},
+        {"c": newest["cursor"]},
         token=mallory.token,
     )
-    assert all("alice" not in edge["node"]["prompt"] for edge in data["prompts"]["edges"])
+    assert [edge["node"]["prompt"] for edge in data["prompts"]["edges"]] == ["mallory's own prompt"]

@@ -71,13 +71,13 @@ async def test_metrics_show_the_database_pool(api: ApiServer, database_url: str)
 
 
 async def test_logs_are_json_lines_with_request_ids_and_no_secrets(
-    database_url: str, model: VLLMStandin
+    database_url: str, model: VLLMStandin, gateway: GatewayProcess
 ) -> None:
     password = "a rather secret password"
     prompt = "my very private question about llamas"
     env = {
         "DATABASE_URL": database_url,
-        "LLM_GATEWAY_URL": model.url,
+        "LLM_GATEWAY_URL": gateway.url,
         "APP_ENV": "production",
         "LOG_LEVEL": "INFO",
     }

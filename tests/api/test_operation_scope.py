@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.standins import VLLMStandin
-from tests.support import ApiServer, GraphQLSocket, SubscriptionError, start_api
+from tests.support import ApiServer, GatewayProcess, GraphQLSocket, SubscriptionError, start_api
 
 NEWEST_POST = (
     "query($c: ID!) { conversation(id: $c) { posts(last: 1) { edges { node { prompt } } } } }"
@@ -67,10 +67,10 @@ async def test_a_query_within_the_budget_runs(api: ApiServer) -> None:
 
 
 async def test_a_response_larger_than_the_limit_is_refused(
-    database_url: str, model: VLLMStandin
+    database_url: str, model: VLLMStandin, gateway: GatewayProcess
 ) -> None:
     async with start_api(
-        database_url=database_url, llm_gateway_url=model.url, max_response_bytes=300_000
+        database_url=database_url, llm_gateway_url=gateway.url, max_response_bytes=300_000
     ) as api:
         alice = await api.new_user()
         # 120 KB once escaped, twice over (prompt, and the stand-in's echo of it) fits.

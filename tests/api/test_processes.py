@@ -14,7 +14,7 @@ import redis
 
 from graphql_api.models import Post, PostStatus
 from tests.standins import Behaviour, VLLMStandin
-from tests.support import ApiProcess, ApiServer, GraphQLSocket, SubscriptionError
+from tests.support import ApiProcess, ApiServer, GatewayProcess, GraphQLSocket, SubscriptionError
 
 PROMPT_STREAM = (
     "subscription($p: String!) { promptStream(prompt: $p) { delta done post { id status } } }"
@@ -39,10 +39,10 @@ def require_redis() -> None:
 
 
 async def test_api_killed_mid_answer_keeps_the_text_and_marks_it_interrupted(
-    api: ApiServer, database_url: str, model: VLLMStandin
+    api: ApiServer, database_url: str, model: VLLMStandin, gateway: GatewayProcess
 ) -> None:
     model.queue_behaviour(Behaviour(text=WORDS, token_delay=0.06))
-    env = {"DATABASE_URL": database_url, "LLM_GATEWAY_URL": model.url}
+    env = {"DATABASE_URL": database_url, "LLM_GATEWAY_URL": gateway.url}
     received: list[tuple[float, str]] = []
     async with ApiProcess(**env) as doomed:
         alice = await doomed.new_user()
@@ -75,13 +75,13 @@ async def test_api_killed_mid_answer_keeps_the_text_and_marks_it_interrupted(
 
 
 async def test_two_processes_sharing_redis_stop_and_reattach_across_them(
-    database_url: str, model: VLLMStandin
+    database_url: str, model: VLLMStandin, gateway: GatewayProcess
 ) -> None:
     require_redis()
     model.queue_behaviour(Behaviour(text=WORDS, token_delay=0.05))
     env = {
         "DATABASE_URL": database_url,
-        "LLM_GATEWAY_URL": model.url,
+        "LLM_GATEWAY_URL": gateway.url,
         "REDIS_URL": REDIS_URL,
         "REDIS_PREFIX": f"test-{secrets.token_hex(4)}",
     }
@@ -120,14 +120,14 @@ async def test_two_processes_sharing_redis_stop_and_reattach_across_them(
 
 
 async def test_per_user_limits_hold_across_two_processes_sharing_redis(
-    database_url: str, model: VLLMStandin
+    database_url: str, model: VLLMStandin, gateway: GatewayProcess
 ) -> None:
     """Requests spread over both processes, sent at once, get the answers the same requests
     get from one process: prompts per minute, answers in flight, and the login lockout."""
     require_redis()
     env = {
         "DATABASE_URL": database_url,
-        "LLM_GATEWAY_URL": model.url,
+        "LLM_GATEWAY_URL": gateway.url,
         "REDIS_URL": REDIS_URL,
         "REDIS_PREFIX": f"test-{secrets.token_hex(4)}",
         "PROMPTS_PER_MINUTE": "4",

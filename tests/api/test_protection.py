@@ -8,7 +8,14 @@ import time
 import pytest
 
 from tests.standins import Behaviour, VLLMStandin
-from tests.support import PASSWORD, ApiServer, GraphQLSocket, SubscriptionError, start_api
+from tests.support import (
+    PASSWORD,
+    ApiServer,
+    GatewayProcess,
+    GraphQLSocket,
+    SubscriptionError,
+    start_api,
+)
 
 LOGIN = "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }"
 
@@ -126,11 +133,11 @@ async def test_failed_logins_from_one_address_are_rate_limited_across_accounts(
 
 
 async def test_subscriptions_per_connection_are_capped(
-    database_url: str, model: VLLMStandin
+    database_url: str, model: VLLMStandin, gateway: GatewayProcess
 ) -> None:
     async with start_api(
         database_url=database_url,
-        llm_gateway_url=model.url,
+        llm_gateway_url=gateway.url,
         max_subscriptions_per_connection=2,
         max_answers_in_flight=10,
     ) as api:

@@ -11,7 +11,14 @@ import pytest
 
 from graphql_api.models import Post, PostStatus
 from tests.standins import Behaviour, VLLMStandin
-from tests.support import Account, ApiServer, GraphQLSocket, SubscriptionError, start_api
+from tests.support import (
+    Account,
+    ApiServer,
+    GatewayProcess,
+    GraphQLSocket,
+    SubscriptionError,
+    start_api,
+)
 
 PROMPT_STREAM = (
     "subscription($c: ID, $p: String!) { promptStream(conversationId: $c, prompt: $p) "
@@ -283,10 +290,10 @@ async def test_retry_a_failed_answer_by_regenerating_it(api: ApiServer, model: V
 
 
 async def test_answers_in_flight_per_user_are_limited(
-    database_url: str, model: VLLMStandin
+    database_url: str, model: VLLMStandin, gateway: GatewayProcess
 ) -> None:
     async with start_api(
-        database_url=database_url, llm_gateway_url=model.url, max_answers_in_flight=1
+        database_url=database_url, llm_gateway_url=gateway.url, max_answers_in_flight=1
     ) as api:
         alice = await api.new_user()
         model.queue_behaviour(Behaviour(text=WORDS, token_delay=0.05))
@@ -306,9 +313,11 @@ async def test_answers_in_flight_per_user_are_limited(
         await api.send_prompt(alice, "after the first ended")
 
 
-async def test_prompts_per_minute_are_limited(database_url: str, llm: VLLMStandin) -> None:
+async def test_prompts_per_minute_are_limited(
+    database_url: str, llm: VLLMStandin, gateway: GatewayProcess
+) -> None:
     async with start_api(
-        database_url=database_url, llm_gateway_url=llm.url, prompts_per_minute=2
+        database_url=database_url, llm_gateway_url=gateway.url, prompts_per_minute=2
     ) as api:
         alice = await api.new_user()
         await api.send_prompt(alice, "one")
@@ -322,11 +331,11 @@ async def test_prompts_per_minute_are_limited(database_url: str, llm: VLLMStandi
 
 @pytest.mark.slow
 async def test_200_concurrent_streams_from_20_users_lose_and_duplicate_nothing(
-    database_url: str, model: VLLMStandin
+    database_url: str, model: VLLMStandin, gateway: GatewayProcess
 ) -> None:
     async with start_api(
         database_url=database_url,
-        llm_gateway_url=model.url,
+        llm_gateway_url=gateway.url,
         max_answers_in_flight=10,
         prompts_per_minute=100,
     ) as api:

@@ -181,6 +181,11 @@ async def test_upgrade_from_the_first_schema_keeps_rows_and_ends_equal_to_db_ini
 ) -> None:
     assert await migrate_to(mariadb.url, target=FIRST) == [FIRST]
     insert_rows(mariadb.name, FIRST_SCHEMA_ROWS)
+    async with connect(make_settings(database_url=mariadb.url)) as database:
+        with database:
+            pending = await pending_migrations(database)
+    assert pending == MIGRATIONS[1:]
+    assert pending, "there is only one migration: this test upgrades nothing yet"
 
     # What the API does at start: apply whatever is pending, then serve.
     async with open_database(make_settings(database_url=mariadb.url)) as database:

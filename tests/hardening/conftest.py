@@ -25,7 +25,7 @@ from graphql_api.models import Conversation, Post, Session, User
 from graphql_api.server import MAX_HEADER_BYTES
 from tests.conftest import MariaDBDatabase, require_mariadb
 from tests.standins import VLLMStandin
-from tests.support import Account, ApiServer, start_api
+from tests.support import Account, ApiServer, GatewayProcess, start_api
 
 # A refusal comes at once; a server that takes longer than this to answer is hanging.
 REFUSAL_SECONDS = 10
@@ -151,9 +151,11 @@ async def _register_with_a_secret_password(api: ApiServer) -> Account:
 
 
 @pytest.fixture(scope="module")
-async def arena(arena_database_url: str, llm: VLLMStandin) -> AsyncIterator[Arena]:
+async def arena(
+    arena_database_url: str, llm: VLLMStandin, gateway: GatewayProcess
+) -> AsyncIterator[Arena]:
     async with start_api(
-        database_url=arena_database_url, llm_gateway_url=llm.url, **ARENA_SETTINGS
+        database_url=arena_database_url, llm_gateway_url=gateway.url, **ARENA_SETTINGS
     ) as api:
         secret = f"victim-secret-{secrets.token_hex(6)}"
         victim = await _register_with_a_secret_password(api)

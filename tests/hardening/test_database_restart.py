@@ -18,6 +18,7 @@ from tests.support import (
     PASSWORD,
     ApiProcess,
     ApiServer,
+    GatewayProcess,
     GraphQLSocket,
     SubscriptionError,
     start_api,
@@ -78,11 +79,11 @@ async def stream_errors(api: ApiServer, variables: dict[str, Any], token: str) -
 
 
 async def test_mariadb_restart_gives_clear_errors_then_the_api_recovers_without_a_restart(
-    tmp_path: Path, llm: VLLMStandin
+    tmp_path: Path, llm: VLLMStandin, gateway: GatewayProcess
 ) -> None:
     with PrivateMariaDB(tmp_path / "mariadb") as server:
         url = server.create_database("chat")
-        async with start_api(database_url=url, llm_gateway_url=llm.url) as api:
+        async with start_api(database_url=url, llm_gateway_url=gateway.url) as api:
             alice = await api.new_user("alice")
             before = await api.send_prompt(alice, "asked before the outage")
             assert await ready_status(api) == 200
@@ -111,7 +112,7 @@ async def test_mariadb_restart_gives_clear_errors_then_the_api_recovers_without_
 
 
 async def test_an_answer_whose_final_save_fails_is_settled_by_the_sweep_with_its_text(
-    tmp_path: Path, llm: VLLMStandin
+    tmp_path: Path, llm: VLLMStandin, gateway: GatewayProcess
 ) -> None:
     """The database goes away while an answer streams and is still away when it ends: the
     answer must not stay in flight until a restart (unstoppable, not regenerable, holding
@@ -119,7 +120,7 @@ async def test_an_answer_whose_final_save_fails_is_settled_by_the_sweep_with_its
     words = " ".join(f"w{number}" for number in range(30))
     with PrivateMariaDB(tmp_path / "mariadb") as server:
         url = server.create_database("chat")
-        async with start_api(database_url=url, llm_gateway_url=llm.url) as api:
+        async with start_api(database_url=url, llm_gateway_url=gateway.url) as api:
             alice = await api.new_user("alice")
             llm.queue_behaviour(Behaviour(text=words, token_delay=0.08))
             text = ""
@@ -160,7 +161,7 @@ async def post_status(api: ApiServer, token: str, post_id: str) -> dict[str, Any
 
 
 async def test_a_logout_during_an_outage_ends_the_session_everywhere_and_says_what_it_could_not_do(
-    tmp_path: Path, llm: VLLMStandin
+    tmp_path: Path, llm: VLLMStandin, gateway: GatewayProcess
 ) -> None:
     require_redis()
     with PrivateMariaDB(tmp_path / "mariadb") as server:
@@ -168,7 +169,7 @@ async def test_a_logout_during_an_outage_ends_the_session_everywhere_and_says_wh
         shared = {"database_url": url, "llm_gateway_url": llm.url, "redis_url": REDIS_URL}
         async with (
             start_api(**shared) as first,
-            ApiProcess(DATABASE_URL=url, LLM_GATEWAY_URL=llm.url, REDIS_URL=REDIS_URL) as other,
+            ApiProcess(DATABASE_URL=url, LLM_GATEWAY_URL=gateway.url, REDIS_URL=REDIS_URL) as other,
         ):
             alice = await first.new_user("alice")
             assert await other.ok(ME, token=alice.token)

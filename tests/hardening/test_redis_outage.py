@@ -11,7 +11,7 @@ import pytest
 
 from tests.hardening.redis_server import PrivateRedis
 from tests.standins import Behaviour, VLLMStandin
-from tests.support import ApiClient, ApiProcess, GraphQLSocket, start_api
+from tests.support import ApiClient, ApiProcess, GatewayProcess, GraphQLSocket, start_api
 
 pytestmark = pytest.mark.slow
 
@@ -35,14 +35,14 @@ async def wait_for_redis(api: ApiClient, state: str, seconds: float = 20) -> Non
 
 
 async def test_after_a_redis_outage_stops_from_another_process_are_heard_again(
-    database_url: str, model: VLLMStandin, tmp_path: Path
+    database_url: str, model: VLLMStandin, tmp_path: Path, gateway: GatewayProcess
 ) -> None:
     with PrivateRedis(tmp_path / "redis") as server:
         settings = {"database_url": database_url, "llm_gateway_url": model.url}
         async with (
             start_api(**settings, redis_url=server.url) as writer,
             ApiProcess(
-                DATABASE_URL=database_url, LLM_GATEWAY_URL=model.url, REDIS_URL=server.url
+                DATABASE_URL=database_url, LLM_GATEWAY_URL=gateway.url, REDIS_URL=server.url
             ) as other,
         ):
             await wait_for_redis(writer, "up")

@@ -12,7 +12,7 @@ import pytest
 import websockets
 
 from tests.standins import VLLMStandin
-from tests.support import ApiProcess, GraphQLSocket
+from tests.support import ApiProcess, GatewayProcess, GraphQLSocket
 
 pytestmark = pytest.mark.slow
 
@@ -107,11 +107,11 @@ STALLS: dict[Stall, tuple[float, bytes]] = {
 
 
 async def test_clients_that_send_half_a_request_and_stall_are_cut_off_while_others_are_served(
-    database_url: str, llm: VLLMStandin
+    database_url: str, llm: VLLMStandin, gateway: GatewayProcess
 ) -> None:
     async with ApiProcess(
         DATABASE_URL=database_url,
-        LLM_GATEWAY_URL=llm.url,
+        LLM_GATEWAY_URL=gateway.url,
         REQUEST_HEADER_TIMEOUT=str(HEADER_TIMEOUT),
         REQUEST_BODY_TIMEOUT=str(BODY_TIMEOUT),
         WS_AUTH_TIMEOUT_SECONDS=str(WS_AUTH_TIMEOUT),
