@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 
 from graphql_api.gateway_client import Delta, Finish, GatewayClient, GatewayFailure
 from graphql_api.models import Conversation, Post
@@ -55,8 +56,11 @@ class AnswerWriter:
         broker: Broker,
         slots: Slots,
         metrics: Metrics,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings
+        # What times the flushes and the latency (a test's clock, or the monotonic one).
+        self.clock = clock
         self.gateway = gateway
         self.broker = broker
         self.slots = slots
@@ -101,7 +105,7 @@ class AnswerWriter:
         first_post: bool,
     ) -> None:
         post = live.post
-        started = time.monotonic()
+        started = self.clock()
         ending: Finish | None = None
         try:
             history = [] if first_post else await load_history(conversation.id, post.id)
@@ -124,9 +128,9 @@ class AnswerWriter:
                     # flush: no write stands between the model's first token and the user.
                     post.status = PostStatus.STREAMING
                     live.append(event.text)
-                    if time.monotonic() - last_flush >= FLUSH_SECONDS:
+                    if self.clock() - last_flush >= FLUSH_SECONDS:
                         await self._flush(live)
-                        last_flush = time.monotonic()
+                        last_flush = self.clock()
                 else:
                     ending = event
         except GatewayFailure as failure:
@@ -163,7 +167,7 @@ class AnswerWriter:
                 post.prompt_tokens = ending.prompt_tokens
                 post.completion_tokens = ending.completion_tokens
         finally:
-            post.latency_ms = round((time.monotonic() - started) * 1000)
+            post.latency_ms = round((self.clock() - started) * 1000)
             await asyncio.shield(self._finish(live))
 
     async def _flush(self, live: LiveAnswer) -> None:
