@@ -1,7 +1,9 @@
 """Load benchmark: simulated users against the API on MariaDB for a minute, answers streamed
 from a paced stand-in model behind the real gateway; then a check of the database.
 
-    /work/main/.venv/bin/python bench/bench_load.py [--users 200] [--seconds 60]
+    .venv/bin/python bench/bench_load.py [--users 200] [--seconds 60] [--quick]
+
+`--quick` (10 users for 5 seconds) only shows that the benchmark runs.
 
 Each user logs in, creates conversations, streams answers (promptStream over WebSocket) and
 reads its history (conversations, a conversation's posts, prompts), thinking between steps
@@ -309,7 +311,10 @@ def main() -> None:
     parser.add_argument("--answers", type=int, default=3, help="questions per conversation")
     parser.add_argument("--repeat", type=int, default=15, help="echoes per answer (~7 tokens)")
     parser.add_argument("--token-delay", type=float, default=0.02, help="stand-in pacing")
+    parser.add_argument("--quick", action="store_true", help="10 users, 5 s: that it runs")
     args = parser.parse_args()
+    if args.quick:
+        args.users, args.seconds, args.ramp, args.think = 10, 5.0, 1.0, 0.3
 
     database_url, drop = database()
     if not database_url.startswith("mysql://"):

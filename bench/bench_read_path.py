@@ -1,6 +1,8 @@
 """Read-path benchmark: the API's throughput on real queries against its own ceiling.
 
-    .venv/bin/python bench/bench_read_path.py [--duration 10] [--connections 32]
+    .venv/bin/python bench/bench_read_path.py [--duration 10] [--connections 32] [--quick]
+
+`--quick` (1 second per query, 8 connections) only shows that the benchmark runs.
 
 Seeds a MariaDB database (one user with 1,000 conversations, one of them with 10,000 posts
 and one with 100), starts the API (one uvicorn worker) on it, and drives it with wrk at 32
@@ -152,7 +154,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per query")
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--quick", action="store_true", help="1 s per query: that it runs")
     args = parser.parse_args()
+    if args.quick:
+        args.duration, args.connections = 1, 8
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install -y wrk")
 

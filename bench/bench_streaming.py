@@ -1,7 +1,9 @@
 """Streaming benchmark: answers seen by WebSocket clients through API, gateway and a stand-in
 model server, against the same stand-in called directly, in one run.
 
-    .venv/bin/python bench/bench_streaming.py [--tokens 200] [--answers 3]
+    .venv/bin/python bench/bench_streaming.py [--tokens 200] [--answers 3] [--quick]
+
+`--quick` (20 tokens, 1, 8 and 32 streams) only shows that the benchmark runs.
 
 Latency: a stand-in that paces its tokens like a busy model server (`--token-delay`, 20 ms),
 with 1, 64 and 500 streams in flight whose first prompts arrive spread over a second (people
@@ -113,6 +115,7 @@ def stack(tokens: int, token_delay: float, database_url: str) -> Iterator[tuple[
                     "JWT_SECRET": secrets.token_urlsafe(48),
                     "MAX_ANSWERS_IN_FLIGHT": "100000",
                     "PROMPTS_PER_MINUTE": "100000",
+                    "SIGNUPS_PER_HOUR_PER_ADDRESS": "100000",
                     "DATABASE_POOL_SIZE": "20",
                     "LOG_LEVEL": "WARNING",
                 },
@@ -259,19 +262,23 @@ def main() -> None:
     parser.add_argument("--answers", type=int, default=3, help="answers per stream")
     parser.add_argument("--token-delay", type=float, default=0.02, help="paced stand-in")
     parser.add_argument("--ramp", type=float, default=1.0, help="seconds over which streams start")
+    parser.add_argument("--quick", action="store_true", help="few streams and tokens: that it runs")
     args = parser.parse_args()
+    levels, crowd = (1, 64, 500), 500
+    if args.quick:
+        args.tokens, args.answers, levels, crowd = 20, 1, (1, 8, 32), 32
     database_url, drop = database()
     latency = []
     try:
         # Memory first, on a fresh process: resident memory does not shrink after a load.
         with stack(args.tokens, args.token_delay, database_url) as (_, api_url, pid):
             tokens = uvloop.run(register(api_url, 50))
-            per_stream, memory_failures = uvloop.run(memory_per_stream(api_url, pid, tokens, 500))
+            per_stream, memory_failures = uvloop.run(memory_per_stream(api_url, pid, tokens, crowd))
         with stack(args.tokens, args.token_delay, database_url) as (standin_url, api_url, _):
             tokens = uvloop.run(register(api_url, 50))
             uvloop.run(through_api(api_url, tokens, 8, 1))  # warm-up
-            for streams in (1, 64, 500):
-                answers = args.answers if streams < 500 else 1
+            for streams in levels:
+                answers = args.answers if streams < crowd else 1
                 base = direct(standin_url, streams, answers, args.tokens, args.ramp)
                 api = uvloop.run(through_api(api_url, tokens, streams, answers, args.ramp))
                 latency.append((streams, base, api))
