@@ -94,6 +94,8 @@ class Conversation(Model):
     title = fields.CharField(max_length=200, default="")
     instructions: str | None = fields.TextField(null=True)
     updated_at = fields.DatetimeField(auto_now=True)
+    # The leaf of the current branch: the posts from the root to it are those listed.
+    current_post_id: int | None = fields.IntField(null=True)
 
     user_id: int
 
@@ -105,6 +107,8 @@ class Conversation(Model):
         )
 
 
+# A prompt and its answer; the posts of a conversation form a tree by `parent_id`. (Not a
+# docstring: Tortoise would make it the table's comment.)
 class Post(Model):
     id = fields.IntField(primary_key=True)
     prompt = fields.TextField()
@@ -128,6 +132,12 @@ class Post(Model):
     replaced_post: fields.ForeignKeyNullableRelation[Post] = fields.ForeignKeyField(
         "models.Post", related_name=False, null=True, on_delete=fields.SET_NULL
     )
+    # The post whose answer this one follows (None for a conversation's first posts): posts
+    # with one parent are versions of one another. No foreign key: a key on the tree itself
+    # would make MariaDB cascade a deleted conversation through its depth, 15 levels at most.
+    parent_id: int | None = fields.IntField(null=True)
+    # Off the conversation's current branch (the path from its root to `current_post_id`):
+    # the branch is then one keyset range of the index below, however deep the tree.
     superseded = fields.BooleanField(default=False)
     # The API process writing the answer: a post left PENDING or STREAMING by a process that
     # is gone was interrupted.
@@ -142,6 +152,7 @@ class Post(Model):
         table = "posts"
         indexes = (
             Index(fields=("conversation_id", "superseded", "id"), name="idx_posts_conversation"),
+            Index(fields=("conversation_id", "parent_id"), name="idx_posts_parent"),
             Index(fields=("user_id", "id"), name="idx_posts_user"),
             Index(fields=("status",), name="idx_posts_status"),
         )

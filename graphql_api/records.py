@@ -54,9 +54,18 @@ class ConversationRecord:
     instructions: str | None
     created_at: datetime
     updated_at: datetime
+    current_post_id: int | None
 
     # The columns a listing loads, in the order of the fields.
-    COLUMNS = ("id", "title", "status", "instructions", "created_at", "updated_at")
+    COLUMNS = (
+        "id",
+        "title",
+        "status",
+        "instructions",
+        "created_at",
+        "updated_at",
+        "current_post_id",
+    )
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> ConversationRecord:
@@ -71,6 +80,7 @@ class ConversationRecord:
             instructions=conversation.instructions,
             created_at=conversation.created_at,
             updated_at=conversation.updated_at,
+            current_post_id=conversation.current_post_id,
         )
 
 
@@ -89,6 +99,7 @@ class PostRecord:
     error: str | None
     replaced_post_id: int | None
     created_at: datetime
+    parent_id: int | None
 
     COLUMNS = (
         "id",
@@ -104,6 +115,7 @@ class PostRecord:
         "error",
         "replaced_post_id",
         "created_at",
+        "parent_id",
     )
 
     @classmethod

@@ -19,6 +19,7 @@ CREATE TABLE IF NOT EXISTS `conversation` (
     `instructions` LONGTEXT,
     `updated_at` DATETIME(6) NOT NULL,
     `user_id` INT NOT NULL,
+    `current_post_id` INT,
     CONSTRAINT `fk_conversa_users_1f06f602` FOREIGN KEY (`user_id`) REFERENCES `users` (`id`) ON DELETE CASCADE,
     KEY `idx_conv_user_list` (`user_id`, `status`, `updated_at`, `id`)
 ) CHARACTER SET utf8mb4;
@@ -41,10 +42,12 @@ CREATE TABLE IF NOT EXISTS `posts` (
     `conversation_id` INT NOT NULL,
     `replaced_post_id` INT,
     `user_id` INT NOT NULL,
+    `parent_id` INT,
     CONSTRAINT `fk_posts_conversa_13dcb88c` FOREIGN KEY (`conversation_id`) REFERENCES `conversation` (`id`) ON DELETE CASCADE,
     CONSTRAINT `fk_posts_posts_f5bf0bc7` FOREIGN KEY (`replaced_post_id`) REFERENCES `posts` (`id`) ON DELETE SET NULL,
     CONSTRAINT `fk_posts_users_10758681` FOREIGN KEY (`user_id`) REFERENCES `users` (`id`) ON DELETE CASCADE,
     KEY `idx_posts_conversation` (`conversation_id`, `superseded`, `id`),
+    KEY `idx_posts_parent` (`conversation_id`, `parent_id`),
     KEY `idx_posts_user` (`user_id`, `id`),
     KEY `idx_posts_status` (`status`)
 ) CHARACTER SET utf8mb4;

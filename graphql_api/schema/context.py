@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 BEARER = "bearer "
 PostsKey: TypeAlias = tuple[int, PageWindow]
+# A place in a conversation's tree: (conversation, parent post).
+PlaceKey: TypeAlias = tuple[int, int | None]
 
 
 @dataclass
@@ -90,6 +92,11 @@ class Context:
         loaders = _operation_loaders.get() or OperationLoaders()  # outside an operation
         return await loaders.posts(self).load((conversation_id, window))
 
+    async def siblings(self, conversation_id: int, parent_id: int | None) -> list[int]:
+        """The versions at one place of a tree; the places asked for together load together."""
+        loaders = _operation_loaders.get() or OperationLoaders()
+        return await loaders.siblings(self).load((conversation_id, parent_id))
+
 
 class OperationLoaders:
     """The DataLoaders of one operation. A WebSocket keeps one `Context` for its whole
@@ -98,6 +105,19 @@ class OperationLoaders:
 
     def __init__(self) -> None:
         self._posts: DataLoader[PostsKey, Page[PostRecord]] | None = None
+        self._siblings: DataLoader[PlaceKey, list[int]] | None = None
+
+    def siblings(self, context: Context) -> DataLoader[PlaceKey, list[int]]:
+        if self._siblings is None:
+            conversations = context.services.conversations
+            user_id = context.user_id
+
+            async def load(keys: list[PlaceKey]) -> list[list[int]]:
+                found = await conversations.siblings_of_many(user_id, keys)
+                return [found[key] for key in keys]
+
+            self._siblings = DataLoader(load_fn=load)
+        return self._siblings
 
     def posts(self, context: Context) -> DataLoader[PostsKey, Page[PostRecord]]:
         if self._posts is None:

@@ -14,6 +14,7 @@ from graphql_api.schema.types import (
     Conversation,
     ConversationId,
     Options,
+    ParentId,
     Post,
     PromptText,
     User,
@@ -101,6 +102,7 @@ class Mutation:
         prompt: PromptText,
         conversation_id: ConversationId = None,
         options: Options = None,
+        parent_id: ParentId = None,
     ) -> Post:
         answers = info.context.services.answers
         live = await answers.start(
@@ -109,8 +111,40 @@ class Mutation:
             prompt,
             options.to_options() if options else OutputOptions(),
             request_id=info.context.request_id,
+            parent_id=parent_id,
         )
         return Post.from_record(await answers.wait(live))
+
+    @strawberry.mutation(
+        description="Edit a sent prompt: a new version beside it (same parent) with the new "
+        "text, answered in the background (follow it with postStream); its branch becomes "
+        "current. The post edited away from keeps its own branch."
+    )
+    async def edit_prompt(
+        self,
+        info: Info,
+        post_id: PostRef,
+        prompt: Annotated[str, strawberry.argument(description="The prompt's new text.")],
+        options: Options = None,
+    ) -> Post:
+        live = await info.context.services.answers.edit(
+            info.context.user_id,
+            post_id,
+            prompt,
+            options.to_options() if options else None,
+            request_id=info.context.request_id,
+        )
+        return Post.from_record(live.snapshot())
+
+    @strawberry.mutation(
+        description="Make the branch through a post current: the path from the first post to "
+        "it, continued down by the newest version at each step."
+    )
+    async def select_branch(self, info: Info, post_id: PostRef) -> Conversation:
+        conversations = info.context.services.conversations
+        return Conversation.from_record(
+            await conversations.select_branch(info.context.user_id, post_id)
+        )
 
     @strawberry.mutation(
         description="Stop an answer being written (from any connection); its text is kept "
@@ -121,9 +155,10 @@ class Mutation:
         return Post.from_record(await answers.stop(info.context.user_id, post_id))
 
     @strawberry.mutation(
-        description="Answer the last prompt of a conversation again, in the background; the "
-        "earlier answer is kept (no longer listed) and the new post has replacedPostId set. "
-        "Follow it with postStream. Also the way to retry a FAILED or CANCELLED answer."
+        description="Answer a prompt again, in the background: a new version beside it with "
+        "replacedPostId set, whose branch becomes current; the earlier one stays reachable "
+        "(siblingIds). Follow it with postStream. Also the way to retry a FAILED or "
+        "CANCELLED answer."
     )
     async def regenerate_post(self, info: Info, post_id: PostRef, options: Options = None) -> Post:
         live = await info.context.services.answers.regenerate(

@@ -8,7 +8,14 @@ from typing import Annotated
 import strawberry
 
 from graphql_api.schema.context import Info
-from graphql_api.schema.types import ConversationId, Options, Post, PromptEvent, PromptText
+from graphql_api.schema.types import (
+    ConversationId,
+    Options,
+    ParentId,
+    Post,
+    PromptEvent,
+    PromptText,
+)
 from graphql_api.services.answers import StreamEvent
 from graphql_api.services.prompting import OutputOptions
 
@@ -29,6 +36,7 @@ class Subscription:
         prompt: PromptText,
         conversation_id: ConversationId = None,
         options: Options = None,
+        parent_id: ParentId = None,
     ) -> AsyncGenerator[PromptEvent, None]:
         services = info.context.services
         live = await services.answers.start(
@@ -37,6 +45,7 @@ class Subscription:
             prompt,
             options.to_options() if options else OutputOptions(),
             request_id=info.context.request_id,
+            parent_id=parent_id,
         )
         async for event in services.followers.follow_live(live):
             yield _event(event)

@@ -30,6 +30,13 @@ ConversationId = Annotated[
     strawberry.ID | None,
     strawberry.argument(description="The conversation to continue; none starts a new one."),
 ]
+ParentId = Annotated[
+    strawberry.ID | None,
+    strawberry.argument(
+        description="The post to continue from (of the same conversation), instead of the "
+        "current branch's last one."
+    ),
+]
 
 
 @strawberry.enum(description="Where an answer stands.")
@@ -133,6 +140,25 @@ class Post:
         description="The earlier answer this one was regenerated from."
     )
     created_at: datetime = strawberry.field(description="When the prompt was sent.")
+    parent_id: strawberry.ID | None = strawberry.field(
+        description="The post whose answer this one follows; null for a conversation's first."
+    )
+
+    @strawberry.field(
+        description="The versions at this place of the conversation's tree (edits of the "
+        "prompt, regenerations of the answer), oldest first, this post included."
+    )
+    async def sibling_ids(self, info: Info) -> list[strawberry.ID]:
+        siblings = await info.context.siblings(int(self.conversation_id), self._parent())
+        return [strawberry.ID(str(number)) for number in siblings]
+
+    @strawberry.field(description="This post's place among its versions, from 0.")
+    async def sibling_index(self, info: Info) -> int:
+        siblings = await info.context.siblings(int(self.conversation_id), self._parent())
+        return siblings.index(int(self.id)) if int(self.id) in siblings else 0
+
+    def _parent(self) -> int | None:
+        return int(self.parent_id) if self.parent_id is not None else None
 
     @classmethod
     def from_record(cls, post: records.PostRecord) -> Post:
@@ -173,6 +199,9 @@ class Conversation:
     )
     created_at: datetime = strawberry.field(description="When it was started.")
     updated_at: datetime = strawberry.field(description="Its last activity.")
+    current_post_id: strawberry.ID | None = strawberry.field(
+        description="The last post of the current branch (what `posts` lists leads to it)."
+    )
     db_id: strawberry.Private[int]
 
     @classmethod
@@ -182,7 +211,10 @@ class Conversation:
         }
         return cls(db_id=conversation.id, **values)
 
-    @strawberry.field(description="Its posts, oldest first; `last: N` gives the newest N.")
+    @strawberry.field(
+        description="The current branch, from the first post to `currentPostId`; `last: N` "
+        "gives its newest N."
+    )
     async def posts(
         self,
         info: Info,

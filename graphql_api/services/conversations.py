@@ -16,9 +16,11 @@ from tortoise.queryset import QuerySet
 
 from graphql_api.models import Conversation, Post
 from graphql_api.records import ConversationRecord, ConversationStatus, PostRecord
+from graphql_api.services.branches import branch_lock, descend, switch_branch
 from graphql_api.services.ownership import (
     find_owned_conversation,
     get_owned_conversation,
+    get_owned_post,
     owned_conversations,
     owned_posts,
 )
@@ -116,6 +118,37 @@ class Conversations:
         await conversation.save(update_fields=["status", "updated_at"])
         await self._stop_answers(conversation.id)
 
+    async def select_branch(self, user_id: int, post_id: str) -> ConversationRecord:
+        """Make the branch through `post_id` current: the path from the root to it, continued
+        down to a leaf by the newest child at each step."""
+        post = await get_owned_post(user_id, post_id)
+        async with branch_lock(post.conversation_id) as conversation:
+            await switch_branch(conversation, await descend(conversation.id, post.id))
+        return ConversationRecord.from_model(conversation)
+
+    async def siblings_of_many(
+        self, user_id: int, places: list[tuple[int, int | None]]
+    ) -> dict[tuple[int, int | None], list[int]]:
+        """The versions at each place of a tree (conversation, parent), oldest first: one
+        query per conversation."""
+        found: dict[tuple[int, int | None], list[int]] = {place: [] for place in places}
+        by_conversation: dict[int, set[int | None]] = {}
+        for conversation_id, parent_id in places:
+            by_conversation.setdefault(conversation_id, set()).add(parent_id)
+        for conversation_id, parents in by_conversation.items():
+            named = [parent for parent in parents if parent is not None]
+            where = Q(parent_id__isnull=True)
+            if named:
+                where = (
+                    Q(parent_id__in=named) | where if None in parents else Q(parent_id__in=named)
+                )
+            query = Post.filter(where, user_id=user_id, conversation_id=conversation_id)
+            for post_id, parent_id in await query.order_by("id").values_list("id", "parent_id"):
+                key = (conversation_id, parent_id)
+                if key in found:
+                    found[key].append(post_id)
+        return found
+
     async def list_recent(
         self, user_id: int, window: PageWindow, search: str | None = None
     ) -> Page[ConversationRecord]:
@@ -138,8 +171,9 @@ class Conversations:
     async def list_prompts(
         self, user_id: int, window: PageWindow, search: str | None = None
     ) -> Page[PostRecord]:
-        """The user's earlier prompts across online conversations, newest first."""
-        query = owned_posts(user_id).filter(superseded=False)
+        """The user's earlier prompts across online conversations, newest first, on every
+        branch (a regenerated answer repeats its prompt: it is not listed again)."""
+        query = owned_posts(user_id).filter(replaced_post_id=None)
         if search and (text := _search_text(search)):
             query = query.filter(prompt__icontains=text)
         return await _posts_page(query, window, newest_first=True)
@@ -147,7 +181,7 @@ class Conversations:
     async def posts_of_many(
         self, user_id: int, conversation_ids: list[int], window: PageWindow
     ) -> dict[int, Page[PostRecord]]:
-        """The same page of the current posts of several conversations, oldest first, in
+        """The same page of the current branch of several conversations, oldest first, in
         two queries whatever their number."""
         if len(conversation_ids) == 1:
             query = Post.filter(

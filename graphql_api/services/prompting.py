@@ -16,6 +16,7 @@ from typing import Any
 
 from graphql_api.errors import BadUserInput
 from graphql_api.models import Post, PostStatus
+from graphql_api.services.branches import ancestors
 
 MAX_LANGUAGE_CHARS = 40
 MAX_TOKENS_LIMIT = 8_192
@@ -109,16 +110,15 @@ def build_messages(
     return messages
 
 
-async def load_history(conversation_id: int, before_post_id: int) -> list[Post]:
-    """The current posts before `before_post_id`, oldest first, bounded in count and size."""
-    recent = (
-        await Post.filter(conversation_id=conversation_id, superseded=False, id__lt=before_post_id)
-        .order_by("-id")
-        .limit(HISTORY_POSTS)
-    )
+async def load_history(parent_id: int | None) -> list[Post]:
+    """The branch a new prompt follows: the path to its parent, oldest first, bounded in
+    count and size (never a sibling's text: the model sees only its branch)."""
+    if parent_id is None:
+        return []
+    path = await ancestors(parent_id, limit=HISTORY_POSTS)
     kept: list[Post] = []
     size = 0
-    for post in recent:
+    for post in reversed(path):
         size += len(post.prompt) + len(post.body)
         if size > HISTORY_CHARS:
             break

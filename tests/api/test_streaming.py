@@ -267,12 +267,21 @@ async def test_regenerate_the_last_answer_keeps_the_earlier_one(
     ]
 
 
-async def test_only_the_last_answer_can_be_regenerated(api: ApiServer, model: VLLMStandin) -> None:
+async def test_regenerating_an_earlier_answer_starts_a_branch_from_it(
+    api: ApiServer, model: VLLMStandin
+) -> None:
     alice = await api.new_user()
     first = await api.send_prompt(alice, "one")
-    await api.send_prompt(alice, "two", first["conversationId"])
-    error = await api.error(REGENERATE, {"id": first["id"]}, token=alice.token)
-    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    second = await api.send_prompt(alice, "two", first["conversationId"])
+    new = (await api.ok(REGENERATE, {"id": first["id"]}, token=alice.token))["regeneratePost"]
+    async with GraphQLSocket.connect(api.url, alice.token) as socket:
+        async for _ in socket.subscribe(POST_STREAM, {"id": new["id"]}):
+            pass
+    listed = await api.ok(POSTS, {"id": first["conversationId"]}, token=alice.token)
+    assert [edge["node"]["id"] for edge in listed["conversation"]["posts"]["edges"]] == [new["id"]]
+    # The new version stands where the first did: the model saw no history.
+    assert [m["content"] for m in model.requests[-1]["messages"][1:]] == ["one"]
+    assert (await stored(api, second["id"])).superseded
 
 
 async def test_retry_a_failed_answer_by_regenerating_it(api: ApiServer, model: VLLMStandin) -> None:

@@ -11,7 +11,8 @@ The package, one concern per module:
 - `followers`: whoever watches an answer, here or from another process;
 - `limits`: prompts per minute and answers in flight, per user;
 - `recovery`: answers interrupted by a process that died, or by the database.
-This module starts, regenerates and stops answers, and says why one failed.
+This module starts answers (a new prompt, an edited one, a regenerated one: each a post in
+the conversation's tree, whose branch becomes current), stops them, and says why one failed.
 """
 
 from __future__ import annotations
@@ -21,12 +22,13 @@ import time
 
 from tortoise.transactions import in_transaction
 
-from graphql_api.errors import ApiError, BadUserInput, LLMUnavailable, RateLimited
-from graphql_api.models import Post
-from graphql_api.records import IN_FLIGHT, PostRecord, PostStatus
+from graphql_api.errors import ApiError, BadUserInput, LLMUnavailable, NotFound, RateLimited
+from graphql_api.models import Conversation, Post
+from graphql_api.records import IN_FLIGHT, ConversationStatus, PostRecord, PostStatus
 from graphql_api.services.answers.limits import AnswerLimits
 from graphql_api.services.answers.live import LiveAnswer, StreamEvent
 from graphql_api.services.answers.writer import AnswerWriter
+from graphql_api.services.branches import branch_lock, switch_branch
 from graphql_api.services.broker import Broker
 from graphql_api.services.conversations import (
     create_conversation,
@@ -60,38 +62,54 @@ class Answers:
         prompt: str,
         options: OutputOptions,
         request_id: str | None = None,
+        parent_id: str | None = None,
     ) -> LiveAnswer:
-        """Save the prompt as a PENDING post (in a new conversation without
-        `conversation_id`), then answer it in the background."""
-        prompt = check_text(
-            prompt, "prompt", max_chars=self.settings.max_prompt_chars, allow_empty=False
-        )
+        """Save the prompt as a PENDING post and answer it in the background. It continues
+        the conversation's current branch, or follows `parent_id` (a post of the same
+        conversation; alone, it names the conversation too); without either, it starts a
+        new conversation."""
+        prompt = self._checked_prompt(prompt)
         options = options.validated()
+        conversation = None
         if conversation_id is not None:
             conversation = await get_owned_conversation(user_id, conversation_id)
+        parent = None
+        if parent_id is not None:
+            parent = await get_owned_post(user_id, parent_id)
+            if conversation is not None and parent.conversation_id != conversation.id:
+                raise NotFound("post")
         slot = await self.limits.admit(user_id)
         try:
-            # One commit for both rows: each commit waits for the disk, before the first token.
-            async with in_transaction():
-                if conversation_id is None:
-                    conversation = await create_conversation(
-                        user_id, title=title_from_prompt(prompt)
-                    )
-                else:
-                    await touch_conversation(conversation)
-                post = await Post.create(
-                    conversation_id=conversation.id,
-                    user_id=user_id,
-                    prompt=prompt,
-                    options=options.to_json() or None,
-                    worker=self.broker.worker_id,
+            if conversation is not None:
+                post, conversation = await self._add_post(
+                    user_id, conversation.id, parent, prompt, options, replaced=None
                 )
+            elif parent is not None:
+                post, conversation = await self._add_post(
+                    user_id, parent.conversation_id, parent, prompt, options, replaced=None
+                )
+            else:
+                post, conversation = await self._first_post(user_id, prompt, options)
         except BaseException:
             await self.limits.release(slot)
             raise
-        return self.writer.launch(
-            post, conversation, options, request_id, conversation_id is None, slot
-        )
+        return self.writer.launch(post, conversation, options, request_id, slot)
+
+    async def edit(
+        self,
+        user_id: int,
+        post_id: str,
+        prompt: str,
+        options: OutputOptions | None,
+        request_id: str | None = None,
+    ) -> LiveAnswer:
+        """A new version of a sent prompt: a sibling of `post_id` with the new text, answered
+        in the background, whose branch becomes current. The one edited away from keeps its
+        branch (and goes on if it is still being written)."""
+        prompt = self._checked_prompt(prompt)
+        old = await get_owned_post(user_id, post_id)
+        chosen = (options or OutputOptions.from_json(old.options)).validated()
+        return await self._new_version(user_id, old, prompt, chosen, request_id, replaced=None)
 
     async def regenerate(
         self,
@@ -100,37 +118,101 @@ class Answers:
         options: OutputOptions | None,
         request_id: str | None = None,
     ) -> LiveAnswer:
-        """A new answer to the last prompt of a conversation; the replaced one is kept."""
+        """A new answer to the same prompt: a sibling of `post_id` (with `replaced_post_id`
+        set), answered in the background, whose branch becomes current."""
         old = await get_owned_post(user_id, post_id)
-        conversation = await get_owned_conversation(user_id, old.conversation_id)
-        latest = (
-            await Post.filter(conversation_id=conversation.id, superseded=False)
-            .order_by("-id")
-            .first()
-        )
-        if latest is None or latest.id != old.id:
-            raise BadUserInput("only the last answer of a conversation can be regenerated")
         if old.status in IN_FLIGHT:
             raise BadUserInput("this answer is still being written; stop it first")
         chosen = (options or OutputOptions.from_json(old.options)).validated()
+        return await self._new_version(user_id, old, old.prompt, chosen, request_id, old.id)
+
+    async def _new_version(
+        self,
+        user_id: int,
+        old: Post,
+        prompt: str,
+        options: OutputOptions,
+        request_id: str | None,
+        replaced: int | None,
+    ) -> LiveAnswer:
+        parent = await Post.get(id=old.parent_id) if old.parent_id is not None else None
         slot = await self.limits.admit(user_id)
         try:
-            # Conditional, so that two regenerations at once cannot both replace it.
-            if not await Post.filter(id=old.id, superseded=False).update(superseded=True):
-                raise BadUserInput("this answer was already regenerated")
-            post = await Post.create(
-                conversation_id=conversation.id,
-                user_id=user_id,
-                prompt=old.prompt,
-                options=chosen.to_json() or None,
-                replaced_post_id=old.id,
-                worker=self.broker.worker_id,
+            post, conversation = await self._add_post(
+                user_id, old.conversation_id, parent, prompt, options, replaced, beside=old
             )
-            await touch_conversation(conversation)
         except BaseException:
             await self.limits.release(slot)
             raise
-        return self.writer.launch(post, conversation, chosen, request_id, False, slot)
+        return self.writer.launch(post, conversation, options, request_id, slot)
+
+    def _checked_prompt(self, prompt: str) -> str:
+        return check_text(
+            prompt, "prompt", max_chars=self.settings.max_prompt_chars, allow_empty=False
+        )
+
+    async def _first_post(
+        self, user_id: int, prompt: str, options: OutputOptions
+    ) -> tuple[Post, Conversation]:
+        # One commit for both rows: each commit waits for the disk, before the first token.
+        async with in_transaction():
+            conversation = await create_conversation(user_id, title=title_from_prompt(prompt))
+            post = await self._create(conversation.id, user_id, None, prompt, options, None)
+            conversation.current_post_id = post.id
+            await Conversation.filter(id=conversation.id).update(current_post_id=post.id)
+        return post, conversation
+
+    async def _add_post(
+        self,
+        user_id: int,
+        conversation_id: int,
+        parent: Post | None,
+        prompt: str,
+        options: OutputOptions,
+        replaced: int | None,
+        beside: Post | None = None,
+    ) -> tuple[Post, Conversation]:
+        """A post under `parent` (else after the current leaf, or beside `beside` at the
+        root), made the current branch's leaf; one change of the tree at a time."""
+        async with branch_lock(conversation_id) as conversation:
+            if conversation.status is not ConversationStatus.ONLINE:
+                raise NotFound("conversation")
+            if parent is None and beside is None:
+                parent_id = conversation.current_post_id
+            else:
+                parent_id = parent.id if parent is not None else None
+            continues = parent_id == conversation.current_post_id and parent_id is not None
+            post = await self._create(
+                conversation_id, user_id, parent_id, prompt, options, replaced, off=not continues
+            )
+            if continues:
+                conversation.current_post_id = post.id
+                await Conversation.filter(id=conversation_id).update(current_post_id=post.id)
+            else:
+                await switch_branch(conversation, post.id)
+            await touch_conversation(conversation)
+        return post, conversation
+
+    async def _create(
+        self,
+        conversation_id: int,
+        user_id: int,
+        parent_id: int | None,
+        prompt: str,
+        options: OutputOptions,
+        replaced: int | None,
+        off: bool = False,
+    ) -> Post:
+        return await Post.create(
+            conversation_id=conversation_id,
+            user_id=user_id,
+            parent_id=parent_id,
+            prompt=prompt,
+            options=options.to_json() or None,
+            replaced_post_id=replaced,
+            superseded=off,
+            worker=self.broker.worker_id,
+        )
 
     async def wait(self, live: LiveAnswer) -> PostRecord:
         """The whole answer once it has ended; a failed one raises the API's error for it

@@ -1,6 +1,6 @@
 """The writer: asks the gateway for an answer and saves what the model writes.
 
-    live = writer.launch(post, conversation, options, request_id, first_post, slot)
+    live = writer.launch(post, conversation, options, request_id, slot)
     await writer.stop_local(post.id)     # cancel it here; its text so far is kept
 
 Each answer is a task of its own that does not depend on whoever started it. Its status
@@ -79,7 +79,6 @@ class AnswerWriter:
         conversation: Conversation,
         options: OutputOptions,
         request_id: str | None,
-        first_post: bool,
         slot: Ticket,
     ) -> LiveAnswer:
         """Answer a saved PENDING post in the background; `slot` is released at its end."""
@@ -87,7 +86,7 @@ class AnswerWriter:
         self.running[post.id] = live
         self._slot_of[post.id] = slot
         live.task = asyncio.create_task(
-            self._answer(live, conversation, options, request_id, first_post),
+            self._answer(live, conversation, options, request_id),
             name=f"answer-{post.id}",
         )
         # Its text, for followers on other processes (with Redis; else nothing to do).
@@ -102,13 +101,12 @@ class AnswerWriter:
         conversation: Conversation,
         options: OutputOptions,
         request_id: str | None,
-        first_post: bool,
     ) -> None:
         post = live.post
         started = self.clock()
         ending: Finish | None = None
         try:
-            history = [] if first_post else await load_history(conversation.id, post.id)
+            history = await load_history(post.parent_id)
             messages = build_messages(
                 self.settings.system_prompt,
                 conversation.instructions,

@@ -60,10 +60,37 @@ async def test_the_history_is_bounded_by_size_keeping_the_newest(
 ) -> None:
     conversation = await Conversation.create(user_id=user_id, title="t")
     big = "x" * (HISTORY_CHARS // 3)
+    parent = None
     for number in range(5):
-        await Post.create(
-            conversation_id=conversation.id, user_id=user_id, prompt=f"q{number}", body=big
+        post = await Post.create(
+            conversation_id=conversation.id,
+            user_id=user_id,
+            prompt=f"q{number}",
+            body=big,
+            parent_id=parent,
         )
-    newest = await Post.create(conversation_id=conversation.id, user_id=user_id, prompt="now")
-    history = await load_history(conversation.id, newest.id)
+        parent = post.id
+    history = await load_history(parent)
     assert [post.prompt for post in history] == ["q3", "q4"]
+
+
+async def test_the_history_is_the_branch_never_a_siblings_text(
+    database: TortoiseContext, user_id: int
+) -> None:
+    conversation = await Conversation.create(user_id=user_id, title="t")
+
+    async def post(prompt: str, parent: Post | None) -> Post:
+        return await Post.create(
+            conversation_id=conversation.id,
+            user_id=user_id,
+            prompt=prompt,
+            body=f"answer to {prompt}",
+            parent_id=parent.id if parent else None,
+        )
+
+    root = await post("root", None)
+    await post("sibling", root)
+    chosen = await post("chosen", root)
+    await post("its sibling's child", chosen)
+    assert [p.prompt for p in await load_history(chosen.id)] == ["root", "chosen"]
+    assert await load_history(None) == []

@@ -74,7 +74,7 @@ async def start(
     conversation = await Conversation.create(user_id=user_id, title="t")
     post = await Post.create(conversation_id=conversation.id, user_id=user_id, prompt="hi")
     slot = await slots.acquire(str(user_id), limit=1)
-    writer.launch(post, conversation, OutputOptions(), None, True, slot)
+    writer.launch(post, conversation, OutputOptions(), None, slot)
     return writer, slots, post
 
 
