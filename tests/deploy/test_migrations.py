@@ -32,6 +32,7 @@ MIGRATIONS = sorted(
     if not path.stem.startswith("_")
 )
 FIRST = MIGRATIONS[0]
+WHEN = "2025-01-01 00:00:00.000000"
 
 # Rows written against the first schema, as a release running it would have written them.
 FIRST_SCHEMA_ROWS = {
@@ -286,3 +287,46 @@ def test_migrate_command_applies_pending_migrations_once(tmp_path: Path) -> None
     assert run() == "".join(f"Applied {name}.\n" for name in MIGRATIONS)
     assert run() == "The database is up to date.\n"
     assert run("--plan") == "No pending migrations.\n"
+
+
+async def test_the_tree_migration_links_existing_posts_and_keeps_what_was_listed(
+    empty_database_url: str,
+) -> None:
+    """Before trees, a conversation was a line of posts and a regenerated answer hid the one
+    it replaced: they become a chain, and each regeneration a sibling of what it replaced."""
+    assert await migrate_to(empty_database_url, target="0002_exact_usernames")
+    async with connect(make_settings(database_url=empty_database_url)) as database:
+        with database:
+            db = database.db()
+            mark = "%s" if db.capabilities.dialect == "mysql" else "?"
+            await db.execute_query(
+                f"INSERT INTO users (id, username, password, created_at) VALUES ({mark}, "
+                f"{mark}, {mark}, {mark})",
+                [1, "alice", "x", "2025-01-01 00:00:00.000000"],
+            )
+            for conversation in (7, 8):
+                await db.execute_query(
+                    "INSERT INTO conversation (id, status, user_id, created_at, title, "
+                    f"updated_at) VALUES ({mark}, 'online', 1, {mark}, 't', {mark})",
+                    [conversation, WHEN, WHEN],
+                )
+            # (id, conversation, replaced, superseded): 11, then 12 regenerated as 13 and 13
+            # as 14, then 15 after it; conversation 8 is one post.
+            rows = [(11, 7, None, 0), (12, 7, None, 1), (13, 7, 12, 1), (14, 7, 13, 0),
+                    (15, 7, None, 0), (21, 8, None, 0)]  # fmt: skip
+            for post_id, conversation, replaced, superseded in rows:
+                await db.execute_query(
+                    "INSERT INTO posts (id, prompt, body, conversation_id, created_at, user_id, "
+                    "status, replaced_post_id, superseded, updated_at) VALUES "
+                    f"({mark}, 'q', 'a', {mark}, {mark}, 1, 'complete', {mark}, {mark}, {mark})",
+                    [post_id, conversation, WHEN, replaced, superseded, WHEN],
+                )
+    assert await migrate_to(empty_database_url) == MIGRATIONS[2:]
+    async with open_database(make_settings(database_url=empty_database_url)) as database:
+        with database:
+            parents = dict(await Post.all().order_by("id").values_list("id", "parent_id"))
+            current = dict(await Conversation.all().values_list("id", "current_post_id"))
+            listed = await Post.filter(conversation_id=7, superseded=False).order_by("id")
+    assert parents == {11: None, 12: 11, 13: 11, 14: 11, 15: 14, 21: None}
+    assert current == {7: 15, 8: 21}
+    assert [post.id for post in listed] == [11, 14, 15]
