@@ -20,6 +20,8 @@ from typing import Any
 
 import httpx
 
+LIST_TIMEOUT_SECONDS = 5.0
+
 
 class GatewayFailure(Exception):
     """The model could not answer: the gateway unreachable, refusing, or failing mid-answer.
@@ -100,6 +102,7 @@ class GatewayClient:
         self,
         messages: list[dict[str, str]],
         *,
+        model: str | None = None,
         max_tokens: int | None = None,
         temperature: float | None = None,
         request_id: str | None = None,
@@ -109,6 +112,8 @@ class GatewayClient:
             "stream": True,
             "stream_options": {"include_usage": True},
         }
+        if model is not None:
+            body["model"] = model
         if max_tokens is not None:
             body["max_tokens"] = max_tokens
         if temperature is not None:
@@ -134,6 +139,40 @@ class GatewayClient:
             raise GatewayFailure(
                 f"the model gateway cannot be reached ({type(exc).__name__})", code="unreachable"
             ) from None
+
+    async def list_models(self) -> list[GatewayModel]:
+        """The models the gateway serves (OpenAI's list shape, with `max_model_len` and
+        `available`), in its order; GatewayFailure when it cannot say."""
+        try:
+            response = await self._client.get("/v1/models", timeout=LIST_TIMEOUT_SECONDS)
+        except httpx.HTTPError as exc:
+            raise GatewayFailure(f"cannot list the models ({type(exc).__name__})") from None
+        try:
+            listed = response.json()
+        except ValueError:
+            listed = None
+        if response.status_code != 200 or not isinstance(listed, dict):
+            raise GatewayFailure("the gateway did not list its models", status=response.status_code)
+        models = []
+        for entry in listed.get("data") or ():
+            if isinstance(entry, dict) and isinstance(entry.get("id"), str):
+                length = entry.get("max_model_len")
+                models.append(
+                    GatewayModel(
+                        id=entry["id"],
+                        context_length=length if isinstance(length, int) else None,
+                        available=entry.get("available") is not False,
+                    )
+                )
+        return models
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayModel:
+    id: str
+    context_length: int | None
+    # False when every upstream of the model is out of rotation.
+    available: bool
 
 
 async def _parse_stream(response: httpx.Response) -> AsyncIterator[Delta | Finish]:

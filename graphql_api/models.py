@@ -96,6 +96,8 @@ class Conversation(Model):
     updated_at = fields.DatetimeField(auto_now=True)
     # The leaf of the current branch: the posts from the root to it are those listed.
     current_post_id: int | None = fields.IntField(null=True)
+    # The model its prompts go to (unless a prompt asks for another).
+    model = fields.CharField(max_length=200, null=True)
 
     user_id: int
 

@@ -36,6 +36,16 @@ IN_FLIGHT = (PostStatus.PENDING, PostStatus.STREAMING)
 
 
 @dataclass(frozen=True, slots=True)
+class ModelRecord:
+    """A model the gateway serves."""
+
+    id: str
+    context_length: int | None
+    available: bool
+    is_default: bool
+
+
+@dataclass(frozen=True, slots=True)
 class UserRecord:
     id: int
     username: str
@@ -55,6 +65,7 @@ class ConversationRecord:
     created_at: datetime
     updated_at: datetime
     current_post_id: int | None
+    model: str | None
 
     # The columns a listing loads, in the order of the fields.
     COLUMNS = (
@@ -65,6 +76,7 @@ class ConversationRecord:
         "created_at",
         "updated_at",
         "current_post_id",
+        "model",
     )
 
     @classmethod
@@ -81,6 +93,7 @@ class ConversationRecord:
             created_at=conversation.created_at,
             updated_at=conversation.updated_at,
             current_post_id=conversation.current_post_id,
+            model=conversation.model,
         )
 
 

@@ -16,6 +16,7 @@ Every variable, its meaning and its default:
 | `SYSTEM_PROMPT` | the system message before every conversation | a short persona |
 | `API_HOST`, `API_PORT` | where the API listens | `127.0.0.1`, `8000` |
 | `LLM_GATEWAY_URL` | where the API finds the gateway | `http://127.0.0.1:8001` |
+| `DEFAULT_MODEL` | the model new conversations use (a name the gateway lists) | its first |
 | `LLM_REQUEST_TIMEOUT` | seconds without a byte from the gateway before an answer fails | `150` |
 | `GRAPHIQL` | serve GraphiQL and allow introspection (default: on outside production) | |
 | `MAX_PROMPT_CHARS` | longest prompt accepted | `32000` |
@@ -82,6 +83,7 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=0, le=65_535)
     llm_gateway_url: str = "http://127.0.0.1:8001"
+    default_model: str | None = None
     # Longer than the gateway's queue wait plus its first-token limit (60 + 60 s by default),
     # so that the gateway, which knows why, is the one to give up.
     llm_request_timeout: float = Field(default=150.0, gt=0)

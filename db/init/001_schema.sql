@@ -20,6 +20,7 @@ CREATE TABLE IF NOT EXISTS `conversation` (
     `updated_at` DATETIME(6) NOT NULL,
     `user_id` INT NOT NULL,
     `current_post_id` INT,
+    `model` VARCHAR(200),
     CONSTRAINT `fk_conversa_users_1f06f602` FOREIGN KEY (`user_id`) REFERENCES `users` (`id`) ON DELETE CASCADE,
     KEY `idx_conv_user_list` (`user_id`, `status`, `updated_at`, `id`)
 ) CHARACTER SET utf8mb4;

@@ -57,6 +57,10 @@ class Context:
     def user_id(self) -> int:
         return self.claims.user_id
 
+    def require_session(self) -> None:
+        """For what only signed-in users see but that is not theirs: UNAUTHENTICATED else."""
+        self._claims = self.claims
+
     def authenticate(self, authorization: object) -> None:
         """Verify a token given after the context was made (WebSocket `connection_init`)."""
         self.authorization = authorization if isinstance(authorization, str) else None

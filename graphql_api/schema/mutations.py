@@ -13,6 +13,7 @@ from graphql_api.schema.types import (
     AuthPayload,
     Conversation,
     ConversationId,
+    ModelName,
     Options,
     ParentId,
     Post,
@@ -64,11 +65,15 @@ class Mutation:
 
     @strawberry.mutation(description="Start an empty conversation.")
     async def create_conversation(
-        self, info: Info, title: Title = None, instructions: Instructions = None
+        self,
+        info: Info,
+        title: Title = None,
+        instructions: Instructions = None,
+        model: ModelName = None,
     ) -> Conversation:
         conversations = info.context.services.conversations
         return Conversation.from_record(
-            await conversations.create(info.context.user_id, title, instructions)
+            await conversations.create(info.context.user_id, title, instructions, model)
         )
 
     @strawberry.mutation(description='Change what is given; instructions: "" clears them.')
@@ -78,10 +83,11 @@ class Mutation:
         id: ConversationRef,
         title: Title = None,
         instructions: Instructions = None,
+        model: ModelName = None,
     ) -> Conversation:
         conversations = info.context.services.conversations
         return Conversation.from_record(
-            await conversations.update(info.context.user_id, id, title, instructions)
+            await conversations.update(info.context.user_id, id, title, instructions, model)
         )
 
     @strawberry.mutation(

@@ -30,6 +30,9 @@ ConversationId = Annotated[
     strawberry.ID | None,
     strawberry.argument(description="The conversation to continue; none starts a new one."),
 ]
+ModelName = Annotated[
+    str | None, strawberry.argument(description="The model its prompts go to (one of `models`).")
+]
 ParentId = Annotated[
     strawberry.ID | None,
     strawberry.argument(
@@ -79,6 +82,27 @@ class OutputFormat(Enum):
     JSON = strawberry.enum_value(
         prompting.OutputFormat.JSON, description="One JSON document and nothing else."
     )
+
+
+@strawberry.type(description="A model people can pick.")
+class Model:
+    id: str = strawberry.field(description="Its name: what `model` options take.")
+    context_length: int | None = strawberry.field(
+        description="Prompt and answer together, in tokens, when the model says."
+    )
+    available: bool = strawberry.field(
+        description="Whether it can answer now (false while every server of it is down)."
+    )
+    is_default: bool = strawberry.field(description="Whether new conversations use it.")
+
+    @classmethod
+    def from_record(cls, model: records.ModelRecord) -> Model:
+        return cls(
+            id=model.id,
+            context_length=model.context_length,
+            available=model.available,
+            is_default=model.is_default,
+        )
 
 
 @strawberry.type(description="An account.")
@@ -202,6 +226,9 @@ class Conversation:
     current_post_id: strawberry.ID | None = strawberry.field(
         description="The last post of the current branch (what `posts` lists leads to it)."
     )
+    model: str | None = strawberry.field(
+        description="The model its prompts go to, unless a prompt asks for another."
+    )
     db_id: strawberry.Private[int]
 
     @classmethod
@@ -275,6 +302,10 @@ class GenerationOptions:
     format: OutputFormat | None = strawberry.field(
         default=None, description="How to write the answer."
     )
+    model: str | None = strawberry.field(
+        default=None,
+        description="The model to answer (one of `models`); the conversation's by default.",
+    )
 
     def to_options(self) -> prompting.OutputOptions:
         return prompting.OutputOptions(
@@ -282,6 +313,7 @@ class GenerationOptions:
             max_tokens=self.max_tokens,
             language=self.language,
             format=prompting.OutputFormat(self.format.value) if self.format else None,
+            model=self.model,
         )
 
 

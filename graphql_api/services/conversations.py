@@ -17,6 +17,7 @@ from tortoise.queryset import QuerySet
 from graphql_api.models import Conversation, Post
 from graphql_api.records import ConversationRecord, ConversationStatus, PostRecord
 from graphql_api.services.branches import branch_lock, descend, switch_branch
+from graphql_api.services.catalog import ModelCatalog
 from graphql_api.services.ownership import (
     find_owned_conversation,
     get_owned_conversation,
@@ -30,6 +31,7 @@ from graphql_api.services.pagination import (
     decode_conversation_cursor,
     decode_post_cursor,
 )
+from graphql_api.services.prompting import OutputOptions
 from graphql_api.services.text import check_text
 
 MAX_TITLE_CHARS = 200
@@ -61,13 +63,17 @@ def _search_text(search: str) -> str:
 
 
 async def create_conversation(
-    user_id: int, title: str | None = None, instructions: str | None = None
+    user_id: int,
+    title: str | None = None,
+    instructions: str | None = None,
+    model: str | None = None,
 ) -> Conversation:
     """A new conversation row (inside the caller's transaction, if any)."""
     return await Conversation.create(
         user_id=user_id,
         title=_clean_title(title) if title else DEFAULT_TITLE,
         instructions=_clean_instructions(instructions) if instructions else None,
+        model=model,
     )
 
 
@@ -78,16 +84,28 @@ async def touch_conversation(conversation: Conversation) -> None:
 
 
 class Conversations:
-    def __init__(self, stop_answers: Callable[[int], Awaitable[None]]) -> None:
+    def __init__(
+        self, catalog: ModelCatalog, stop_answers: Callable[[int], Awaitable[None]]
+    ) -> None:
+        self.catalog = catalog
         # Stops every answer still being written in a conversation (by its id).
         self._stop_answers = stop_answers
 
     async def create(
-        self, user_id: int, title: str | None = None, instructions: str | None = None
+        self,
+        user_id: int,
+        title: str | None = None,
+        instructions: str | None = None,
+        model: str | None = None,
     ) -> ConversationRecord:
+        chosen = await self._known_model(model)
         return ConversationRecord.from_model(
-            await create_conversation(user_id, title, instructions)
+            await create_conversation(user_id, title, instructions, chosen)
         )
+
+    async def _known_model(self, model: str | None) -> str | None:
+        name = OutputOptions(model=model).validated().model
+        return await self.catalog.choose(name, None) if name else None
 
     async def find(self, user_id: int, conversation_id: str | int) -> ConversationRecord | None:
         """The user's online conversation with that id, or None."""
@@ -100,6 +118,7 @@ class Conversations:
         conversation_id: str | int,
         title: str | None = None,
         instructions: str | None = None,
+        model: str | None = None,
     ) -> ConversationRecord:
         """Change what is given; `instructions=""` clears them."""
         conversation = await get_owned_conversation(user_id, conversation_id)
@@ -107,7 +126,9 @@ class Conversations:
             conversation.title = _clean_title(title) or DEFAULT_TITLE
         if instructions is not None:
             conversation.instructions = _clean_instructions(instructions)
-        await conversation.save(update_fields=["title", "instructions", "updated_at"])
+        if model is not None:
+            conversation.model = await self._known_model(model)
+        await conversation.save(update_fields=["title", "instructions", "model", "updated_at"])
         return ConversationRecord.from_model(conversation)
 
     async def delete(self, user_id: int, conversation_id: str | int) -> None:

@@ -19,6 +19,7 @@ from graphql_api.models import Post, PostStatus
 from graphql_api.services.branches import ancestors
 
 MAX_LANGUAGE_CHARS = 40
+MAX_MODEL_CHARS = 200
 MAX_TOKENS_LIMIT = 8_192
 # The gateway fits the conversation to the model's context; this only bounds what is loaded.
 HISTORY_POSTS = 100
@@ -46,6 +47,8 @@ class OutputOptions:
     max_tokens: int | None = None
     language: str | None = None
     format: OutputFormat | None = None
+    # Which model answers (a name from the gateway's list); None: the conversation's.
+    model: str | None = None
 
     def validated(self) -> OutputOptions:
         if self.temperature is not None and not 0.0 <= self.temperature <= 2.0:
@@ -59,7 +62,10 @@ class OutputOptions:
             raise BadUserInput(
                 f"language must be a name of at most {MAX_LANGUAGE_CHARS} characters"
             )
-        return OutputOptions(self.temperature, self.max_tokens, language, self.format)
+        model = (self.model or "").strip() or None
+        if model is not None and (len(model) > MAX_MODEL_CHARS or not model.isprintable()):
+            raise BadUserInput(f"model must be a name of at most {MAX_MODEL_CHARS} characters")
+        return OutputOptions(self.temperature, self.max_tokens, language, self.format, model)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

@@ -30,6 +30,7 @@ from graphql_api.services.answers.limits import AnswerLimits
 from graphql_api.services.answers.recovery import Recovery
 from graphql_api.services.answers.writer import AnswerWriter
 from graphql_api.services.broker import Broker, make_broker
+from graphql_api.services.catalog import ModelCatalog
 from graphql_api.services.conversations import Conversations
 from graphql_api.services.limits import make_slots, make_window
 from graphql_api.settings import Settings
@@ -47,6 +48,7 @@ class Services:
     conversations: Conversations
     answers: Answers
     followers: Followers
+    catalog: ModelCatalog
 
 
 @dataclass(frozen=True)
@@ -72,14 +74,17 @@ async def running(settings: Settings, metrics: Metrics) -> AsyncIterator[Wiring]
                 slots = make_slots(redis, f"{prefix}:slots:answers")
                 writer = AnswerWriter(settings, gateway, broker, slots, metrics)
                 prompts = make_window(redis, f"{prefix}:limit:prompts", PROMPT_WINDOW_SECONDS)
-                answers = Answers(settings, writer, AnswerLimits(settings, prompts, slots), broker)
+                catalog = ModelCatalog(gateway, settings.default_model)
+                limits = AnswerLimits(settings, prompts, slots)
+                answers = Answers(settings, writer, limits, catalog, broker)
                 followers = Followers(writer, broker)
                 recovery = Recovery(settings, writer, broker)
                 services = Services(
                     settings=settings,
                     metrics=metrics,
                     accounts=accounts,
-                    conversations=Conversations(stop_answers=answers.stop_in_conversation),
+                    conversations=Conversations(catalog, answers.stop_in_conversation),
+                    catalog=catalog,
                     answers=answers,
                     followers=followers,
                 )

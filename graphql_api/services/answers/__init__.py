@@ -18,6 +18,7 @@ the conversation's tree, whose branch becomes current), stops them, and says why
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 
 from tortoise.transactions import in_transaction
@@ -30,6 +31,7 @@ from graphql_api.services.answers.live import LiveAnswer, StreamEvent
 from graphql_api.services.answers.writer import AnswerWriter
 from graphql_api.services.branches import branch_lock, switch_branch
 from graphql_api.services.broker import Broker
+from graphql_api.services.catalog import ModelCatalog
 from graphql_api.services.conversations import (
     create_conversation,
     title_from_prompt,
@@ -48,11 +50,17 @@ BUSY_RETRY_SECONDS = 5
 
 class Answers:
     def __init__(
-        self, settings: Settings, writer: AnswerWriter, limits: AnswerLimits, broker: Broker
+        self,
+        settings: Settings,
+        writer: AnswerWriter,
+        limits: AnswerLimits,
+        catalog: ModelCatalog,
+        broker: Broker,
     ) -> None:
         self.settings = settings
         self.writer = writer
         self.limits = limits
+        self.catalog = catalog
         self.broker = broker
 
     async def start(
@@ -76,17 +84,16 @@ class Answers:
         parent = None
         if parent_id is not None:
             parent = await get_owned_post(user_id, parent_id)
-            if conversation is not None and parent.conversation_id != conversation.id:
+            if conversation is None:
+                conversation = await get_owned_conversation(user_id, parent.conversation_id)
+            elif parent.conversation_id != conversation.id:
                 raise NotFound("post")
+        options = await self._with_model(options, conversation)
         slot = await self.limits.admit(user_id)
         try:
             if conversation is not None:
                 post, conversation = await self._add_post(
                     user_id, conversation.id, parent, prompt, options, replaced=None
-                )
-            elif parent is not None:
-                post, conversation = await self._add_post(
-                    user_id, parent.conversation_id, parent, prompt, options, replaced=None
                 )
             else:
                 post, conversation = await self._first_post(user_id, prompt, options)
@@ -136,6 +143,8 @@ class Answers:
         replaced: int | None,
     ) -> LiveAnswer:
         parent = await Post.get(id=old.parent_id) if old.parent_id is not None else None
+        conversation = await get_owned_conversation(user_id, old.conversation_id)
+        options = await self._with_model(options, conversation)
         slot = await self.limits.admit(user_id)
         try:
             post, conversation = await self._add_post(
@@ -145,6 +154,16 @@ class Answers:
             await self.limits.release(slot)
             raise
         return self.writer.launch(post, conversation, options, request_id, slot)
+
+    async def _with_model(
+        self, options: OutputOptions, conversation: Conversation | None
+    ) -> OutputOptions:
+        """The options with the model that will answer: BAD_USER_INPUT, before anything is
+        saved, for one the gateway does not serve."""
+        model = await self.catalog.choose(
+            options.model, conversation.model if conversation is not None else None
+        )
+        return dataclasses.replace(options, model=model)
 
     def _checked_prompt(self, prompt: str) -> str:
         return check_text(
@@ -156,7 +175,9 @@ class Answers:
     ) -> tuple[Post, Conversation]:
         # One commit for both rows: each commit waits for the disk, before the first token.
         async with in_transaction():
-            conversation = await create_conversation(user_id, title=title_from_prompt(prompt))
+            conversation = await create_conversation(
+                user_id, title=title_from_prompt(prompt), model=options.model
+            )
             post = await self._create(conversation.id, user_id, None, prompt, options, None)
             conversation.current_post_id = post.id
             await Conversation.filter(id=conversation.id).update(current_post_id=post.id)
@@ -177,6 +198,10 @@ class Answers:
         async with branch_lock(conversation_id) as conversation:
             if conversation.status is not ConversationStatus.ONLINE:
                 raise NotFound("conversation")
+            if conversation.model is None and options.model is not None:
+                # Its first prompt chooses the conversation's model.
+                conversation.model = options.model
+                await Conversation.filter(id=conversation_id).update(model=options.model)
             if parent is None and beside is None:
                 parent_id = conversation.current_post_id
             else:
@@ -210,6 +235,7 @@ class Answers:
             prompt=prompt,
             options=options.to_json() or None,
             replaced_post_id=replaced,
+            model=options.model,
             superseded=off,
             worker=self.broker.worker_id,
         )

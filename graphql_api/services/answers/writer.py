@@ -117,6 +117,7 @@ class AnswerWriter:
             last_flush = started
             async for event in self.gateway.stream_chat(
                 messages,
+                model=options.model,
                 max_tokens=options.max_tokens,
                 temperature=options.temperature,
                 request_id=request_id,
@@ -161,7 +162,8 @@ class AnswerWriter:
             else:
                 post.status = PostStatus.COMPLETE
                 post.finish_reason = ending.finish_reason
-                post.model = ending.model
+                # The name people picked it by, else the one the gateway gave.
+                post.model = post.model or ending.model
                 post.prompt_tokens = ending.prompt_tokens
                 post.completion_tokens = ending.completion_tokens
         finally:
