@@ -144,6 +144,9 @@ class Post(Model):
     # The API process writing the answer: a post left PENDING or STREAMING by a process that
     # is gone was interrupted.
     worker = fields.CharField(max_length=32, null=True)
+    # Chosen by the client that started it (`startPrompt`), unique per user: a retry of the
+    # same start finds this post instead of sending the prompt again.
+    client_id = fields.CharField(max_length=64, null=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
     conversation_id: int
@@ -152,6 +155,7 @@ class Post(Model):
 
     class Meta:
         table = "posts"
+        unique_together = (("user_id", "client_id"),)
         indexes = (
             Index(fields=("conversation_id", "superseded", "id"), name="idx_posts_conversation"),
             Index(fields=("conversation_id", "parent_id"), name="idx_posts_parent"),

@@ -44,11 +44,13 @@ CREATE TABLE IF NOT EXISTS `posts` (
     `replaced_post_id` INT,
     `user_id` INT NOT NULL,
     `parent_id` INT,
+    `client_id` VARCHAR(64),
     CONSTRAINT `fk_posts_conversa_13dcb88c` FOREIGN KEY (`conversation_id`) REFERENCES `conversation` (`id`) ON DELETE CASCADE,
     CONSTRAINT `fk_posts_posts_f5bf0bc7` FOREIGN KEY (`replaced_post_id`) REFERENCES `posts` (`id`) ON DELETE SET NULL,
     CONSTRAINT `fk_posts_users_10758681` FOREIGN KEY (`user_id`) REFERENCES `users` (`id`) ON DELETE CASCADE,
     KEY `idx_posts_conversation` (`conversation_id`, `superseded`, `id`),
     KEY `idx_posts_parent` (`conversation_id`, `parent_id`),
+    UNIQUE KEY `uid_posts_user_id_46d277` (`user_id`, `client_id`),
     KEY `idx_posts_user` (`user_id`, `id`),
     KEY `idx_posts_status` (`status`)
 ) CHARACTER SET utf8mb4;

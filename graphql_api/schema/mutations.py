@@ -122,6 +122,36 @@ class Mutation:
         return Post.from_record(await answers.wait(live))
 
     @strawberry.mutation(
+        description="Save a prompt and start its answer, returning the PENDING post at once "
+        "(follow it with postStream). Safe to retry: the same clientId returns the same post "
+        "and the prompt goes to the model once."
+    )
+    async def start_prompt(
+        self,
+        info: Info,
+        prompt: PromptText,
+        client_id: Annotated[
+            str,
+            strawberry.argument(
+                description="Chosen by the client for this start, unique per user (a UUID)."
+            ),
+        ],
+        conversation_id: ConversationId = None,
+        options: Options = None,
+        parent_id: ParentId = None,
+    ) -> Post:
+        started = await info.context.services.answers.start_once(
+            info.context.user_id,
+            client_id,
+            conversation_id,
+            prompt,
+            options.to_options() if options else OutputOptions(),
+            request_id=info.context.request_id,
+            parent_id=parent_id,
+        )
+        return Post.from_record(started)
+
+    @strawberry.mutation(
         description="Edit a sent prompt: a new version beside it (same parent) with the new "
         "text, answered in the background (follow it with postStream); its branch becomes "
         "current. The post edited away from keeps its own branch."

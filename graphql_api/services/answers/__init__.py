@@ -20,7 +20,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
+import weakref
 
+from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from graphql_api.errors import ApiError, BadUserInput, LLMUnavailable, NotFound, RateLimited
@@ -37,7 +39,7 @@ from graphql_api.services.conversations import (
     title_from_prompt,
     touch_conversation,
 )
-from graphql_api.services.ownership import get_owned_conversation, get_owned_post
+from graphql_api.services.ownership import get_owned_conversation, get_owned_post, owned_posts
 from graphql_api.services.prompting import OutputOptions
 from graphql_api.services.text import check_text
 from graphql_api.settings import Settings
@@ -45,6 +47,7 @@ from graphql_api.settings import Settings
 __all__ = ["Answers", "LiveAnswer", "StreamEvent"]
 
 STOP_WAIT_SECONDS = 5.0
+MAX_CLIENT_ID_CHARS = 64
 BUSY_RETRY_SECONDS = 5
 
 
@@ -62,6 +65,9 @@ class Answers:
         self.limits = limits
         self.catalog = catalog
         self.broker = broker
+        self._starting: weakref.WeakValueDictionary[tuple[int, str], asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
 
     async def start(
         self,
@@ -71,11 +77,12 @@ class Answers:
         options: OutputOptions,
         request_id: str | None = None,
         parent_id: str | None = None,
+        client_id: str | None = None,
     ) -> LiveAnswer:
         """Save the prompt as a PENDING post and answer it in the background. It continues
         the conversation's current branch, or follows `parent_id` (a post of the same
         conversation; alone, it names the conversation too); without either, it starts a
-        new conversation."""
+        new conversation. `client_id`: see `start_once`."""
         prompt = self._checked_prompt(prompt)
         options = options.validated()
         conversation = None
@@ -93,14 +100,58 @@ class Answers:
         try:
             if conversation is not None:
                 post, conversation = await self._add_post(
-                    user_id, conversation.id, parent, prompt, options, replaced=None
+                    user_id, conversation.id, parent, prompt, options, None, client_id=client_id
                 )
             else:
-                post, conversation = await self._first_post(user_id, prompt, options)
+                post, conversation = await self._first_post(user_id, prompt, options, client_id)
         except BaseException:
             await self.limits.release(slot)
             raise
         return self.writer.launch(post, conversation, options, request_id, slot)
+
+    async def start_once(
+        self,
+        user_id: int,
+        client_id: str,
+        conversation_id: str | None,
+        prompt: str,
+        options: OutputOptions,
+        request_id: str | None = None,
+        parent_id: str | None = None,
+    ) -> PostRecord:
+        """`start`, made safe to retry: `client_id` (the client's, unique per user) names the
+        start, and a second start by the same name (a retry after a network failure, two at
+        once) returns the post of the first; the prompt goes to the model once."""
+        client_id = check_text(client_id, "clientId", max_chars=MAX_CLIENT_ID_CHARS).strip()
+        if not client_id or not client_id.isprintable():
+            raise BadUserInput(f"clientId must be 1 to {MAX_CLIENT_ID_CHARS} visible characters")
+        # The same start twice at once in this process: the second waits for the first and
+        # finds its post; in another process, the unique index says so.
+        key = (user_id, client_id)
+        lock = self._starting.get(key)
+        if lock is None:
+            lock = self._starting[key] = asyncio.Lock()
+        async with lock:
+            started = await self._started(user_id, client_id)
+            if started is not None:
+                return started
+            try:
+                live = await self.start(
+                    user_id, conversation_id, prompt, options, request_id, parent_id, client_id
+                )
+            except IntegrityError:  # the same start, committed meanwhile by another process
+                started = await self._started(user_id, client_id)
+                if started is None:
+                    raise NotFound("post") from None
+                return started
+        return live.snapshot()
+
+    async def _started(self, user_id: int, client_id: str) -> PostRecord | None:
+        post = await owned_posts(user_id).get_or_none(client_id=client_id)
+        if post is None:
+            return None
+        live = self.writer.running.get(post.id)
+        return live.snapshot() if live is not None else PostRecord.from_model(post)
 
     async def edit(
         self,
@@ -171,14 +222,16 @@ class Answers:
         )
 
     async def _first_post(
-        self, user_id: int, prompt: str, options: OutputOptions
+        self, user_id: int, prompt: str, options: OutputOptions, client_id: str | None
     ) -> tuple[Post, Conversation]:
         # One commit for both rows: each commit waits for the disk, before the first token.
         async with in_transaction():
             conversation = await create_conversation(
                 user_id, title=title_from_prompt(prompt), model=options.model
             )
-            post = await self._create(conversation.id, user_id, None, prompt, options, None)
+            post = await self._create(
+                conversation.id, user_id, None, prompt, options, None, client_id=client_id
+            )
             conversation.current_post_id = post.id
             await Conversation.filter(id=conversation.id).update(current_post_id=post.id)
         return post, conversation
@@ -192,6 +245,7 @@ class Answers:
         options: OutputOptions,
         replaced: int | None,
         beside: Post | None = None,
+        client_id: str | None = None,
     ) -> tuple[Post, Conversation]:
         """A post under `parent` (else after the current leaf, or beside `beside` at the
         root), made the current branch's leaf; one change of the tree at a time."""
@@ -208,7 +262,14 @@ class Answers:
                 parent_id = parent.id if parent is not None else None
             continues = parent_id == conversation.current_post_id and parent_id is not None
             post = await self._create(
-                conversation_id, user_id, parent_id, prompt, options, replaced, off=not continues
+                conversation_id,
+                user_id,
+                parent_id,
+                prompt,
+                options,
+                replaced,
+                off=not continues,
+                client_id=client_id,
             )
             if continues:
                 conversation.current_post_id = post.id
@@ -227,6 +288,7 @@ class Answers:
         options: OutputOptions,
         replaced: int | None,
         off: bool = False,
+        client_id: str | None = None,
     ) -> Post:
         return await Post.create(
             conversation_id=conversation_id,
@@ -238,6 +300,7 @@ class Answers:
             model=options.model,
             superseded=off,
             worker=self.broker.worker_id,
+            client_id=client_id,
         )
 
     async def wait(self, live: LiveAnswer) -> PostRecord:
