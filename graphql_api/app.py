@@ -30,7 +30,10 @@ from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
-from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions import (
+    GRAPHQL_TRANSPORT_WS_PROTOCOL,
+    MULTIPART_SUBSCRIPTION_PROTOCOL,
+)
 from tortoise.context import TortoiseContext
 
 from graphql_api.middleware import BodyLimitMiddleware, RequestScopeMiddleware
@@ -88,9 +91,10 @@ def create_app(settings: Settings) -> Starlette:
         build_schema(settings),
         max_response_bytes=settings.max_response_bytes,
         graphql_ide="graphiql" if settings.graphiql_enabled else None,
-        # Only the protocol of the contract: Strawberry's legacy `graphql-ws` handler has no
-        # authentication timeout, so a socket that never logs in would stay open for ever.
-        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+        # Strawberry's legacy `graphql-ws` handler has no authentication timeout (a socket
+        # that never logs in would stay open for ever): not offered. Over HTTP, Apollo's
+        # multipart protocol, for where WebSockets are blocked.
+        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, MULTIPART_SUBSCRIPTION_PROTOCOL),
         connection_init_wait_timeout=timedelta(seconds=settings.ws_auth_timeout_seconds),
         max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
     )

@@ -32,6 +32,7 @@ Every variable, its meaning and its default:
 | `PROMPTS_PER_MINUTE` | prompts one user may send per minute | `20` |
 | `WS_AUTH_TIMEOUT_SECONDS` | a WebSocket must authenticate within this time | `5` |
 | `MAX_SUBSCRIPTIONS_PER_CONNECTION` | subscriptions one WebSocket may hold | `10` |
+| `MAX_STREAMS_PER_USER`, `_PER_PROCESS` | answers followed at once (any transport) | `20`, `2000` |
 | `MAX_BODY_BYTES` | largest request body accepted | `1048576` |
 | `REQUEST_HEADER_TIMEOUT` | seconds a client may take to send a request's headers | `10` |
 | `REQUEST_BODY_TIMEOUT` | seconds a client may pause while sending a body | `30` |
@@ -103,6 +104,8 @@ class Settings(BaseSettings):
     prompts_per_minute: int = Field(default=20, ge=1)
     ws_auth_timeout_seconds: float = Field(default=5.0, gt=0)
     max_subscriptions_per_connection: int = Field(default=10, ge=1)
+    max_streams_per_user: int = Field(default=20, ge=1)
+    max_streams_per_process: int = Field(default=2000, ge=1)
     max_body_bytes: int = Field(default=1 << 20, ge=1024)
     request_header_timeout: float = Field(default=10.0, gt=0)
     request_body_timeout: float = Field(default=30.0, gt=0)

@@ -269,6 +269,41 @@ class GraphQLSocket:
                     await self.connection.send(json.dumps({"id": operation_id, "type": "complete"}))
 
 
+MULTIPART_ACCEPT = 'multipart/mixed;subscriptionSpec="1.0",application/json'
+
+
+async def http_subscribe(
+    http: httpx.AsyncClient, query: str, variables: dict[str, Any], token: str | None
+) -> AsyncIterator[dict[str, Any]]:
+    """A subscription over plain HTTP, as Apollo Client and urql speak it (a multipart
+    response, one JSON part per event): each event's `payload`, heartbeats left out."""
+    headers = {"Accept": MULTIPART_ACCEPT}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    async with http.stream(
+        "POST", "/graphql", json={"query": query, "variables": variables}, headers=headers
+    ) as response:
+        if not response.headers.get("content-type", "").startswith("multipart/mixed"):
+            body = json.loads(await response.aread())
+            raise SubscriptionError(body.get("errors") or [{"message": str(body)}])
+        buffer = ""
+        async for text in response.aiter_text():
+            buffer += text
+            *parts, buffer = buffer.split("\r\n--graphql")
+            for part in parts:
+                _, _, body = part.partition("\r\n\r\n")
+                if not body.strip():
+                    continue
+                event = json.loads(body)
+                if "payload" not in event:
+                    continue  # a heartbeat
+                if event["payload"].get("errors"):
+                    raise SubscriptionError(event["payload"]["errors"])
+                yield event["payload"]
+            if buffer.startswith("--"):
+                return
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -1,4 +1,5 @@
-"""Subscription root: answers as they are written, over `graphql-transport-ws`."""
+"""Subscription root: answers as they are written, over `graphql-transport-ws` or over HTTP
+(multipart responses)."""
 
 from __future__ import annotations
 
@@ -39,16 +40,18 @@ class Subscription:
         parent_id: ParentId = None,
     ) -> AsyncGenerator[PromptEvent, None]:
         services = info.context.services
-        live = await services.answers.start(
-            info.context.user_id,
-            conversation_id,
-            prompt,
-            options.to_options() if options else OutputOptions(),
-            request_id=info.context.request_id,
-            parent_id=parent_id,
-        )
-        async for event in services.followers.follow_live(live):
-            yield _event(event)
+        async with services.followers.stream_slot(info.context.user_id):
+            live = await services.answers.start(
+                info.context.user_id,
+                conversation_id,
+                prompt,
+                options.to_options() if options else OutputOptions(),
+                request_id=info.context.request_id,
+                parent_id=parent_id,
+            )
+            async for event in services.followers.follow_live(live):
+                info.context.require_session()  # a session ended meanwhile ends its streams
+                yield _event(event)
 
     @strawberry.subscription(
         description="Re-attach to an answer: first its text so far, then the rest as written."
@@ -59,5 +62,7 @@ class Subscription:
         post_id: Annotated[strawberry.ID, strawberry.argument(description="The answer's post.")],
     ) -> AsyncGenerator[PromptEvent, None]:
         followers = info.context.services.followers
-        async for event in followers.follow(info.context.user_id, post_id):
-            yield _event(event)
+        async with followers.stream_slot(info.context.user_id):
+            async for event in followers.follow(info.context.user_id, post_id):
+                info.context.require_session()
+                yield _event(event)

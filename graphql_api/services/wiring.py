@@ -77,7 +77,12 @@ async def running(settings: Settings, metrics: Metrics) -> AsyncIterator[Wiring]
                 catalog = ModelCatalog(gateway, settings.default_model)
                 limits = AnswerLimits(settings, prompts, slots)
                 answers = Answers(settings, writer, limits, catalog, broker)
-                followers = Followers(writer, broker)
+                followers = Followers(
+                    writer,
+                    broker,
+                    per_user=settings.max_streams_per_user,
+                    per_process=settings.max_streams_per_process,
+                )
                 recovery = Recovery(settings, writer, broker)
                 services = Services(
                     settings=settings,

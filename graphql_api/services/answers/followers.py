@@ -10,9 +10,12 @@ mirror in Redis (all the text so far, then the rest), else from the database.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections import Counter
 from collections.abc import AsyncIterator
 
+from graphql_api.errors import RateLimited
 from graphql_api.models import Post
 from graphql_api.records import IN_FLIGHT, PostRecord, PostStatus
 from graphql_api.services.answers.live import LiveAnswer, StreamEvent
@@ -32,13 +35,40 @@ MIN_COALESCE_SECONDS = 0.005
 MAX_COALESCE_SECONDS = 0.05
 # How often a follower of an answer written elsewhere, with no mirror, reads the database.
 POLL_SECONDS = 0.5
+STREAM_RETRY_SECONDS = 5
 
 
 class Followers:
-    def __init__(self, writer: AnswerWriter, broker: Broker) -> None:
+    def __init__(
+        self, writer: AnswerWriter, broker: Broker, per_user: int, per_process: int
+    ) -> None:
         self.writer = writer
         self.broker = broker
+        # Streams held at once, per user and in all, whatever carries them (WebSocket or
+        # HTTP): each holds a task and a connection for as long as its answer is written.
+        self.per_user = per_user
+        self.per_process = per_process
+        self._held: Counter[int] = Counter()
         self._following = 0
+
+    @contextlib.asynccontextmanager
+    async def stream_slot(self, user_id: int) -> AsyncIterator[None]:
+        """Hold one stream for `user_id` while the block runs; RATE_LIMITED at once past
+        either cap (before anything is started)."""
+        if self._held[user_id] >= self.per_user:
+            raise RateLimited(
+                f"you already follow {self._held[user_id]} answers; close one first",
+                retry_after=STREAM_RETRY_SECONDS,
+            )
+        if self._held.total() >= self.per_process:
+            raise RateLimited("this server follows all the answers it can", STREAM_RETRY_SECONDS)
+        self._held[user_id] += 1
+        try:
+            yield
+        finally:
+            self._held[user_id] -= 1
+            if not self._held[user_id]:
+                del self._held[user_id]
 
     async def follow(self, user_id: int, post_id: str) -> AsyncIterator[StreamEvent]:
         """The answer's text so far, then what is written next, until it ends."""
