@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import secrets
 import socket
@@ -17,8 +18,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from tortoise.context import TortoiseContext
 
 from graphql_api.app import create_app
 from graphql_api.database import request_scope
+from graphql_api.observability import request_id
 from graphql_api.server import server_config
 from graphql_api.services.wiring import Services
 from graphql_api.settings import Settings
@@ -267,6 +269,28 @@ class GraphQLSocket:
             if not self.connection.close_code:
                 with contextlib.suppress(Exception):
                     await self.connection.send(json.dumps({"id": operation_id, "type": "complete"}))
+
+
+@contextmanager
+def counted_statements() -> Iterator[list[str]]:
+    """The SQL statements that requests to an API in this process send meanwhile (Tortoise
+    logs each at DEBUG; the background chores, which belong to no request, are left out)."""
+    statements: list[str] = []
+
+    class Count(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if request_id.get() != "-":
+                statements.append(record.getMessage())
+
+    logger = logging.getLogger("tortoise.db_client")
+    handler, level = Count(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield statements
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 MULTIPART_ACCEPT = 'multipart/mixed;subscriptionSpec="1.0",application/json'

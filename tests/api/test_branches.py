@@ -4,15 +4,12 @@ the model sees only the branch, and nothing is lost."""
 from __future__ import annotations
 
 import asyncio
-import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
 
 from tests.standins import Behaviour, VLLMStandin
-from tests.support import Account, ApiServer, GraphQLSocket, SubscriptionError
+from tests.support import Account, ApiServer, GraphQLSocket, SubscriptionError, counted_statements
 
 MISSING_ID = "2147483000"
 POST_FIELDS = "id prompt body status parentId siblingIds siblingIndex replacedPostId"
@@ -358,28 +355,6 @@ async def test_sibling_ids_never_name_another_users_posts(
     mallory = foreign["mallory"]
     posts = await branch(api, mallory, foreign["own"]["conversationId"])
     assert posts[0]["siblingIds"] == [foreign["own"]["id"]]
-
-
-@contextmanager
-def counted_statements() -> Iterator[list[str]]:
-    """The SQL statements this process sends meanwhile (Tortoise logs each one at DEBUG)."""
-    statements: list[str] = []
-
-    class Count(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            message = record.getMessage()
-            if message.lstrip().upper().startswith(("SELECT", "WITH", "UPDATE", "INSERT")):
-                statements.append(message)
-
-    logger = logging.getLogger("tortoise.db_client")
-    handler, level = Count(), logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    try:
-        yield statements
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
 
 
 async def test_an_opened_conversation_costs_at_most_three_statements(

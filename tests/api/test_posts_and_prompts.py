@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import pytest
 
 from tests.standins import VLLMStandin
-from tests.support import ApiServer
+from tests.support import ApiServer, counted_statements
 
 POSTS = (
     "query($id: ID!, $first: Int, $after: String, $last: Int, $before: String) { "
@@ -151,7 +150,7 @@ async def test_first_and_last_together_are_bad_user_input(
 
 
 async def test_nested_posts_load_without_a_query_per_conversation(
-    api: ApiServer, model: VLLMStandin, caplog: pytest.LogCaptureFixture
+    api: ApiServer, model: VLLMStandin
 ) -> None:
     alice = await api.new_user()
     for number in range(12):
@@ -160,11 +159,10 @@ async def test_nested_posts_load_without_a_query_per_conversation(
         "{ conversations(first: 12) { edges { node { title "
         "posts(last: 1) { edges { node { body } } } } } } }"
     )
-    with caplog.at_level(logging.DEBUG, logger="tortoise.db_client"):
+    with counted_statements() as statements:
         data = await api.ok(query, token=alice.token)
-    statements = [record for record in caplog.records if record.name == "tortoise.db_client"]
     bodies = [
         edge["node"]["posts"]["edges"][0]["node"]["body"] for edge in data["conversations"]["edges"]
     ]
     assert bodies == [f"Echo: q{number}" for number in reversed(range(12))]
-    assert 1 <= len(statements) <= 3, [record.getMessage()[:80] for record in statements]
+    assert 1 <= len(statements) <= 3, [statement[:80] for statement in statements]
