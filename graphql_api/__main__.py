@@ -34,15 +34,12 @@ def _settings() -> Settings:
 
 
 def serve() -> None:
-    import uvicorn
-
-    from graphql_api.app import create_app
     from graphql_api.observability import configure_logging
-    from graphql_api.server import server_config
+    from graphql_api.server import serve as serve_api
 
     settings = _settings()
     configure_logging(settings)
-    uvicorn.Server(server_config(create_app(settings), settings)).run()
+    serve_api(settings)
 
 
 def _read_password(from_stdin: bool) -> str:

@@ -127,6 +127,15 @@ def create_app(settings: Settings) -> Starlette:
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
 
 
+def app_from_environment() -> Starlette:
+    """The app of one worker process (`API_WORKERS` > 1): its settings read again here."""
+    from graphql_api.observability import configure_logging
+
+    settings = Settings()
+    configure_logging(settings)
+    return create_app(settings)
+
+
 def _may_read_metrics(request: Request, settings: Settings) -> bool:
     if settings.metrics_token:
         given = request.headers.get("authorization", "")

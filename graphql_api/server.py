@@ -16,6 +16,7 @@ from typing import Any
 import uvicorn
 from starlette.types import ASGIApp
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.supervisors import Multiprocess
 
 from graphql_api.settings import Settings
 
@@ -30,11 +31,11 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     """uvicorn's HTTP protocol, with a deadline for each request's headers and a cap on
     their size (httptools has none: a client could send headers without end)."""
 
-    header_timeout = 10.0
     max_header_bytes = MAX_HEADER_BYTES
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self.header_timeout = getattr(self.config, "request_header_timeout", 10.0)
         self._header_deadline: asyncio.TimerHandle | None = None
         # Bytes received since the request began, until its headers are complete.
         self._header_bytes: int | None = 0
@@ -86,16 +87,20 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
 
-def server_config(app: ASGIApp, settings: Settings, **overrides: Any) -> uvicorn.Config:
-    protocol = type(
-        "HttpProtocol",
-        (GuardedHttpToolsProtocol,),
-        {"header_timeout": settings.request_header_timeout},
-    )
+class ServerConfig(uvicorn.Config):
+    """uvicorn's configuration, with the deadline for a request's headers (read by the
+    protocol; a plain attribute, so that the configuration pickles for worker processes)."""
+
+    def __init__(self, app: ASGIApp | str, request_header_timeout: float, **options: Any):
+        super().__init__(app, **options)
+        self.request_header_timeout = request_header_timeout
+
+
+def server_config(app: ASGIApp | str, settings: Settings, **overrides: Any) -> ServerConfig:
     options: dict[str, Any] = {
         "host": settings.api_host,
         "port": settings.api_port,
-        "http": protocol,
+        "http": GuardedHttpToolsProtocol,
         "lifespan": "on",
         "log_level": settings.log_level.lower(),
         # Our own access log leaves out query strings (they may carry secrets).
@@ -110,4 +115,21 @@ def server_config(app: ASGIApp, settings: Settings, **overrides: Any) -> uvicorn
         "ws_per_message_deflate": False,
         **overrides,
     }
-    return uvicorn.Config(app, **options)
+    return ServerConfig(app, settings.request_header_timeout, **options)
+
+
+def serve(settings: Settings) -> None:
+    """Serve the API until interrupted: in this process, or in `API_WORKERS` processes that
+    share the listening socket (each with its own lifespan: database pool, chores, Redis)."""
+    if settings.api_workers == 1:
+        from graphql_api.app import create_app
+
+        uvicorn.Server(server_config(create_app(settings), settings)).run()
+        return
+    config = server_config(
+        "graphql_api.app:app_from_environment",
+        settings,
+        factory=True,
+        workers=settings.api_workers,
+    )
+    Multiprocess(config, sockets=[config.bind_socket()]).run()

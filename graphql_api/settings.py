@@ -15,6 +15,7 @@ Every variable, its meaning and its default:
 | `ALLOW_SIGNUP` | whether `register` works | `true` |
 | `SYSTEM_PROMPT` | the system message before every conversation | a short persona |
 | `API_HOST`, `API_PORT` | where the API listens | `127.0.0.1`, `8000` |
+| `API_WORKERS` | API processes on this host; more than one needs `REDIS_URL` | `1` |
 | `LLM_GATEWAY_URL` | where the API finds the gateway | `http://127.0.0.1:8001` |
 | `DEFAULT_MODEL` | the model new conversations use (a name the gateway lists) | its first |
 | `LLM_REQUEST_TIMEOUT` | seconds without a byte from the gateway before an answer fails | `150` |
@@ -83,6 +84,7 @@ class Settings(BaseSettings):
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=0, le=65_535)
+    api_workers: int = Field(default=1, ge=1, le=64)
     llm_gateway_url: str = "http://127.0.0.1:8001"
     default_model: str | None = None
     # Longer than the gateway's queue wait plus its first-token limit (60 + 60 s by default),
@@ -186,6 +188,15 @@ class Settings(BaseSettings):
             raise ValueError(f"JWT_SECRET is shorter than {MIN_SECRET_BYTES} bytes")
         # Development without a secret: a random one per start, so tokens die with the process.
         object.__setattr__(self, "jwt_secret", secrets.token_urlsafe(48))
+        return self
+
+    @model_validator(mode="after")
+    def _workers_share_redis(self) -> Settings:
+        if self.api_workers > 1 and not self.redis_url:
+            raise ValueError(
+                f"API_WORKERS={self.api_workers} needs REDIS_URL: the processes must share "
+                "stops, answers in progress, logouts and limits (one process needs none)"
+            )
         return self
 
     @model_validator(mode="after")
