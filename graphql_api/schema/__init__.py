@@ -32,11 +32,10 @@ from strawberry.types.graphql import OperationType
 from tortoise.exceptions import DBConnectionError
 
 from graphql_api.errors import ApiError
+from graphql_api.schema import mutations, queries
 from graphql_api.schema.context import OperationScope
 from graphql_api.schema.cost import QueryCostLimiter
 from graphql_api.schema.execution import LeanExecutionContext
-from graphql_api.schema.mutations import Mutation
-from graphql_api.schema.queries import Query
 from graphql_api.schema.subscriptions import Subscription
 from graphql_api.settings import Settings
 
@@ -44,6 +43,16 @@ log = logging.getLogger("graphql_api.errors")
 # Client-side MySQL error codes: cannot connect, server gone away, lost connection, and so on.
 MYSQL_CONNECTION_ERRORS = {2002, 2003, 2005, 2006, 2013, 2055}
 CACHE_SIZE = 512
+
+
+
+def _root(name: str, description: str, parts: tuple[type, ...]) -> type:
+    """A root type made of the parts of the API that add to it (one module per part)."""
+    return strawberry.type(type(name, parts, {}), description=description)
+
+
+Query = _root("Query", "What a client can read.", (queries.Query,))
+Mutation = _root("Mutation", "What a client can change.", (mutations.Mutation,))
 
 
 def is_database_outage(exc: BaseException | None) -> bool:
