@@ -45,7 +45,6 @@ MYSQL_CONNECTION_ERRORS = {2002, 2003, 2005, 2006, 2013, 2055}
 CACHE_SIZE = 512
 
 
-
 def _root(name: str, description: str, parts: tuple[type, ...]) -> type:
     """A root type made of the parts of the API that add to it (one module per part)."""
     return strawberry.type(type(name, parts, {}), description=description)
