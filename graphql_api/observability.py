@@ -46,6 +46,8 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self._operation_counters: dict[tuple[str, str], Any] = {}
+        self._operation_timers: dict[str, Any] = {}
         self.http_requests = Counter(
             "chat_http_requests",
             "HTTP requests by route and status code.",
@@ -87,6 +89,20 @@ class Metrics:
             ["state"],
             registry=self.registry,
         )
+
+    def count_operation(self, field: str, outcome: str, seconds: float) -> None:
+        """One query or mutation ended: by root field and outcome, and its time. The label
+        children are kept: looking them up costs more than counting."""
+        counter = self._operation_counters.get((field, outcome))
+        if counter is None:
+            counter = self._operation_counters[(field, outcome)] = self.operations.labels(
+                field, outcome
+            )
+        timer = self._operation_timers.get(field)
+        if timer is None:
+            timer = self._operation_timers[field] = self.operation_seconds.labels(field)
+        counter.inc()
+        timer.observe(seconds)
 
     def watch_broker(self, broker: Broker) -> None:
         """Report whether signals from other API processes reach this one."""

@@ -7,24 +7,12 @@ print(schema.as_str())          # the SDL committed as schema.graphql
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
 import pymysql
 import strawberry
 from graphql.error import GraphQLError
-from graphql.language import FieldNode, OperationDefinitionNode
-from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule, ValidationContext
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    SchemaExtension,
-    ValidationCache,
-)
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
 from strawberry.types import ExecutionContext, ExecutionResult
@@ -33,16 +21,14 @@ from tortoise.exceptions import DBConnectionError
 
 from graphql_api.errors import ApiError
 from graphql_api.schema import mutations, queries
-from graphql_api.schema.context import OperationScope
-from graphql_api.schema.cost import QueryCostLimiter
 from graphql_api.schema.execution import LeanExecutionContext
+from graphql_api.schema.pipeline import PipelineRules, RequestPipeline
 from graphql_api.schema.subscriptions import Subscription
 from graphql_api.settings import Settings
 
 log = logging.getLogger("graphql_api.errors")
 # Client-side MySQL error codes: cannot connect, server gone away, lost connection, and so on.
 MYSQL_CONNECTION_ERRORS = {2002, 2003, 2005, 2006, 2013, 2055}
-CACHE_SIZE = 512
 
 
 def _root(name: str, description: str, parts: tuple[type, ...]) -> type:
@@ -79,24 +65,6 @@ def _is_unexpected(error: GraphQLError) -> bool:
     return error.original_error is not None and not isinstance(
         error.original_error, ApiError | GraphQLError
     )
-
-
-def _fail_closed(rule: type[ASTValidationRule]) -> type[ASTValidationRule]:
-    """Strawberry's depth rule measures the document as it is built, assuming every spread
-    fragment is defined and no selection is empty (graphql-core 3.3 parses `{ me { } }`).
-    A document it cannot measure is refused rather than crashing validation."""
-
-    class FailClosed(rule):  # type: ignore[valid-type,misc]
-        def __init__(self, context: ValidationContext) -> None:
-            try:
-                super().__init__(context)
-            except (KeyError, ValueError):
-                ASTValidationRule.__init__(self, context)
-                context.report_error(
-                    GraphQLError("every fragment must be defined and no selection empty")
-                )
-
-    return FailClosed
 
 
 class Schema(strawberry.Schema):
@@ -153,74 +121,13 @@ class Schema(strawberry.Schema):
                 error.extensions = {**(error.extensions or {}), "code": "BAD_USER_INPUT"}
 
 
-class OperationMetrics(SchemaExtension):
-    """Count each query and mutation by root field and outcome, and time it."""
-
-    def on_operation(self) -> Iterator[None]:
-        started = time.perf_counter()
-        yield
-        execution = self.execution_context
-        services = getattr(execution.context, "services", None)
-        if services is None:
-            return
-        seconds = time.perf_counter() - started
-        result = execution.result
-        errors = getattr(result, "errors", None) or execution.pre_execution_errors or []
-        outcome = "ok"
-        if errors:
-            outcome = str((errors[0].extensions or {}).get("code", "BAD_USER_INPUT"))
-        for field in _root_fields(execution):
-            services.metrics.operations.labels(field, outcome).inc()
-            services.metrics.operation_seconds.labels(field).observe(seconds)
-
-
-def _root_fields(execution: ExecutionContext) -> list[str]:
-    """The operation's root fields, as metric labels from a fixed set (clients choose
-    operation names freely, which would make labels without bound)."""
-    document = execution.graphql_document
-    if document is None:
-        return ["invalid"]
-    schema = execution.schema._schema
-    roots = [
-        root for root in (schema.query_type, schema.mutation_type, schema.subscription_type) if root
-    ]
-    fields = [
-        selection.name.value
-        if any(selection.name.value in root.fields for root in roots)
-        else "other"
-        for definition in document.definitions
-        if isinstance(definition, OperationDefinitionNode)
-        for selection in definition.selection_set.selections
-        if isinstance(selection, FieldNode)
-    ]
-    return fields or ["other"]
-
-
 def build_schema(settings: Settings) -> Schema:
-    # The limits' rule classes are made once: a fresh class per request would never hit
-    # the validation cache, and validating every request costs more than executing it.
-    rules = [
-        *map(_fail_closed, QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules),
-        *MaxAliasesLimiter(max_alias_count=settings.max_query_aliases).validation_rules,
-    ]
-    if not settings.graphiql_enabled:
-        rules.append(NoSchemaIntrospectionCustomRule)
-    extensions: list[Callable[[], SchemaExtension]] = [
-        lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
-        lambda: ParserCache(maxsize=CACHE_SIZE),
-        lambda: AddValidationRules(rules),
-        lambda: ValidationCache(maxsize=CACHE_SIZE),
-        lambda: QueryCostLimiter(
-            max_cost=settings.max_query_cost, default_page_size=settings.max_page_size
-        ),
-        OperationScope,
-        OperationMetrics,
-    ]
+    rules = PipelineRules.from_settings(settings)
     return Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        extensions=extensions,
+        extensions=[lambda: RequestPipeline(rules)],
         execution_context_class=LeanExecutionContext,
         config=StrawberryConfig(disable_field_suggestions=not settings.graphiql_enabled),
     )

@@ -7,13 +7,11 @@ page = await info.context.posts_page(conversation_id, first=..., ...)
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from strawberry.dataloader import DataLoader
-from strawberry.extensions import SchemaExtension
 from strawberry.types import Info as StrawberryInfo
 
 from graphql_api.errors import Unauthenticated
@@ -103,9 +101,9 @@ class Context:
 
 
 class OperationLoaders:
-    """The DataLoaders of one operation. A WebSocket keeps one `Context` for its whole
-    life, so loaders kept there would cache every page the socket ever asked for, and
-    answer later queries from it."""
+    """The DataLoaders of one operation (the pipeline sets fresh ones for each). A WebSocket
+    keeps one `Context` for its whole life, so loaders kept there would cache every page the
+    socket ever asked for, and answer later queries from it."""
 
     def __init__(self) -> None:
         self._posts: DataLoader[PostsKey, Page[PostRecord]] | None = None
@@ -146,19 +144,6 @@ class OperationLoaders:
 _operation_loaders: ContextVar[OperationLoaders | None] = ContextVar(
     "operation_loaders", default=None
 )
-
-
-class OperationScope(SchemaExtension):
-    """Fresh loaders for each operation, dropped when it ends (HTTP request or WebSocket
-    operation alike: each runs in a task of its own)."""
-
-    def on_operation(self) -> Iterator[None]:
-        _operation_loaders.set(OperationLoaders())
-        try:
-            yield
-        finally:
-            # Not reset by token: an abandoned stream may be closed from another context.
-            _operation_loaders.set(None)
 
 
 Info: TypeAlias = StrawberryInfo[Context, None]

@@ -1,6 +1,7 @@
 """A budget for what one operation may ask for: pages of items across aliases and nesting.
 
-    QueryCostLimiter(max_cost=1000, default_page_size=100)   # a schema extension
+    error = query_cost_error(schema, document, None, variables, max_cost=1000,
+                             default_page_size=100)    # None within the budget
 
 Depth, alias and token limits bound the document, not the work: 15 aliases of 100-post
 pages pass all three and return 1,500 posts. Here every field that takes `first` or `last`
@@ -12,10 +13,12 @@ costs 20 x (1 + 50) = 1,020. An operation over budget is refused before it runs,
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from graphql import (
+    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -31,7 +34,6 @@ from graphql import (
     VariableNode,
     get_named_type,
 )
-from strawberry.extensions import SchemaExtension
 
 PAGE_ARGUMENTS = ("first", "last")
 
@@ -100,53 +102,59 @@ class QueryCost:
         return self.default_page_size
 
 
-class QueryCostLimiter(SchemaExtension):
-    """Refuse an operation whose cost exceeds `max_cost`. It runs once the document is
-    validated (after `ValidationCache`): cost is counted only on a valid document."""
+def query_cost_error(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: Mapping[str, Any],
+    *,
+    max_cost: int,
+    default_page_size: int,
+) -> GraphQLError | None:
+    """The error for an operation over budget, or None (counted once per document and page
+    sizes: the same query with the same variables costs the same)."""
+    sizes = tuple(
+        sorted((name, value) for name, value in variables.items() if isinstance(value, int))
+    )
+    cost = _cost(schema, document, operation_name, sizes, default_page_size)
+    if cost <= max_cost:
+        return None
+    return GraphQLError(
+        f"this query asks for up to {cost} items, more than the {max_cost} allowed: ask for "
+        "smaller pages, fewer aliases or less nesting",
+        extensions={"code": "BAD_USER_INPUT", "cost": cost, "maxCost": max_cost},
+    )
 
-    def __init__(self, *, max_cost: int, default_page_size: int) -> None:
-        super().__init__()
-        self.max_cost = max_cost
-        self.default_page_size = default_page_size
 
-    def on_validate(self) -> Iterator[None]:
-        execution = self.execution_context
-        document = execution.graphql_document
-        if document is not None and execution.pre_execution_errors == []:
-            operations = [
-                definition
-                for definition in document.definitions
-                if isinstance(definition, OperationDefinitionNode)
-                and (
-                    execution.operation_name is None
-                    or (definition.name and definition.name.value == execution.operation_name)
-                )
-            ]
-            fragments = {
-                definition.name.value: definition
-                for definition in document.definitions
-                if isinstance(definition, FragmentDefinitionNode)
-            }
-            schema = execution.schema._schema
-            for operation in operations[:1]:
-                variables = {**_variable_defaults(operation), **(execution.variables or {})}
-                counter = QueryCost(schema, fragments, variables, self.default_page_size)
-                root = schema.get_root_type(operation.operation)
-                cost = counter.of_selections(root, operation.selection_set)
-                if cost > self.max_cost:
-                    execution.pre_execution_errors = [
-                        GraphQLError(
-                            f"this query asks for up to {cost} items, more than the "
-                            f"{self.max_cost} allowed: ask for smaller pages, fewer aliases "
-                            "or less nesting",
-                            extensions={
-                                "code": "BAD_USER_INPUT",
-                                "cost": cost,
-                                "maxCost": self.max_cost,
-                            },
-                        )
-                    ]
-        yield
+@lru_cache(maxsize=512)
+def _cost(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    sizes: tuple[tuple[str, int], ...],
+    default_page_size: int,
+) -> int:
+    operations = [
+        definition
+        for definition in document.definitions
+        if isinstance(definition, OperationDefinitionNode)
+        and (
+            operation_name is None
+            or (definition.name is not None and definition.name.value == operation_name)
+        )
+    ]
+    if not operations:
+        return 0
+    operation = operations[0]
+    fragments = {
+        definition.name.value: definition
+        for definition in document.definitions
+        if isinstance(definition, FragmentDefinitionNode)
+    }
+    counter = QueryCost(
+        schema, fragments, {**_variable_defaults(operation), **dict(sizes)}, default_page_size
+    )
+    return counter.of_selections(schema.get_root_type(operation.operation), operation.selection_set)
 
 
 def _variable_defaults(operation: OperationDefinitionNode) -> dict[str, int]:
