@@ -1,54 +1,48 @@
-import { css, html, LitElement, nothing } from "lit";
-import { I18nController, t } from "../i18n/index.js";
-import { clearDrafts } from "../lib/drafts.js";
-import { asApiError } from "../lib/errors.js";
-import {
-  onUnauthenticated,
-  reportUnauthenticated,
-  request,
-} from "../lib/graphql.js";
-import { icons } from "../lib/icons.js";
-import { LOGOUT, SERVER_INFO } from "../lib/operations.js";
-import { clearSession, loadSession } from "../lib/session.js";
-import { SubscriptionClient } from "../lib/ws-client.js";
-import { sharedStyles } from "../styles/shared.js";
-import "./chat-view.js";
-import "./conversation-list.js";
-import "./login-view.js";
-import "./prompt-search.js";
-import "./settings-menu.js";
-import "./toast-stack.js";
+import { css, html, LitElement, nothing } from 'lit';
+import { I18nController, t } from '../i18n/index.js';
+import { clearDrafts } from '../lib/drafts.js';
+import { asApiError } from '../lib/errors.js';
+import { onUnauthenticated, reportUnauthenticated, request } from '../lib/graphql.js';
+import { icons } from '../lib/icons.js';
+import { LOGOUT, SERVER_INFO } from '../lib/operations.js';
+import { clearSession, loadSession } from '../lib/session.js';
+import { SubscriptionClient } from '../lib/ws-client.js';
+import { sharedStyles } from '../styles/shared.js';
+import './chat-view.js';
+import './conversation-list.js';
+import './login-view.js';
+import './prompt-search.js';
+import './settings-menu.js';
+import './toast-stack.js';
 
-const MOBILE_QUERY = "(max-width: 768px)";
+const MOBILE_QUERY = '(max-width: 768px)';
 const ANNOUNCED_CHARS = 600;
 
 /** `#/c/<id>?post=<postId>&cursor=<cursor>` -> {conversationId, focusPost}. */
 function parseRoute(hash) {
   const match = /^#\/c\/([^?]+)(?:\?(.*))?$/.exec(hash);
   if (!match) return { conversationId: null, focusPost: null };
-  const params = new URLSearchParams(match[2] ?? "");
-  const cursor = params.get("cursor");
+  const params = new URLSearchParams(match[2] ?? '');
+  const cursor = params.get('cursor');
   return {
     conversationId: decodeURIComponent(match[1]),
-    focusPost: cursor ? { postId: params.get("post"), cursor } : null,
+    focusPost: cursor ? { postId: params.get('post'), cursor } : null,
   };
 }
 
 function webSocketUrl() {
-  const url = new URL("/graphql", window.location.href);
-  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+  const url = new URL('/graphql', window.location.href);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
   return url.href;
 }
 
 /** Markdown source reduced to something a screen reader can say. */
 function plainText(markdown) {
   const text = markdown
-    .replace(/```[\s\S]*?```/g, " (code) ")
-    .replace(/[#*_`>|]/g, "")
-    .replace(/\s+/g, " ");
-  return text.length > ANNOUNCED_CHARS
-    ? `${text.slice(0, ANNOUNCED_CHARS)}…`
-    : text.trim();
+    .replace(/```[\s\S]*?```/g, ' (code) ')
+    .replace(/[#*_`>|]/g, '')
+    .replace(/\s+/g, ' ');
+  return text.length > ANNOUNCED_CHARS ? `${text.slice(0, ANNOUNCED_CHARS)}…` : text.trim();
 }
 
 /**
@@ -211,11 +205,11 @@ export class ChatApp extends LitElement {
     this._session = loadSession();
     this._route = parseRoute(window.location.hash);
     this._sidebarOpen = false;
-    this._connection = "idle";
+    this._connection = 'idle';
     this._online = navigator.onLine;
-    this._announcement = "";
-    this._loginNotice = "";
-    this._lastUsername = this._session?.user?.username ?? "";
+    this._announcement = '';
+    this._loginNotice = '';
+    this._lastUsername = this._session?.user?.username ?? '';
     this.client = new SubscriptionClient({
       url: webSocketUrl(),
       connectionParams: () => {
@@ -223,35 +217,26 @@ export class ChatApp extends LitElement {
         return session ? { authorization: `Bearer ${session.token}` } : {};
       },
     });
-    this.client.addEventListener(
-      "status",
-      (event) => (this._connection = event.detail),
-    );
-    this.client.addEventListener("unauthenticated", () =>
-      reportUnauthenticated(),
-    );
+    this.client.addEventListener('status', (event) => (this._connection = event.detail));
+    this.client.addEventListener('unauthenticated', () => reportUnauthenticated());
     new I18nController(this);
 
-    this.addEventListener("api-error", (event) =>
-      this.#onError(event.detail.error),
-    );
-    this.addEventListener("notice", (event) =>
-      this.#toasts()?.show(event.detail.message),
-    );
+    this.addEventListener('api-error', (event) => this.#onError(event.detail.error));
+    this.addEventListener('notice', (event) => this.#toasts()?.show(event.detail.message));
   }
 
   connectedCallback() {
     super.connectedCallback();
     this._cleanups = [
       onUnauthenticated(() => this.#sessionExpired()),
-      listen(window, "hashchange", () => {
+      listen(window, 'hashchange', () => {
         this._route = parseRoute(window.location.hash);
         if (window.matchMedia(MOBILE_QUERY).matches) this._sidebarOpen = false;
       }),
-      listen(window, "online", () => (this._online = true)),
-      listen(window, "offline", () => (this._online = false)),
-      listen(window, "keydown", (event) => {
-        if (event.key === "Escape" && this._sidebarOpen) this.#closeSidebar();
+      listen(window, 'online', () => (this._online = true)),
+      listen(window, 'offline', () => (this._online = false)),
+      listen(window, 'keydown', (event) => {
+        if (event.key === 'Escape' && this._sidebarOpen) this.#closeSidebar();
       }),
     ];
     this.#loadServerInfo();
@@ -294,30 +279,20 @@ export class ChatApp extends LitElement {
     const { conversationId, focusPost } = this._route;
     return html`
       <a class="skip-link" href="#prompt" @click=${this.#skipToComposer}
-        >${t("app.skipToComposer")}</a
+        >${t('app.skipToComposer')}</a
       >
       <div class="layout">
-        <div
-          class="backdrop ${this._sidebarOpen ? "open" : ""}"
-          @click=${this.#closeSidebar}
-        ></div>
-        <nav
-          class="sidebar ${this._sidebarOpen ? "open" : ""}"
-          aria-label=${t("sidebar.label")}
-        >
+        <div class="backdrop ${this._sidebarOpen ? 'open' : ''}" @click=${this.#closeSidebar}></div>
+        <nav class="sidebar ${this._sidebarOpen ? 'open' : ''}" aria-label=${t('sidebar.label')}>
           <div class="sidebar-top">
-            <button
-              type="button"
-              class="new-chat primary"
-              @click=${this.#newChat}
-            >
-              ${icons.plus}${t("sidebar.newChat")}
+            <button type="button" class="new-chat primary" @click=${this.#newChat}>
+              ${icons.plus}${t('sidebar.newChat')}
             </button>
             <button
               type="button"
               class="icon"
-              aria-label=${t("sidebar.searchPrompts")}
-              title=${t("sidebar.searchPrompts")}
+              aria-label=${t('sidebar.searchPrompts')}
+              title=${t('sidebar.searchPrompts')}
               @click=${this.#openSearch}
             >
               ${icons.search}
@@ -331,32 +306,26 @@ export class ChatApp extends LitElement {
           <div class="sidebar-bottom">
             <settings-menu></settings-menu>
             <div class="user">
-              <span title=${this._session.user.username}
-                >${this._session.user.username}</span
-              >
+              <span title=${this._session.user.username}>${this._session.user.username}</span>
               <button type="button" class="quiet" @click=${this.#logout}>
-                ${icons.logout}${t("sidebar.logout")}
+                ${icons.logout}${t('sidebar.logout')}
               </button>
             </div>
             ${
               this._serverInfo?.graphiql
                 ? html`<div class="developer">
-                    <a href="/graphql">${t("sidebar.apiExplorer")}</a>
+                    <a href="/graphql">${t('sidebar.apiExplorer')}</a>
                   </div>`
-                : ""
+                : ''
             }
           </div>
         </nav>
         <main>
           ${
             !this._online
-              ? html`<p class="banner" role="status">
-                  ${t("connection.offline")}
-                </p>`
-              : this._connection === "reconnecting"
-                ? html`<p class="banner" role="status">
-                    ${t("connection.reconnecting")}
-                  </p>`
+              ? html`<p class="banner" role="status">${t('connection.offline')}</p>`
+              : this._connection === 'reconnecting'
+                ? html`<p class="banner" role="status">${t('connection.reconnecting')}</p>`
                 : nothing
           }
           <chat-view
@@ -381,14 +350,14 @@ export class ChatApp extends LitElement {
       const { serverInfo } = await request(SERVER_INFO);
       this._serverInfo = serverInfo;
     } catch (error) {
-      if (asApiError(error).code === "NETWORK")
-        this.#toasts()?.show(t("error.NETWORK"), { kind: "error" });
+      if (asApiError(error).code === 'NETWORK')
+        this.#toasts()?.show(t('error.NETWORK'), { kind: 'error' });
     }
   }
 
   #scheduleExpiry() {
     clearTimeout(this._expiryTimer);
-    const expiresAt = Date.parse(this._session?.expiresAt ?? "");
+    const expiresAt = Date.parse(this._session?.expiresAt ?? '');
     if (Number.isNaN(expiresAt)) return;
     // setTimeout overflows past ~24.8 days; check again then.
     const delay = Math.min(expiresAt - Date.now(), 2 ** 31 - 1);
@@ -404,7 +373,7 @@ export class ChatApp extends LitElement {
   #sessionExpired() {
     if (!this._session) return;
     this._lastUsername = this._session.user.username;
-    this._loginNotice = t("login.expired");
+    this._loginNotice = t('login.expired');
     this.#endSession();
   }
 
@@ -418,10 +387,10 @@ export class ChatApp extends LitElement {
 
   async #onLoggedIn(event) {
     this._session = event.detail.session;
-    this._loginNotice = "";
+    this._loginNotice = '';
     this.#scheduleExpiry();
     await this.updateComplete;
-    const chat = this.renderRoot.querySelector("chat-view");
+    const chat = this.renderRoot.querySelector('chat-view');
     await chat?.updateComplete;
     this.#composer()?.focus();
   }
@@ -433,35 +402,33 @@ export class ChatApp extends LitElement {
       // The token is dropped here either way; a failed logout only means it lives to expiry.
     }
     clearDrafts();
-    this._lastUsername = "";
-    this._loginNotice = t("login.loggedOut");
+    this._lastUsername = '';
+    this._loginNotice = t('login.loggedOut');
     this.#endSession();
-    window.location.hash = "#/";
+    window.location.hash = '#/';
   }
 
   #onError(error) {
     const apiError = asApiError(error);
-    if (apiError.code === "UNAUTHENTICATED") {
+    if (apiError.code === 'UNAUTHENTICATED') {
       reportUnauthenticated();
       return;
     }
     const message =
-      apiError.code === "BAD_USER_INPUT"
-        ? apiError.message
-        : t(`error.${apiError.code}`);
-    this.#toasts()?.show(message, { kind: "error" });
+      apiError.code === 'BAD_USER_INPUT' ? apiError.message : t(`error.${apiError.code}`);
+    this.#toasts()?.show(message, { kind: 'error' });
   }
 
   #toasts() {
-    return this.renderRoot.querySelector("toast-stack");
+    return this.renderRoot.querySelector('toast-stack');
   }
 
   #list() {
-    return this.renderRoot.querySelector("conversation-list");
+    return this.renderRoot.querySelector('conversation-list');
   }
 
   #newChat() {
-    window.location.hash = "#/";
+    window.location.hash = '#/';
     this._sidebarOpen = false;
     this.updateComplete.then(() => this.#composer()?.focus());
   }
@@ -472,29 +439,22 @@ export class ChatApp extends LitElement {
   }
 
   #composer() {
-    return this.renderRoot
-      .querySelector("chat-view")
-      ?.renderRoot.querySelector("prompt-composer");
+    return this.renderRoot.querySelector('chat-view')?.renderRoot.querySelector('prompt-composer');
   }
 
   #openSearch() {
     this._sidebarOpen = false;
-    this.renderRoot.querySelector("prompt-search").show();
+    this.renderRoot.querySelector('prompt-search').show();
   }
 
   #openSidebar() {
     this._sidebarOpen = true;
-    this.updateComplete.then(() =>
-      this.renderRoot.querySelector(".new-chat")?.focus(),
-    );
+    this.updateComplete.then(() => this.renderRoot.querySelector('.new-chat')?.focus());
   }
 
   #closeSidebar() {
     this._sidebarOpen = false;
-    this.renderRoot
-      .querySelector("chat-view")
-      ?.renderRoot.querySelector(".menu-button")
-      ?.focus();
+    this.renderRoot.querySelector('chat-view')?.renderRoot.querySelector('.menu-button')?.focus();
   }
 
   #onOpenPost(event) {
@@ -513,25 +473,20 @@ export class ChatApp extends LitElement {
   }
 
   #onConversationRenamed(event) {
-    this.renderRoot
-      .querySelector("chat-view")
-      ?.conversationChanged(event.detail.conversation);
+    this.renderRoot.querySelector('chat-view')?.conversationChanged(event.detail.conversation);
   }
 
   #onConversationDeleted(event) {
-    if (event.detail.id === this._route.conversationId)
-      window.location.hash = "#/";
+    if (event.detail.id === this._route.conversationId) window.location.hash = '#/';
   }
 
   async #onAnswerComplete(event) {
     // Clear first so that two identical answers in a row are both announced.
-    this._announcement = "";
+    this._announcement = '';
     await this.updateComplete;
     const { post, text } = event.detail;
     const status =
-      post.status === "COMPLETE"
-        ? t("announce.complete")
-        : t(`announce.${post.status}`);
+      post.status === 'COMPLETE' ? t('announce.complete') : t(`announce.${post.status}`);
     this._announcement = `${status} ${plainText(text)}`;
   }
 }
@@ -541,4 +496,4 @@ function listen(target, name, handler) {
   return () => target.removeEventListener(name, handler);
 }
 
-customElements.define("chat-app", ChatApp);
+customElements.define('chat-app', ChatApp);

@@ -1,12 +1,12 @@
-import { css, html, LitElement, nothing } from "lit";
-import { repeat } from "lit/directives/repeat.js";
-import { I18nController, t } from "../i18n/index.js";
-import { followAnswer } from "../lib/answer-stream.js";
-import { saveDraft } from "../lib/drafts.js";
-import { ApiError } from "../lib/errors.js";
-import { emit, emitError } from "../lib/events.js";
-import { request } from "../lib/graphql.js";
-import { icons } from "../lib/icons.js";
+import { css, html, LitElement, nothing } from 'lit';
+import { repeat } from 'lit/directives/repeat.js';
+import { I18nController, t } from '../i18n/index.js';
+import { followAnswer } from '../lib/answer-stream.js';
+import { saveDraft } from '../lib/drafts.js';
+import { ApiError } from '../lib/errors.js';
+import { emit, emitError } from '../lib/events.js';
+import { request } from '../lib/graphql.js';
+import { icons } from '../lib/icons.js';
 import {
   CONVERSATION_LATEST,
   CREATE_CONVERSATION,
@@ -15,15 +15,15 @@ import {
   REGENERATE_POST,
   STOP_GENERATION,
   UPDATE_CONVERSATION,
-} from "../lib/operations.js";
-import { loadOptions, saveOptions } from "../lib/preferences.js";
-import { sharedStyles } from "../styles/shared.js";
-import "./options-panel.js";
-import "./post-item.js";
-import "./prompt-composer.js";
+} from '../lib/operations.js';
+import { loadOptions, saveOptions } from '../lib/preferences.js';
+import { sharedStyles } from '../styles/shared.js';
+import './options-panel.js';
+import './post-item.js';
+import './prompt-composer.js';
 
 const PAGE_SIZE = 20;
-const LIVE_STATUSES = new Set(["PENDING", "STREAMING"]);
+const LIVE_STATUSES = new Set(['PENDING', 'STREAMING']);
 const NEAR_BOTTOM_PX = 80;
 
 /** The options the API takes, from what the panel stored. */
@@ -37,7 +37,7 @@ function generationOptions(stored) {
 
 /** A title for a conversation that starts with `prompt`. */
 function titleFrom(prompt) {
-  const line = prompt.split("\n")[0].trim();
+  const line = prompt.split('\n')[0].trim();
   return line.length > 60 ? `${line.slice(0, 57)}…` : line;
 }
 
@@ -178,8 +178,8 @@ export class ChatView extends LitElement {
     this._adoptedId = null;
     this._loadToken = 0;
     this._optionsOpen = false;
-    this._newInstructions = "";
-    this._scrollMode = { kind: "bottom" };
+    this._newInstructions = '';
+    this._scrollMode = { kind: 'bottom' };
     this._expectedScrollTop = 0;
     new I18nController(this);
   }
@@ -192,11 +192,9 @@ export class ChatView extends LitElement {
   }
 
   willUpdate(changed) {
-    if (changed.has("conversationId") || changed.has("focusPost")) {
+    if (changed.has('conversationId') || changed.has('focusPost')) {
       const adopted =
-        this.conversationId &&
-        this.conversationId === this._adoptedId &&
-        !this.focusPost;
+        this.conversationId && this.conversationId === this._adoptedId && !this.focusPost;
       this._adoptedId = null;
       if (!adopted) this.#load();
     }
@@ -209,7 +207,7 @@ export class ChatView extends LitElement {
   }
 
   updated() {
-    const content = this.renderRoot.querySelector(".posts");
+    const content = this.renderRoot.querySelector('.posts');
     if (content !== this._observedContent) {
       this._resizeObserver.disconnect();
       if (content) this._resizeObserver.observe(content);
@@ -224,17 +222,17 @@ export class ChatView extends LitElement {
    * opened from a search, and wherever the reader scrolled otherwise.
    */
   #applyScroll() {
-    const scroller = this.renderRoot.querySelector(".scroller");
+    const scroller = this.renderRoot.querySelector('.scroller');
     if (!scroller) return;
     const mode = this._scrollMode;
-    if (mode.kind === "bottom") {
+    if (mode.kind === 'bottom') {
       scroller.scrollTop = scroller.scrollHeight;
-    } else if (mode.kind === "anchor") {
+    } else if (mode.kind === 'anchor') {
       scroller.scrollTop = scroller.scrollHeight - mode.fromBottom;
-    } else if (mode.kind === "focus") {
+    } else if (mode.kind === 'focus') {
       this.renderRoot
         .querySelector(`post-item[data-id="${CSS.escape(mode.postId)}"]`)
-        ?.scrollIntoView({ block: "center" });
+        ?.scrollIntoView({ block: 'center' });
     }
     this._expectedScrollTop = scroller.scrollTop;
   }
@@ -251,17 +249,15 @@ export class ChatView extends LitElement {
   }
 
   render() {
-    const title = this._conversation?.title ?? t("chat.newChat");
-    const streamingPost = this._posts.find((post) =>
-      LIVE_STATUSES.has(post.status),
-    );
+    const title = this._conversation?.title ?? t('chat.newChat');
+    const streamingPost = this._posts.find((post) => LIVE_STATUSES.has(post.status));
     return html`
       <header>
         <button
           type="button"
           class="menu-button icon quiet"
-          aria-label=${t("chat.openSidebar")}
-          @click=${() => emit(this, "toggle-sidebar")}
+          aria-label=${t('chat.openSidebar')}
+          @click=${() => emit(this, 'toggle-sidebar')}
         >
           ${icons.menu}
         </button>
@@ -269,23 +265,19 @@ export class ChatView extends LitElement {
         <button
           type="button"
           class="quiet"
-          aria-expanded=${this._optionsOpen ? "true" : "false"}
+          aria-expanded=${this._optionsOpen ? 'true' : 'false'}
           aria-controls="options"
           @click=${() => (this._optionsOpen = !this._optionsOpen)}
         >
-          ${icons.sliders}<span class="label">${t("chat.options")}</span>
-          <span class="visually-hidden">${t("chat.optionsHint")}</span>
+          ${icons.sliders}<span class="label">${t('chat.options')}</span>
+          <span class="visually-hidden">${t('chat.optionsHint')}</span>
         </button>
       </header>
       ${
         this._optionsOpen
-          ? html`<section
-              id="options"
-              class="options"
-              aria-label=${t("chat.options")}
-            >
+          ? html`<section id="options" class="options" aria-label=${t('chat.options')}>
               <options-panel
-                .instructions=${this._conversation ? (this._conversation.instructions ?? "") : this._newInstructions}
+                .instructions=${this._conversation ? (this._conversation.instructions ?? '') : this._newInstructions}
                 .options=${this._options}
                 ?saving=${this._savingInstructions}
                 @instructions-save=${this.#saveInstructions}
@@ -294,12 +286,10 @@ export class ChatView extends LitElement {
             </section>`
           : nothing
       }
-      <div class="scroller" @scroll=${this.#onScroll}>
-        ${this.#renderPosts()}
-      </div>
+      <div class="scroller" @scroll=${this.#onScroll}>${this.#renderPosts()}</div>
       <div class="composer">
         <prompt-composer
-          .userId=${this.user?.id ?? ""}
+          .userId=${this.user?.id ?? ''}
           .conversationId=${this.conversationId}
           .maxLength=${this.serverInfo?.maxPromptLength ?? 0}
           ?sending=${this._sending}
@@ -313,18 +303,17 @@ export class ChatView extends LitElement {
   }
 
   #renderPosts() {
-    if (this._loading)
-      return html`<p class="loading" role="status">${t("chat.loading")}</p>`;
+    if (this._loading) return html`<p class="loading" role="status">${t('chat.loading')}</p>`;
     if (this._notFound) {
       return html`<div class="empty">
-        <h2>${t("chat.notFound")}</h2>
-        <p><a href="#/">${t("chat.startNew")}</a></p>
+        <h2>${t('chat.notFound')}</h2>
+        <p><a href="#/">${t('chat.startNew')}</a></p>
       </div>`;
     }
     if (this._posts.length === 0) {
       return html`<div class="empty">
-        <h2>${t("chat.emptyTitle")}</h2>
-        <p>${t("chat.emptyBody")}</p>
+        <h2>${t('chat.emptyTitle')}</h2>
+        <p>${t('chat.emptyBody')}</p>
       </div>`;
     }
     const last = this._posts.at(-1);
@@ -334,12 +323,8 @@ export class ChatView extends LitElement {
         ${
           this._earlierCursor
             ? html`<div class="more">
-                <button
-                  type="button"
-                  ?disabled=${this._loadingMore}
-                  @click=${this.#loadEarlier}
-                >
-                  ${this._loadingMore ? t("chat.loading") : t("chat.loadEarlier")}
+                <button type="button" ?disabled=${this._loadingMore} @click=${this.#loadEarlier}>
+                  ${this._loadingMore ? t('chat.loading') : t('chat.loadEarlier')}
                 </button>
               </div>`
             : nothing
@@ -360,12 +345,8 @@ export class ChatView extends LitElement {
         ${
           this._laterCursor
             ? html`<div class="more">
-                <button
-                  type="button"
-                  ?disabled=${this._loadingMore}
-                  @click=${this.#loadLater}
-                >
-                  ${this._loadingMore ? t("chat.loading") : t("chat.loadLater")}
+                <button type="button" ?disabled=${this._loadingMore} @click=${this.#loadLater}>
+                  ${this._loadingMore ? t('chat.loading') : t('chat.loadLater')}
                 </button>
               </div>`
             : nothing
@@ -387,7 +368,7 @@ export class ChatView extends LitElement {
     this._sending = false;
     this._highlightedId = null;
     this._options = loadOptions(this.conversationId);
-    this._scrollMode = { kind: "bottom" };
+    this._scrollMode = { kind: 'bottom' };
     if (!this.conversationId) {
       this._loading = false;
       this.#markReady();
@@ -409,10 +390,9 @@ export class ChatView extends LitElement {
       this._laterCursor = page.laterCursor;
       if (this.focusPost?.postId) {
         this._highlightedId = this.focusPost.postId;
-        this._scrollMode = { kind: "focus", postId: this.focusPost.postId };
+        this._scrollMode = { kind: 'focus', postId: this.focusPost.postId };
       }
-      for (const post of this._posts)
-        if (LIVE_STATUSES.has(post.status)) this.#reattach(post);
+      for (const post of this._posts) if (LIVE_STATUSES.has(post.status)) this.#reattach(post);
     } catch (error) {
       if (loadToken === this._loadToken) emitError(this, error);
     } finally {
@@ -426,18 +406,14 @@ export class ChatView extends LitElement {
    * mark, read by bench/bench_frontend.py): its posts rendered and the composer enabled.
    */
   async #markReady() {
-    if (performance.getEntriesByName("chat-ready").length) return;
+    if (performance.getEntriesByName('chat-ready').length) return;
     await this.updateComplete;
-    const items = [...this.renderRoot.querySelectorAll("post-item")];
+    const items = [...this.renderRoot.querySelectorAll('post-item')];
     await Promise.all(items.map((item) => item.updateComplete));
     await Promise.all(
-      items.map(
-        (item) =>
-          item.renderRoot.querySelector("markdown-view")?.updateComplete,
-      ),
+      items.map((item) => item.renderRoot.querySelector('markdown-view')?.updateComplete),
     );
-    if (!performance.getEntriesByName("chat-ready").length)
-      performance.mark("chat-ready");
+    if (!performance.getEntriesByName('chat-ready').length) performance.mark('chat-ready');
   }
 
   async #fetchLatest() {
@@ -450,9 +426,7 @@ export class ChatView extends LitElement {
     return {
       conversation: rest,
       posts: posts.edges.map(toItem),
-      earlierCursor: posts.pageInfo.hasPreviousPage
-        ? posts.pageInfo.startCursor
-        : null,
+      earlierCursor: posts.pageInfo.hasPreviousPage ? posts.pageInfo.startCursor : null,
       laterCursor: null,
     };
   }
@@ -475,9 +449,7 @@ export class ChatView extends LitElement {
     return {
       conversation,
       posts: [...earlier.edges, ...later.edges].map(toItem),
-      earlierCursor: earlier.pageInfo.hasPreviousPage
-        ? earlier.pageInfo.startCursor
-        : null,
+      earlierCursor: earlier.pageInfo.hasPreviousPage ? earlier.pageInfo.startCursor : null,
       laterCursor: later.pageInfo.hasNextPage ? later.pageInfo.endCursor : null,
     };
   }
@@ -493,16 +465,14 @@ export class ChatView extends LitElement {
         before: this._earlierCursor,
       });
       if (loadToken !== this._loadToken || !conversation) return;
-      const scroller = this.renderRoot.querySelector(".scroller");
+      const scroller = this.renderRoot.querySelector('.scroller');
       this._scrollMode = {
-        kind: "anchor",
+        kind: 'anchor',
         fromBottom: scroller.scrollHeight - scroller.scrollTop,
       };
       this._posts = [...conversation.posts.edges.map(toItem), ...this._posts];
       const { pageInfo } = conversation.posts;
-      this._earlierCursor = pageInfo.hasPreviousPage
-        ? pageInfo.startCursor
-        : null;
+      this._earlierCursor = pageInfo.hasPreviousPage ? pageInfo.startCursor : null;
     } catch (error) {
       emitError(this, error);
     } finally {
@@ -525,8 +495,7 @@ export class ChatView extends LitElement {
       this._posts = [...this._posts, ...fresh];
       const { pageInfo } = conversation.posts;
       this._laterCursor = pageInfo.hasNextPage ? pageInfo.endCursor : null;
-      for (const post of fresh)
-        if (LIVE_STATUSES.has(post.status)) this.#reattach(post);
+      for (const post of fresh) if (LIVE_STATUSES.has(post.status)) this.#reattach(post);
     } catch (error) {
       emitError(this, error);
     } finally {
@@ -536,29 +505,18 @@ export class ChatView extends LitElement {
 
   #onScroll(event) {
     const scroller = event.target;
-    const fromBottom =
-      scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight;
+    const fromBottom = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight;
     if (Math.abs(scroller.scrollTop - this._expectedScrollTop) > 2) {
       // The reader scrolled: follow new text only if they went back to the bottom.
       this._scrollMode = {
-        kind: fromBottom < NEAR_BOTTOM_PX ? "bottom" : "free",
+        kind: fromBottom < NEAR_BOTTOM_PX ? 'bottom' : 'free',
       };
       this._expectedScrollTop = scroller.scrollTop;
     }
-    if (
-      scroller.scrollTop < 120 &&
-      this._earlierCursor &&
-      !this._loadingMore &&
-      !this._loading
-    ) {
+    if (scroller.scrollTop < 120 && this._earlierCursor && !this._loadingMore && !this._loading) {
       this.#loadEarlier();
     }
-    if (
-      fromBottom < 120 &&
-      this._laterCursor &&
-      !this._loadingMore &&
-      !this._loading
-    ) {
+    if (fromBottom < 120 && this._laterCursor && !this._loadingMore && !this._loading) {
       this.#loadLater();
     }
   }
@@ -591,17 +549,14 @@ export class ChatView extends LitElement {
       id: null,
       local: true,
       prompt,
-      body: "",
-      status: "PENDING",
+      body: '',
+      status: 'PENDING',
       createdAt: new Date().toISOString(),
     };
-    this._scrollMode = { kind: "bottom" };
+    this._scrollMode = { kind: 'bottom' };
     this._posts = [...this._posts, placeholder];
     const options = generationOptions(this._options ?? {});
-    this.#follow(
-      { prompt: { conversationId, prompt, options } },
-      placeholder.key,
-    );
+    this.#follow({ prompt: { conversationId, prompt, options } }, placeholder.key);
   }
 
   async #jumpToLatest() {
@@ -628,17 +583,14 @@ export class ChatView extends LitElement {
       onDone: (post, text) => {
         this._streams.delete(key);
         this.#patch(key, { ...post, body: text, local: false });
-        emit(this, "answer-complete", { post, text });
+        emit(this, 'answer-complete', { post, text });
         // The post shows the detailed reason; the toast says what it means. The API marks
         // answers cut off by its own restart with finishReason "interrupted".
-        if (post.status === "FAILED") {
-          const interrupted = post.finishReason === "interrupted";
+        if (post.status === 'FAILED') {
+          const interrupted = post.finishReason === 'interrupted';
           emitError(
             this,
-            new ApiError(
-              interrupted ? "INTERRUPTED" : "LLM_UNAVAILABLE",
-              post.error,
-            ),
+            new ApiError(interrupted ? 'INTERRUPTED' : 'LLM_UNAVAILABLE', post.error),
           );
         }
         this.#touchConversation();
@@ -653,7 +605,7 @@ export class ChatView extends LitElement {
         } else if (item) {
           this.#patch(key, {
             ...(post ?? {}),
-            status: "FAILED",
+            status: 'FAILED',
             error: item.error ?? error.message,
           });
         }
@@ -666,9 +618,9 @@ export class ChatView extends LitElement {
   /** The server has the prompt: the draft can go, and a new chat now has an id. */
   #accepted(post) {
     this._sending = false;
-    this.renderRoot.querySelector("prompt-composer")?.clear();
+    this.renderRoot.querySelector('prompt-composer')?.clear();
     if (!this.conversationId) {
-      saveDraft(this.user.id, null, "");
+      saveDraft(this.user.id, null, '');
       saveOptions(post.conversationId, this._options ?? {});
       saveOptions(null, {});
       this._conversation ??= {
@@ -684,14 +636,12 @@ export class ChatView extends LitElement {
   #adopt(id) {
     this._adoptedId = id;
     this.conversationId = id;
-    this._newInstructions = "";
-    emit(this, "conversation-created", { id });
+    this._newInstructions = '';
+    emit(this, 'conversation-created', { id });
   }
 
   async #stop() {
-    const post = this._posts.find(
-      (each) => LIVE_STATUSES.has(each.status) && !each.local,
-    );
+    const post = this._posts.find((each) => LIVE_STATUSES.has(each.status) && !each.local);
     if (!post) return;
     try {
       await request(STOP_GENERATION, { postId: post.id });
@@ -709,11 +659,9 @@ export class ChatView extends LitElement {
         postId: old.id,
         options: generationOptions(this._options ?? {}),
       });
-      const item = { ...toItem({ node: regeneratePost }), body: "" };
-      this._scrollMode = { kind: "bottom" };
-      this._posts = this._posts.map((each) =>
-        each.key === old.key ? item : each,
-      );
+      const item = { ...toItem({ node: regeneratePost }), body: '' };
+      this._scrollMode = { kind: 'bottom' };
+      this._posts = this._posts.map((each) => (each.key === old.key ? item : each));
       this.#follow({ postId: item.id }, item.key);
     } catch (error) {
       emitError(this, error);
@@ -727,9 +675,7 @@ export class ChatView extends LitElement {
   }
 
   #patch(key, changes) {
-    this._posts = this._posts.map((post) =>
-      post.key === key ? { ...post, ...changes } : post,
-    );
+    this._posts = this._posts.map((post) => (post.key === key ? { ...post, ...changes } : post));
   }
 
   #cancelStreams() {
@@ -743,7 +689,7 @@ export class ChatView extends LitElement {
       ...this._conversation,
       updatedAt: new Date().toISOString(),
     };
-    emit(this, "conversation-changed", { conversation: this._conversation });
+    emit(this, 'conversation-changed', { conversation: this._conversation });
   }
 
   // Options ---------------------------------------------------------------------------------
@@ -757,7 +703,7 @@ export class ChatView extends LitElement {
     const { instructions } = event.detail;
     if (!this._conversation) {
       this._newInstructions = instructions; // sent when the first prompt creates the chat
-      emit(this, "notice", { message: t("options.saved") });
+      emit(this, 'notice', { message: t('options.saved') });
       return;
     }
     this._savingInstructions = true;
@@ -767,8 +713,8 @@ export class ChatView extends LitElement {
         instructions,
       });
       this._conversation = { ...this._conversation, ...updateConversation };
-      emit(this, "conversation-changed", { conversation: this._conversation });
-      emit(this, "notice", { message: t("options.saved") });
+      emit(this, 'conversation-changed', { conversation: this._conversation });
+      emit(this, 'notice', { message: t('options.saved') });
     } catch (error) {
       emitError(this, error);
     } finally {
@@ -782,4 +728,4 @@ function toItem({ node }) {
   return { ...node, key: node.id };
 }
 
-customElements.define("chat-view", ChatView);
+customElements.define('chat-view', ChatView);

@@ -193,7 +193,11 @@ export class ConversationList extends LitElement {
       </div>
       <div class="scroller">
         <ul aria-label=${t('sidebar.conversations')}>
-          ${repeat(this._items, (item) => item.id, (item) => this.#renderItem(item))}
+          ${repeat(
+            this._items,
+            (item) => item.id,
+            (item) => this.#renderItem(item),
+          )}
         </ul>
         ${this.#renderFooter()}
       </div>
@@ -224,7 +228,9 @@ export class ConversationList extends LitElement {
       </li>`;
     }
     return html`<li class=${active ? 'active' : ''}>
-      <a href="#/c/${encodeURIComponent(item.id)}" aria-current=${active ? 'page' : nothing}>${item.title}</a>
+      <a href="#/c/${encodeURIComponent(item.id)}" aria-current=${active ? 'page' : nothing}
+        >${item.title}</a
+      >
       <button
         type="button"
         class="quiet icon"
@@ -251,10 +257,17 @@ export class ConversationList extends LitElement {
       return html`<p class="status" role="status">${t('sidebar.loading')}</p>`;
     }
     if (this._items.length === 0) {
-      return html`<p class="status">${this._search ? t('sidebar.noMatches') : t('sidebar.empty')}</p>`;
+      return html`<p class="status">
+        ${this._search ? t('sidebar.noMatches') : t('sidebar.empty')}
+      </p>`;
     }
     if (!this._cursor) return nothing;
-    return html`<button type="button" class="more quiet" ?disabled=${this._loading} @click=${this.#loadMore}>
+    return html`<button
+      type="button"
+      class="more quiet"
+      ?disabled=${this._loading}
+      @click=${this.#loadMore}
+    >
       ${this._loading ? t('sidebar.loading') : t('sidebar.loadMore')}
     </button>`;
   }
@@ -333,10 +346,14 @@ export class ConversationList extends LitElement {
     this._items = this._items.map((each) => (each.id === item.id ? { ...each, title } : each));
     try {
       const { updateConversation } = await request(UPDATE_CONVERSATION, { id: item.id, title });
-      this._items = this._items.map((each) => (each.id === item.id ? { ...each, ...updateConversation } : each));
+      this._items = this._items.map((each) =>
+        each.id === item.id ? { ...each, ...updateConversation } : each,
+      );
       emit(this, 'conversation-renamed', { conversation: updateConversation });
     } catch (error) {
-      this._items = this._items.map((each) => (each.id === item.id ? { ...each, title: item.title } : each));
+      this._items = this._items.map((each) =>
+        each.id === item.id ? { ...each, title: item.title } : each,
+      );
       emitError(this, error);
     }
   }
@@ -358,7 +375,9 @@ export class ConversationList extends LitElement {
       // The focused delete button is gone: move to the conversation that took its place.
       await this.updateComplete;
       const links = this.renderRoot.querySelectorAll('li a');
-      (links[Math.min(index, links.length - 1)] ?? this.renderRoot.querySelector('#search')).focus();
+      (
+        links[Math.min(index, links.length - 1)] ?? this.renderRoot.querySelector('#search')
+      ).focus();
     } catch (error) {
       emitError(this, error);
     }

@@ -114,26 +114,40 @@ export class LoginView extends LitElement {
       <form @submit=${this.#onSubmit}>
         <div class="field">
           <label for="username">${t('login.username')}</label>
-          <input id="username" name="username" autocomplete="username" required
-            .value=${this.username} ?disabled=${this._busy} />
+          <input
+            id="username"
+            name="username"
+            autocomplete="username"
+            required
+            .value=${this.username}
+            ?disabled=${this._busy}
+          />
         </div>
         <div class="field">
           <label for="password">${t('login.password')}</label>
-          <input id="password" name="password" type="password" required
-            autocomplete=${signingUp ? 'new-password' : 'current-password'} ?disabled=${this._busy} />
+          <input
+            id="password"
+            name="password"
+            type="password"
+            required
+            autocomplete=${signingUp ? 'new-password' : 'current-password'}
+            ?disabled=${this._busy}
+          />
         </div>
         <button type="submit" class="primary" ?disabled=${this._busy}>
           ${signingUp ? t('login.signUp') : t('login.logIn')}
         </button>
       </form>
-      ${this.allowSignup
-        ? html`<p class="switch">
-            ${signingUp ? t('login.haveAccount') : t('login.noAccount')}
-            <button type="button" @click=${this.#toggleMode}>
-              ${signingUp ? t('login.logIn') : t('login.signUp')}
-            </button>
-          </p>`
-        : nothing}
+      ${
+        this.allowSignup
+          ? html`<p class="switch">
+              ${signingUp ? t('login.haveAccount') : t('login.noAccount')}
+              <button type="button" @click=${this.#toggleMode}>
+                ${signingUp ? t('login.logIn') : t('login.signUp')}
+              </button>
+            </p>`
+          : nothing
+      }
       <settings-menu></settings-menu>
     </main>`;
   }
@@ -168,7 +182,8 @@ export class LoginView extends LitElement {
 
   #message(error, registering) {
     if (error.code === 'BAD_USER_INPUT' && registering) return error.message;
-    if (error.code === 'BAD_USER_INPUT' || error.code === 'UNAUTHENTICATED') return t('login.wrong');
+    if (error.code === 'BAD_USER_INPUT' || error.code === 'UNAUTHENTICATED')
+      return t('login.wrong');
     return t(`error.${error.code}`);
   }
 }

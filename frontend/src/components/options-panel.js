@@ -5,7 +5,16 @@ import { sharedStyles } from '../styles/shared.js';
 
 export const LENGTHS = { short: 256, medium: 1024, long: 2048 };
 const FORMATS = ['PLAIN', 'MARKDOWN', 'BULLETS', 'JSON'];
-const LANGUAGE_SUGGESTIONS = ['English', 'Português', 'Español', 'Français', 'Deutsch', 'Italiano', '日本語', '中文'];
+const LANGUAGE_SUGGESTIONS = [
+  'English',
+  'Português',
+  'Español',
+  'Français',
+  'Deutsch',
+  'Italiano',
+  '日本語',
+  '中文',
+];
 
 /**
  * The conversation's instructions and the output options sent with each prompt.
@@ -92,7 +101,11 @@ export class OptionsPanel extends LitElement {
           @input=${(event) => (this._draft = event.target.value)}
         ></textarea>
         <div class="save">
-          <button type="button" ?disabled=${!changed || this.saving} @click=${this.#saveInstructions}>
+          <button
+            type="button"
+            ?disabled=${!changed || this.saving}
+            @click=${this.#saveInstructions}
+          >
             ${t('options.saveInstructions')}
           </button>
           <span class="note">${t('options.instructionsNote')}</span>
@@ -117,7 +130,10 @@ export class OptionsPanel extends LitElement {
           <select id="format" @change=${(event) => this.#change({ format: event.target.value })}>
             <option value="" ?selected=${!format}>${t('options.automatic')}</option>
             ${FORMATS.map(
-              (name) => html`<option value=${name} ?selected=${format === name}>${t(`format.${name}`)}</option>`,
+              (name) =>
+                html`<option value=${name} ?selected=${format === name}>
+                  ${t(`format.${name}`)}
+                </option>`,
             )}
           </select>
         </div>
@@ -129,7 +145,10 @@ export class OptionsPanel extends LitElement {
           >
             <option value="" ?selected=${!length}>${t('options.automatic')}</option>
             ${Object.keys(LENGTHS).map(
-              (name) => html`<option value=${name} ?selected=${length === name}>${t(`length.${name}`)}</option>`,
+              (name) =>
+                html`<option value=${name} ?selected=${length === name}>
+                  ${t(`length.${name}`)}
+                </option>`,
             )}
           </select>
         </div>

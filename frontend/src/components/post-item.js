@@ -107,13 +107,14 @@ export class PostItem extends LitElement {
     const live = LIVE_STATUSES.has(post.status);
     return html`
       <article aria-label=${t('post.label', { time: formatDateTime(post.createdAt) })}>
-        <div class="prompt"><span class="visually-hidden">${t('post.you')}: </span>${post.prompt}</div>
+        <div class="prompt">
+          <span class="visually-hidden">${t('post.you')}: </span>${post.prompt}
+        </div>
         <div class="answer" aria-busy=${live ? 'true' : 'false'}>
           <span class="visually-hidden">${t('post.assistant')}: </span>
           <markdown-view .source=${post.body ?? ''} ?streaming=${live}></markdown-view>
           ${live && !post.body ? html`<p class="writing">${t('post.writing')}</p>` : nothing}
-          ${this.#renderStatus(post)}
-          ${live ? nothing : this.#renderActions(post)}
+          ${this.#renderStatus(post)} ${live ? nothing : this.#renderActions(post)}
         </div>
       </article>
     `;
@@ -122,7 +123,9 @@ export class PostItem extends LitElement {
   #renderStatus(post) {
     if (post.status === 'FAILED') {
       return html`<p class="status failed" role="note">
-        ${icons.warning}<span><strong>${t('post.failed')}</strong>${post.error ? html` ${post.error}` : nothing}</span>
+        ${icons.warning}<span
+          ><strong>${t('post.failed')}</strong>${post.error ? html` ${post.error}` : nothing}</span
+        >
       </p>`;
     }
     if (post.status === 'CANCELLED') {
@@ -136,16 +139,25 @@ export class PostItem extends LitElement {
   #renderActions(post) {
     const canRetry = post.status === 'FAILED' || post.status === 'CANCELLED';
     return html`<div class="actions">
-      ${post.body
-        ? html`<button type="button" class="quiet" @click=${this.#copy}>
-            ${icons.copy}${t('post.copy')}
-          </button>`
-        : nothing}
-      ${this.last
-        ? html`<button type="button" class="quiet" ?disabled=${this.busy} @click=${this.#regenerate}>
-            ${icons.refresh}${canRetry ? t('post.retry') : t('post.regenerate')}
-          </button>`
-        : nothing}
+      ${
+        post.body
+          ? html`<button type="button" class="quiet" @click=${this.#copy}>
+              ${icons.copy}${t('post.copy')}
+            </button>`
+          : nothing
+      }
+      ${
+        this.last
+          ? html`<button
+              type="button"
+              class="quiet"
+              ?disabled=${this.busy}
+              @click=${this.#regenerate}
+            >
+              ${icons.refresh}${canRetry ? t('post.retry') : t('post.regenerate')}
+            </button>`
+          : nothing
+      }
       ${post.model ? html`<span class="meta">${post.model}</span>` : nothing}
     </div>`;
   }

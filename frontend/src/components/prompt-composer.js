@@ -129,19 +129,34 @@ export class PromptComposer extends LitElement {
           @input=${this.#onInput}
           @keydown=${this.#onKeyDown}
         ></textarea>
-        ${this.streaming
-          ? html`<button type="button" class="danger" ?disabled=${!this.canStop} @click=${this.#stop}>
-              ${icons.stop}${t('composer.stop')}
-            </button>`
-          : html`<button type="submit" class="primary" ?disabled=${this.sending || !this._text.trim() || over}>
-              ${icons.send}${t('composer.send')}
-            </button>`}
+        ${
+          this.streaming
+            ? html`<button
+                type="button"
+                class="danger"
+                ?disabled=${!this.canStop}
+                @click=${this.#stop}
+              >
+                ${icons.stop}${t('composer.stop')}
+              </button>`
+            : html`<button
+                type="submit"
+                class="primary"
+                ?disabled=${this.sending || !this._text.trim() || over}
+              >
+                ${icons.send}${t('composer.send')}
+              </button>`
+        }
       </form>
       <p class="hint" id="hint">
         ${this.streaming ? t('composer.hintStreaming') : t('composer.hint')}
-        ${over
-          ? html`<span class="counter over">${t('composer.tooLong', { max: this.maxLength })}</span>`
-          : ''}
+        ${
+          over
+            ? html`<span class="counter over"
+                >${t('composer.tooLong', { max: this.maxLength })}</span
+              >`
+            : ''
+        }
       </p>
     `;
   }

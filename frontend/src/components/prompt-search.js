@@ -127,30 +127,45 @@ export class PromptSearch extends LitElement {
         <h2 id="title" class="visually-hidden">${t('search.title')}</h2>
         <form role="search" @submit=${this.#onSubmit}>
           <label class="visually-hidden" for="query">${t('search.label')}</label>
-          <input id="query" type="search" .value=${this._query} placeholder=${t('search.placeholder')}
-            @input=${this.#onInput} />
+          <input
+            id="query"
+            type="search"
+            .value=${this._query}
+            placeholder=${t('search.placeholder')}
+            @input=${this.#onInput}
+          />
         </form>
-        <button type="button" class="quiet icon" aria-label=${t('search.close')} @click=${this.#close}>
+        <button
+          type="button"
+          class="quiet icon"
+          aria-label=${t('search.close')}
+          @click=${this.#close}
+        >
           ${icons.close}
         </button>
       </header>
       <div class="results">
         <ul aria-label=${t('search.results')}>
           ${this._results.map(
-            (edge) => html`<li>
-              <button type="button" @click=${() => this.#open(edge)}>
-                <span class="prompt">${edge.node.prompt}</span>
-                <span class="date">${formatDateTime(edge.node.createdAt)}</span>
-              </button>
-            </li>`,
+            (edge) =>
+              html`<li>
+                <button type="button" @click=${() => this.#open(edge)}>
+                  <span class="prompt">${edge.node.prompt}</span>
+                  <span class="date">${formatDateTime(edge.node.createdAt)}</span>
+                </button>
+              </li>`,
           )}
         </ul>
         <div role="status" class="status">
           ${this._loading ? t('search.loading') : this._searched && this._results.length === 0 ? t('search.none') : ''}
         </div>
-        ${this._cursor && !this._loading
-          ? html`<button type="button" class="quiet" @click=${this.#more}>${t('search.more')}</button>`
-          : nothing}
+        ${
+          this._cursor && !this._loading
+            ? html`<button type="button" class="quiet" @click=${this.#more}>
+                ${t('search.more')}
+              </button>`
+            : nothing
+        }
       </div>
     </dialog>`;
   }
@@ -204,7 +219,10 @@ export class PromptSearch extends LitElement {
       after,
       search: this._query.trim() || null,
     });
-    return { edges: prompts.edges, cursor: prompts.pageInfo.hasNextPage ? prompts.pageInfo.endCursor : null };
+    return {
+      edges: prompts.edges,
+      cursor: prompts.pageInfo.hasNextPage ? prompts.pageInfo.endCursor : null,
+    };
   }
 
   #open(edge) {

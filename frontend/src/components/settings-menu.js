@@ -50,7 +50,10 @@ export class SettingsMenu extends LitElement {
         <label for="theme">${t('settings.theme')}</label>
         <select id="theme" @change=${this.#onTheme}>
           ${THEMES.map(
-            (theme) => html`<option value=${theme} ?selected=${theme === this._theme}>${t(`theme.${theme}`)}</option>`,
+            (theme) =>
+              html`<option value=${theme} ?selected=${theme === this._theme}>
+                ${t(`theme.${theme}`)}
+              </option>`,
           )}
         </select>
       </div>
@@ -58,7 +61,10 @@ export class SettingsMenu extends LitElement {
         <label for="language">${t('settings.language')}</label>
         <select id="language" @change=${(event) => setLanguage(event.target.value)}>
           ${LANGUAGES.map(
-            ({ code, label }) => html`<option value=${code} lang=${code} ?selected=${code === current}>${label}</option>`,
+            ({ code, label }) =>
+              html`<option value=${code} lang=${code} ?selected=${code === current}>
+                ${label}
+              </option>`,
           )}
         </select>
       </div>

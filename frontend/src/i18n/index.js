@@ -23,7 +23,9 @@ function fromBrowser() {
   return 'en';
 }
 
-let current = catalogs[localStorage.getItem(LANGUAGE_KEY)] ? localStorage.getItem(LANGUAGE_KEY) : fromBrowser();
+let current = catalogs[localStorage.getItem(LANGUAGE_KEY)]
+  ? localStorage.getItem(LANGUAGE_KEY)
+  : fromBrowser();
 document.documentElement.lang = current;
 const listeners = new Set();
 
@@ -41,7 +43,9 @@ export function setLanguage(code) {
 
 export function t(key, params = {}) {
   const template = catalogs[current][key] ?? en[key] ?? key;
-  return template.replace(/\{(\w+)\}/g, (match, name) => (name in params ? String(params[name]) : match));
+  return template.replace(/\{(\w+)\}/g, (match, name) =>
+    name in params ? String(params[name]) : match,
+  );
 }
 
 /** Format an ISO date-time for the current language. */

@@ -40,7 +40,8 @@ export async function request(query, variables = {}, { signal } = {}) {
   try {
     body = await response.json();
   } catch {
-    const code = response.status >= 502 && response.status <= 504 ? 'NETWORK' : 'INTERNAL_SERVER_ERROR';
+    const code =
+      response.status >= 502 && response.status <= 504 ? 'NETWORK' : 'INTERNAL_SERVER_ERROR';
     throw new ApiError(code, `HTTP ${response.status}`);
   }
   if (body.errors?.length) {
