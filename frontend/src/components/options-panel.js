@@ -20,10 +20,11 @@ const LANGUAGE_SUGGESTIONS = [
  * The conversation's instructions and the output options sent with each prompt.
  *
  *   <options-panel .instructions=${text} .options=${{ language, format, maxTokens }}
- *                  @instructions-save=${...} @options-change=${...}></options-panel>
+ *                  ?saving=${false} @instructions-save=${...} @options-change=${...}></options-panel>
  *
- * Fires `instructions-save` ({instructions}) from its Save button and `options-change`
- * ({options}) on every change of language, format or length.
+ * @fires instructions-save - {instructions}: Save instructions was pressed (trimmed text)
+ * @fires options-change - {options}: the language, format or length changed; options is
+ *   the whole set `{ language, format, maxTokens }`
  */
 export class OptionsPanel extends LitElement {
   static properties = {

@@ -4,17 +4,20 @@ import { copyText } from '../lib/clipboard.js';
 import { emit, emitNotice } from '../lib/events.js';
 import { icons } from '../lib/icons.js';
 import { sharedStyles } from '../styles/shared.js';
+import { isLive } from '../lib/posts.js';
 import './markdown-view.js';
-
-const LIVE_STATUSES = new Set(['PENDING', 'STREAMING']);
 
 /**
  * One exchange: the user's prompt and the model's answer, with its status and actions.
  *
  *   <post-item .post=${post} ?last=${true} ?busy=${false}></post-item>
  *
- * `last` offers regenerate (or retry, for a failed or stopped answer) unless `busy`.
- * Fires `regenerate` ({post}) and `notice` ({message}) after a copy.
+ * `last` offers regenerate (or retry, for a failed or stopped answer) unless `busy`;
+ * `highlighted` outlines the prompt (a search hit). `updateComplete` also waits for the
+ * answer's Markdown to render.
+ *
+ * @fires regenerate - {post}: Regenerate (or Retry) was pressed on this post
+ * @fires notice - {message}: the answer was copied (or copying failed)
  */
 export class PostItem extends LitElement {
   static properties = {
@@ -102,9 +105,15 @@ export class PostItem extends LitElement {
     new I18nController(this);
   }
 
+  async getUpdateComplete() {
+    const done = await super.getUpdateComplete();
+    await this.renderRoot.querySelector('markdown-view')?.updateComplete;
+    return done;
+  }
+
   render() {
     const { post } = this;
-    const live = LIVE_STATUSES.has(post.status);
+    const live = isLive(post);
     return html`
       <article aria-label=${t('post.label', { time: formatDateTime(post.createdAt) })}>
         <div class="prompt">

@@ -1,7 +1,8 @@
+import { ContextConsumer } from '@lit/context';
 import { css, html, LitElement, nothing } from 'lit';
 import { I18nController, formatDateTime, t } from '../i18n/index.js';
 import { emit, emitError } from '../lib/events.js';
-import { request } from '../lib/graphql.js';
+import { graphqlContext } from '../lib/contexts.js';
 import { icons } from '../lib/icons.js';
 import { PROMPTS } from '../lib/operations.js';
 import { sharedStyles } from '../styles/shared.js';
@@ -14,7 +15,8 @@ const SEARCH_DELAY_MS = 250;
  *
  *   <prompt-search></prompt-search>   ...   element.show();
  *
- * Choosing a result fires `open-post` ({conversationId, postId, cursor}) and closes.
+ * @fires open-post - {conversationId, postId, cursor}: a result was chosen (the dialog closes)
+ * @fires api-error - {error}: a search failed
  */
 export class PromptSearch extends LitElement {
   static properties = {
@@ -101,6 +103,8 @@ export class PromptSearch extends LitElement {
     `,
   ];
 
+  #graphql = new ContextConsumer(this, { context: graphqlContext });
+
   constructor() {
     super();
     this._query = '';
@@ -122,7 +126,7 @@ export class PromptSearch extends LitElement {
   }
 
   render() {
-    return html`<dialog aria-labelledby="title" @close=${() => emit(this, 'search-closed')}>
+    return html`<dialog aria-labelledby="title">
       <header>
         <h2 id="title" class="visually-hidden">${t('search.title')}</h2>
         <form role="search" @submit=${this.#onSubmit}>
@@ -214,7 +218,7 @@ export class PromptSearch extends LitElement {
   }
 
   async #fetch(after) {
-    const { prompts } = await request(PROMPTS, {
+    const { prompts } = await this.#graphql.value.request(PROMPTS, {
       first: PAGE_SIZE,
       after,
       search: this._query.trim() || null,
