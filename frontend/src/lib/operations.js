@@ -33,16 +33,6 @@ export const CONVERSATIONS = `query Conversations($first: Int!, $after: String, 
   }
 }`;
 
-export const CONVERSATION_LATEST = `query ConversationLatest($id: ID!, $last: Int!) {
-  conversation(id: $id) {
-    ${CONVERSATION_FIELDS}
-    posts(last: $last) {
-      edges { cursor node { ${POST_FIELDS} } }
-      pageInfo { hasPreviousPage startCursor hasNextPage endCursor }
-    }
-  }
-}`;
-
 export const POSTS_BEFORE = `query PostsBefore($id: ID!, $last: Int!, $before: String) {
   conversation(id: $id) {
     ${CONVERSATION_FIELDS}
