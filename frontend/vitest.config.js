@@ -5,5 +5,7 @@ export default defineConfig({
   test: {
     environment: 'jsdom',
     include: ['test/**/*.test.js'],
+    // The Markdown tests render every prefix of their inputs: seconds, longer on a busy machine.
+    testTimeout: 30_000,
   },
 });

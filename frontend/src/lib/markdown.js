@@ -181,25 +181,26 @@ export class MarkdownStream {
 
 /**
  * How many of `tokens` (lexed from `text` at `offset`) are final whatever text comes next:
- * those before the last block that starts after a blank line, unindented, with its first
- * line complete. Anything later may still become part of a list, a heading, a table...
- * A blank line ends every block but a list item or indented code, and those go on only on
- * an indented line or, for a list, on a line with its marker, which the lexer has then
- * already put in the list.
+ * those before the last block that starts unindented after a blank line. A blank line ends
+ * every block but a list item or indented code, and those go on only on an indented line
+ * or, for a list, on a line that starts with its marker: after a list, the next block counts
+ * only once its first line is complete (`2` may still become `2. item`).
  */
 function finalBlockCount(text, offset, tokens) {
   let start = offset;
   let count = 0;
+  let previous = null;
   tokens.forEach((token, index) => {
     if (
       index > 0 &&
       token.type !== 'space' &&
       !/^[ \t]/.test(token.raw) &&
       followsBlankLine(text, start) &&
-      text.indexOf('\n', start) !== -1
+      (previous?.type !== 'list' || text.indexOf('\n', start) !== -1)
     ) {
       count = index;
     }
+    if (token.type !== 'space') previous = token;
     start += token.raw.length;
   });
   return count;

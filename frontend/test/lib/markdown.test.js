@@ -160,6 +160,24 @@ describe('MarkdownStream', () => {
     expect(element.querySelectorAll('p')).toHaveLength(3);
   });
 
+  test('a block is final as soon as the next one starts on its own line', () => {
+    const element = document.createElement('div');
+    const stream = new MarkdownStream(element);
+    stream.render('One.\n\nTwo is being');
+    const first = element.querySelector('p');
+    stream.render('One.\n\nTwo is being written on one line');
+    expect(element.querySelector('p')).toBe(first);
+  });
+
+  test('after a list, the next block waits for its first line: it may be an item', () => {
+    const element = document.createElement('div');
+    const stream = new MarkdownStream(element);
+    stream.render('1. one\n\n2');
+    stream.render('1. one\n\n2. two\n');
+    expect(element.innerHTML).toBe(wholeHtml('1. one\n\n2. two\n'));
+    expect(element.querySelectorAll('ol')).toHaveLength(1);
+  });
+
   test('starts afresh when the text does not extend the previous one', () => {
     const element = document.createElement('div');
     const stream = new MarkdownStream(element);
