@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 FRONTEND_STAMP := frontend/dist/.built
 FRONTEND_SOURCES := $(shell find frontend/src frontend/scripts frontend/index.html frontend/graphiql.html frontend/package.json frontend/package-lock.json frontend/vite.config.js -type f 2>/dev/null)
 
-.PHONY: run test lint schema bench install frontend clean
+.PHONY: run test test-frontend lint schema bench install frontend clean
 
 run: $(STAMP) $(FRONTEND_STAMP)
 	@echo "Starting the LLM gateway and the API at http://$${API_HOST:-127.0.0.1}:$${API_PORT:-8000} (Ctrl-C stops both)"
@@ -14,13 +14,18 @@ run: $(STAMP) $(FRONTEND_STAMP)
 	trap 'kill $$gateway 2>/dev/null; wait $$gateway 2>/dev/null' EXIT INT TERM; \
 	$(PY) -m graphql_api serve
 
-test: $(STAMP) $(FRONTEND_STAMP) lint
+test: $(STAMP) $(FRONTEND_STAMP) lint test-frontend
 	$(PY) -m pytest
 
-lint: $(STAMP)
+# The frontend's unit tests (vitest, no browser): src/lib and the controllers.
+test-frontend: $(FRONTEND_STAMP)
+	cd frontend && npm test
+
+lint: $(STAMP) $(FRONTEND_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	cd frontend && npm run lint
 
 schema: $(STAMP)
 	$(PY) -m graphql_api export-schema > schema.graphql

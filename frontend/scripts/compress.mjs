@@ -1,8 +1,8 @@
 // After `vite build`: a gzip copy beside each text file in dist/, which the API sends as it is
 // to browsers that accept gzip (so nothing is compressed per request).
-import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { gzipSync, constants } from "node:zlib";
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync, constants } from 'node:zlib';
 
 const TEXT = /\.(js|css|html|svg)$/;
 
@@ -19,4 +19,4 @@ function compress(directory) {
   }
 }
 
-compress(new URL("../dist", import.meta.url).pathname);
+compress(new URL('../dist', import.meta.url).pathname);

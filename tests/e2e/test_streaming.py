@@ -49,6 +49,23 @@ async def test_answer_streams_in_piece_by_piece(
     await expect(composer(page)).to_be_enabled()
 
 
+async def test_finished_blocks_of_a_streamed_answer_are_not_rendered_again(
+    page: Page, stack: Stack, model: VLLMStandin
+) -> None:
+    account = await stack.new_account()
+    tokens = ["First paragraph.", "\n\n", "Second", *numbered_tokens(40)]
+    model.queue_behaviour(Behaviour(tokens=tokens, token_delay=0.05))
+    await log_in(page, account)
+    await send(page, "Two paragraphs, please")
+    await wait_for_text(page, lambda text: "t2" in text)
+    first = answers(page).last.locator(".content p").first
+    await first.evaluate("paragraph => { paragraph.dataset.seen = 'yes' }")
+    await wait_for_text(page, lambda text: "t39" in text)
+    await expect(posts(page).last.locator(".answer")).to_have_attribute("aria-busy", "false")
+    await expect(first).to_have_text("First paragraph.")
+    await expect(first).to_have_attribute("data-seen", "yes")  # the same element all along
+
+
 async def test_first_prompt_of_a_new_chat_adds_it_to_the_sidebar(
     page: Page, stack: Stack, model: VLLMStandin
 ) -> None:

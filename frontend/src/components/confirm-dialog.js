@@ -1,6 +1,7 @@
 import { css, html, LitElement } from 'lit';
 import { I18nController, t } from '../i18n/index.js';
 import { emit } from '../lib/events.js';
+import { deepActiveElement } from '../lib/focus.js';
 import { sharedStyles } from '../styles/shared.js';
 
 /**
@@ -9,6 +10,11 @@ import { sharedStyles } from '../styles/shared.js';
  *
  *   <confirm-dialog .open=${true} message="Delete “Trip”?" confirmLabel="Delete"
  *                   @confirm=${...} @cancel=${...}></confirm-dialog>
+ *
+ * It stays open until `open` is set to false.
+ *
+ * @fires confirm - {}: the confirming button was pressed
+ * @fires cancel - {}: Cancel or Escape
  */
 export class ConfirmDialog extends LitElement {
   static properties = {
@@ -81,13 +87,6 @@ export class ConfirmDialog extends LitElement {
   #onConfirm() {
     emit(this, 'confirm');
   }
-}
-
-/** The focused element, looking inside shadow roots. */
-function deepActiveElement() {
-  let active = document.activeElement;
-  while (active?.shadowRoot?.activeElement) active = active.shadowRoot.activeElement;
-  return active;
 }
 
 customElements.define('confirm-dialog', ConfirmDialog);

@@ -1,8 +1,9 @@
+import { ContextConsumer } from '@lit/context';
 import { css, html, LitElement, nothing } from 'lit';
 import { repeat } from 'lit/directives/repeat.js';
 import { I18nController, t } from '../i18n/index.js';
 import { emit, emitError } from '../lib/events.js';
-import { request } from '../lib/graphql.js';
+import { graphqlContext, openConversationContext } from '../lib/contexts.js';
 import { icons } from '../lib/icons.js';
 import { CONVERSATIONS, DELETE_CONVERSATION, UPDATE_CONVERSATION } from '../lib/operations.js';
 import { sharedStyles } from '../styles/shared.js';
@@ -13,17 +14,20 @@ const SEARCH_DELAY_MS = 250;
 
 /**
  * The user's conversations, newest first, loaded page by page as the list scrolls;
- * searchable; each renamable and deletable (after a confirmation).
+ * searchable; each renamable and deletable (after a confirmation). The one the URL opens
+ * is marked as the current page.
  *
- *   <conversation-list .activeId=${id}></conversation-list>
+ *   <conversation-list></conversation-list>
  *
- * Fires `conversation-renamed` ({conversation}) and `conversation-deleted` ({id}). Call
- * `refresh()` after a conversation is created and `upsert(conversation)` when one changes
- * (it moves to the top).
+ * Call `refresh()` after a conversation is created and `upsert(conversation)` when one
+ * changes (it moves to the top).
+ *
+ * @fires conversation-renamed - {conversation}: the server saved a new title
+ * @fires conversation-deleted - {id}: the server deleted conversation id
+ * @fires api-error - {error}: loading, renaming or deleting failed
  */
 export class ConversationList extends LitElement {
   static properties = {
-    activeId: { type: String },
     _items: { state: true },
     _search: { state: true },
     _cursor: { state: true },
@@ -116,9 +120,14 @@ export class ConversationList extends LitElement {
     `,
   ];
 
+  #graphql = new ContextConsumer(this, { context: graphqlContext });
+  #openConversation = new ContextConsumer(this, {
+    context: openConversationContext,
+    subscribe: true,
+  });
+
   constructor() {
     super();
-    this.activeId = null;
     this._items = [];
     this._search = '';
     this._cursor = null;
@@ -193,7 +202,11 @@ export class ConversationList extends LitElement {
       </div>
       <div class="scroller">
         <ul aria-label=${t('sidebar.conversations')}>
-          ${repeat(this._items, (item) => item.id, (item) => this.#renderItem(item))}
+          ${repeat(
+            this._items,
+            (item) => item.id,
+            (item) => this.#renderItem(item),
+          )}
         </ul>
         ${this.#renderFooter()}
       </div>
@@ -208,7 +221,7 @@ export class ConversationList extends LitElement {
   }
 
   #renderItem(item) {
-    const active = item.id === this.activeId;
+    const active = item.id === this.#openConversation.value?.conversationId;
     if (item.id === this._renamingId) {
       return html`<li class=${active ? 'active' : ''}>
         <form class="rename" @submit=${(event) => this.#finishRename(event, item)}>
@@ -224,7 +237,9 @@ export class ConversationList extends LitElement {
       </li>`;
     }
     return html`<li class=${active ? 'active' : ''}>
-      <a href="#/c/${encodeURIComponent(item.id)}" aria-current=${active ? 'page' : nothing}>${item.title}</a>
+      <a href="#/c/${encodeURIComponent(item.id)}" aria-current=${active ? 'page' : nothing}
+        >${item.title}</a
+      >
       <button
         type="button"
         class="quiet icon"
@@ -251,10 +266,17 @@ export class ConversationList extends LitElement {
       return html`<p class="status" role="status">${t('sidebar.loading')}</p>`;
     }
     if (this._items.length === 0) {
-      return html`<p class="status">${this._search ? t('sidebar.noMatches') : t('sidebar.empty')}</p>`;
+      return html`<p class="status">
+        ${this._search ? t('sidebar.noMatches') : t('sidebar.empty')}
+      </p>`;
     }
     if (!this._cursor) return nothing;
-    return html`<button type="button" class="more quiet" ?disabled=${this._loading} @click=${this.#loadMore}>
+    return html`<button
+      type="button"
+      class="more quiet"
+      ?disabled=${this._loading}
+      @click=${this.#loadMore}
+    >
       ${this._loading ? t('sidebar.loading') : t('sidebar.loadMore')}
     </button>`;
   }
@@ -268,7 +290,7 @@ export class ConversationList extends LitElement {
   }
 
   async #fetch(after) {
-    const { conversations } = await request(CONVERSATIONS, {
+    const { conversations } = await this.#graphql.value.request(CONVERSATIONS, {
       first: PAGE_SIZE,
       after,
       search: this._search || null,
@@ -332,11 +354,18 @@ export class ConversationList extends LitElement {
     if (!title || title === item.title) return;
     this._items = this._items.map((each) => (each.id === item.id ? { ...each, title } : each));
     try {
-      const { updateConversation } = await request(UPDATE_CONVERSATION, { id: item.id, title });
-      this._items = this._items.map((each) => (each.id === item.id ? { ...each, ...updateConversation } : each));
+      const { updateConversation } = await this.#graphql.value.request(UPDATE_CONVERSATION, {
+        id: item.id,
+        title,
+      });
+      this._items = this._items.map((each) =>
+        each.id === item.id ? { ...each, ...updateConversation } : each,
+      );
       emit(this, 'conversation-renamed', { conversation: updateConversation });
     } catch (error) {
-      this._items = this._items.map((each) => (each.id === item.id ? { ...each, title: item.title } : each));
+      this._items = this._items.map((each) =>
+        each.id === item.id ? { ...each, title: item.title } : each,
+      );
       emitError(this, error);
     }
   }
@@ -352,13 +381,15 @@ export class ConversationList extends LitElement {
     if (!item) return;
     const index = this._items.indexOf(item);
     try {
-      await request(DELETE_CONVERSATION, { id: item.id });
+      await this.#graphql.value.request(DELETE_CONVERSATION, { id: item.id });
       this._items = this._items.filter((each) => each.id !== item.id);
       emit(this, 'conversation-deleted', { id: item.id });
       // The focused delete button is gone: move to the conversation that took its place.
       await this.updateComplete;
       const links = this.renderRoot.querySelectorAll('li a');
-      (links[Math.min(index, links.length - 1)] ?? this.renderRoot.querySelector('#search')).focus();
+      (
+        links[Math.min(index, links.length - 1)] ?? this.renderRoot.querySelector('#search')
+      ).focus();
     } catch (error) {
       emitError(this, error);
     }

@@ -1,23 +1,26 @@
+import { ContextConsumer } from '@lit/context';
 import { css, html, LitElement, nothing } from 'lit';
 import { I18nController, t } from '../i18n/index.js';
+import { graphqlContext, serverInfoContext } from '../lib/contexts.js';
 import { asApiError } from '../lib/errors.js';
 import { emit } from '../lib/events.js';
-import { request } from '../lib/graphql.js';
 import { LOGIN, REGISTER } from '../lib/operations.js';
-import { saveSession } from '../lib/session.js';
 import { sharedStyles } from '../styles/shared.js';
 import './settings-menu.js';
 
 /**
- * Log in, or sign up when the server allows it.
+ * Log in, or sign up when the server allows it (its `serverInfo.allowSignup`).
  *
- *   <login-view .allowSignup=${true} .notice=${'Your session expired'} .username=${'ana'}></login-view>
+ *   <login-view .notice=${'Your session expired'} .username=${'ana'}></login-view>
  *
- * Saves the session and fires `logged-in` ({session}).
+ * `notice` is shown above the form; `username` prefills it (the focus then starts on the
+ * password).
+ *
+ * @fires logged-in - {session}: the server accepted the login or the sign-up; session is
+ *   its AuthPayload `{ token, user, expiresAt }`, not saved yet
  */
 export class LoginView extends LitElement {
   static properties = {
-    allowSignup: { type: Boolean },
     notice: { type: String },
     username: { type: String },
     _mode: { state: true },
@@ -89,9 +92,15 @@ export class LoginView extends LitElement {
     `,
   ];
 
+  #graphql = new ContextConsumer(this, { context: graphqlContext });
+  #serverInfo = new ContextConsumer(this, { context: serverInfoContext, subscribe: true });
+
+  get #allowSignup() {
+    return this.#serverInfo.value?.allowSignup ?? false;
+  }
+
   constructor() {
     super();
-    this.allowSignup = false;
     this.notice = '';
     this.username = '';
     this._mode = 'login';
@@ -106,7 +115,7 @@ export class LoginView extends LitElement {
   }
 
   render() {
-    const signingUp = this._mode === 'register' && this.allowSignup;
+    const signingUp = this._mode === 'register' && this.#allowSignup;
     return html`<main>
       <h1>${signingUp ? t('login.signUpTitle') : t('login.title')}</h1>
       ${this.notice && !this._error ? html`<p class="notice" role="status">${this.notice}</p>` : nothing}
@@ -114,26 +123,40 @@ export class LoginView extends LitElement {
       <form @submit=${this.#onSubmit}>
         <div class="field">
           <label for="username">${t('login.username')}</label>
-          <input id="username" name="username" autocomplete="username" required
-            .value=${this.username} ?disabled=${this._busy} />
+          <input
+            id="username"
+            name="username"
+            autocomplete="username"
+            required
+            .value=${this.username}
+            ?disabled=${this._busy}
+          />
         </div>
         <div class="field">
           <label for="password">${t('login.password')}</label>
-          <input id="password" name="password" type="password" required
-            autocomplete=${signingUp ? 'new-password' : 'current-password'} ?disabled=${this._busy} />
+          <input
+            id="password"
+            name="password"
+            type="password"
+            required
+            autocomplete=${signingUp ? 'new-password' : 'current-password'}
+            ?disabled=${this._busy}
+          />
         </div>
         <button type="submit" class="primary" ?disabled=${this._busy}>
           ${signingUp ? t('login.signUp') : t('login.logIn')}
         </button>
       </form>
-      ${this.allowSignup
-        ? html`<p class="switch">
-            ${signingUp ? t('login.haveAccount') : t('login.noAccount')}
-            <button type="button" @click=${this.#toggleMode}>
-              ${signingUp ? t('login.logIn') : t('login.signUp')}
-            </button>
-          </p>`
-        : nothing}
+      ${
+        this.#allowSignup
+          ? html`<p class="switch">
+              ${signingUp ? t('login.haveAccount') : t('login.noAccount')}
+              <button type="button" @click=${this.#toggleMode}>
+                ${signingUp ? t('login.logIn') : t('login.signUp')}
+              </button>
+            </p>`
+          : nothing
+      }
       <settings-menu></settings-menu>
     </main>`;
   }
@@ -148,13 +171,15 @@ export class LoginView extends LitElement {
     const form = event.target;
     const username = form.username.value.trim();
     const password = form.password.value;
-    const registering = this._mode === 'register' && this.allowSignup;
+    const registering = this._mode === 'register' && this.#allowSignup;
     this._busy = true;
     this._error = '';
     try {
-      const data = await request(registering ? REGISTER : LOGIN, { username, password });
+      const data = await this.#graphql.value.request(registering ? REGISTER : LOGIN, {
+        username,
+        password,
+      });
       const payload = registering ? data.register : data.login;
-      saveSession(payload);
       emit(this, 'logged-in', { session: payload });
     } catch (error) {
       this._error = this.#message(asApiError(error), registering);
@@ -168,7 +193,8 @@ export class LoginView extends LitElement {
 
   #message(error, registering) {
     if (error.code === 'BAD_USER_INPUT' && registering) return error.message;
-    if (error.code === 'BAD_USER_INPUT' || error.code === 'UNAUTHENTICATED') return t('login.wrong');
+    if (error.code === 'BAD_USER_INPUT' || error.code === 'UNAUTHENTICATED')
+      return t('login.wrong');
     return t(`error.${error.code}`);
   }
 }

@@ -3,7 +3,7 @@ import { I18nController, t } from '../i18n/index.js';
 import { copyText } from '../lib/clipboard.js';
 import { emitNotice } from '../lib/events.js';
 import { highlightCodeIn } from '../lib/highlight.js';
-import { renderMarkdown } from '../lib/markdown.js';
+import { MarkdownStream } from '../lib/markdown.js';
 import { sharedStyles } from '../styles/shared.js';
 
 /**
@@ -11,10 +11,14 @@ import { sharedStyles } from '../styles/shared.js';
  *
  *   <markdown-view .source=${post.body} ?streaming=${true}></markdown-view>
  *
- * While `streaming`, code is not highlighted (it would be redone on every delta).
- * Fires `notice` ("Copied") after a copy.
+ * As `source` grows (an answer being written), the blocks already final stay in the DOM and
+ * only the last one is rendered again. While `streaming`, code is not highlighted yet.
+ *
+ * @fires notice - {message}: "Copied" (or that copying failed) after a code block's copy button
  */
 export class MarkdownView extends LitElement {
+  #markdown;
+
   static properties = {
     source: { type: String },
     streaming: { type: Boolean },
@@ -135,36 +139,22 @@ export class MarkdownView extends LitElement {
     return html`<div class="content" @click=${this.#onClick}></div>`;
   }
 
+  firstUpdated() {
+    this.#markdown = new MarkdownStream(this.renderRoot.querySelector('.content'), {
+      decorate: (fragment) => addCodeToolbars(fragment),
+    });
+  }
+
   updated(changed) {
     const content = this.renderRoot.querySelector('.content');
     if (changed.has('source')) {
-      content.replaceChildren(renderMarkdown(this.source));
-      this.#addCodeToolbars(content);
+      this.#markdown.render(this.source);
     } else {
       for (const button of content.querySelectorAll('button.copy-code')) {
         button.textContent = t('markdown.copyCode');
       }
     }
     if (!this.streaming) highlightCodeIn(content);
-  }
-
-  #addCodeToolbars(content) {
-    for (const pre of content.querySelectorAll('pre')) {
-      const language = /language-([\w+-]+)/.exec(pre.querySelector('code')?.className ?? '')?.[1];
-      const block = document.createElement('div');
-      block.className = 'code-block';
-      const header = document.createElement('div');
-      header.className = 'code-header';
-      const label = document.createElement('span');
-      label.textContent = language ?? '';
-      const button = document.createElement('button');
-      button.type = 'button';
-      button.className = 'copy-code quiet';
-      button.textContent = t('markdown.copyCode');
-      header.append(label, button);
-      pre.replaceWith(block);
-      block.append(header, pre);
-    }
   }
 
   async #onClick(event) {
@@ -177,6 +167,26 @@ export class MarkdownView extends LitElement {
     } catch {
       emitNotice(this, t('markdown.copyFailed'));
     }
+  }
+}
+
+/** Put each code block in a frame with its language and a copy button. */
+function addCodeToolbars(fragment) {
+  for (const pre of fragment.querySelectorAll('pre')) {
+    const language = /language-([\w+-]+)/.exec(pre.querySelector('code')?.className ?? '')?.[1];
+    const block = document.createElement('div');
+    block.className = 'code-block';
+    const header = document.createElement('div');
+    header.className = 'code-header';
+    const label = document.createElement('span');
+    label.textContent = language ?? '';
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'copy-code quiet';
+    button.textContent = t('markdown.copyCode');
+    header.append(label, button);
+    pre.replaceWith(block);
+    block.append(header, pre);
   }
 }
 

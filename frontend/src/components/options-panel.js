@@ -5,16 +5,26 @@ import { sharedStyles } from '../styles/shared.js';
 
 export const LENGTHS = { short: 256, medium: 1024, long: 2048 };
 const FORMATS = ['PLAIN', 'MARKDOWN', 'BULLETS', 'JSON'];
-const LANGUAGE_SUGGESTIONS = ['English', 'Português', 'Español', 'Français', 'Deutsch', 'Italiano', '日本語', '中文'];
+const LANGUAGE_SUGGESTIONS = [
+  'English',
+  'Português',
+  'Español',
+  'Français',
+  'Deutsch',
+  'Italiano',
+  '日本語',
+  '中文',
+];
 
 /**
  * The conversation's instructions and the output options sent with each prompt.
  *
  *   <options-panel .instructions=${text} .options=${{ language, format, maxTokens }}
- *                  @instructions-save=${...} @options-change=${...}></options-panel>
+ *                  ?saving=${false} @instructions-save=${...} @options-change=${...}></options-panel>
  *
- * Fires `instructions-save` ({instructions}) from its Save button and `options-change`
- * ({options}) on every change of language, format or length.
+ * @fires instructions-save - {instructions}: Save instructions was pressed (trimmed text)
+ * @fires options-change - {options}: the language, format or length changed; options is
+ *   the whole set `{ language, format, maxTokens }`
  */
 export class OptionsPanel extends LitElement {
   static properties = {
@@ -92,7 +102,11 @@ export class OptionsPanel extends LitElement {
           @input=${(event) => (this._draft = event.target.value)}
         ></textarea>
         <div class="save">
-          <button type="button" ?disabled=${!changed || this.saving} @click=${this.#saveInstructions}>
+          <button
+            type="button"
+            ?disabled=${!changed || this.saving}
+            @click=${this.#saveInstructions}
+          >
             ${t('options.saveInstructions')}
           </button>
           <span class="note">${t('options.instructionsNote')}</span>
@@ -117,7 +131,10 @@ export class OptionsPanel extends LitElement {
           <select id="format" @change=${(event) => this.#change({ format: event.target.value })}>
             <option value="" ?selected=${!format}>${t('options.automatic')}</option>
             ${FORMATS.map(
-              (name) => html`<option value=${name} ?selected=${format === name}>${t(`format.${name}`)}</option>`,
+              (name) =>
+                html`<option value=${name} ?selected=${format === name}>
+                  ${t(`format.${name}`)}
+                </option>`,
             )}
           </select>
         </div>
@@ -129,7 +146,10 @@ export class OptionsPanel extends LitElement {
           >
             <option value="" ?selected=${!length}>${t('options.automatic')}</option>
             ${Object.keys(LENGTHS).map(
-              (name) => html`<option value=${name} ?selected=${length === name}>${t(`length.${name}`)}</option>`,
+              (name) =>
+                html`<option value=${name} ?selected=${length === name}>
+                  ${t(`length.${name}`)}
+                </option>`,
             )}
           </select>
         </div>

@@ -4,17 +4,20 @@ import { copyText } from '../lib/clipboard.js';
 import { emit, emitNotice } from '../lib/events.js';
 import { icons } from '../lib/icons.js';
 import { sharedStyles } from '../styles/shared.js';
+import { isLive } from '../lib/posts.js';
 import './markdown-view.js';
-
-const LIVE_STATUSES = new Set(['PENDING', 'STREAMING']);
 
 /**
  * One exchange: the user's prompt and the model's answer, with its status and actions.
  *
  *   <post-item .post=${post} ?last=${true} ?busy=${false}></post-item>
  *
- * `last` offers regenerate (or retry, for a failed or stopped answer) unless `busy`.
- * Fires `regenerate` ({post}) and `notice` ({message}) after a copy.
+ * `last` offers regenerate (or retry, for a failed or stopped answer) unless `busy`;
+ * `highlighted` outlines the prompt (a search hit). `updateComplete` also waits for the
+ * answer's Markdown to render.
+ *
+ * @fires regenerate - {post}: Regenerate (or Retry) was pressed on this post
+ * @fires notice - {message}: the answer was copied (or copying failed)
  */
 export class PostItem extends LitElement {
   static properties = {
@@ -102,18 +105,25 @@ export class PostItem extends LitElement {
     new I18nController(this);
   }
 
+  async getUpdateComplete() {
+    const done = await super.getUpdateComplete();
+    await this.renderRoot.querySelector('markdown-view')?.updateComplete;
+    return done;
+  }
+
   render() {
     const { post } = this;
-    const live = LIVE_STATUSES.has(post.status);
+    const live = isLive(post);
     return html`
       <article aria-label=${t('post.label', { time: formatDateTime(post.createdAt) })}>
-        <div class="prompt"><span class="visually-hidden">${t('post.you')}: </span>${post.prompt}</div>
+        <div class="prompt">
+          <span class="visually-hidden">${t('post.you')}: </span>${post.prompt}
+        </div>
         <div class="answer" aria-busy=${live ? 'true' : 'false'}>
           <span class="visually-hidden">${t('post.assistant')}: </span>
           <markdown-view .source=${post.body ?? ''} ?streaming=${live}></markdown-view>
           ${live && !post.body ? html`<p class="writing">${t('post.writing')}</p>` : nothing}
-          ${this.#renderStatus(post)}
-          ${live ? nothing : this.#renderActions(post)}
+          ${this.#renderStatus(post)} ${live ? nothing : this.#renderActions(post)}
         </div>
       </article>
     `;
@@ -122,7 +132,9 @@ export class PostItem extends LitElement {
   #renderStatus(post) {
     if (post.status === 'FAILED') {
       return html`<p class="status failed" role="note">
-        ${icons.warning}<span><strong>${t('post.failed')}</strong>${post.error ? html` ${post.error}` : nothing}</span>
+        ${icons.warning}<span
+          ><strong>${t('post.failed')}</strong>${post.error ? html` ${post.error}` : nothing}</span
+        >
       </p>`;
     }
     if (post.status === 'CANCELLED') {
@@ -136,16 +148,25 @@ export class PostItem extends LitElement {
   #renderActions(post) {
     const canRetry = post.status === 'FAILED' || post.status === 'CANCELLED';
     return html`<div class="actions">
-      ${post.body
-        ? html`<button type="button" class="quiet" @click=${this.#copy}>
-            ${icons.copy}${t('post.copy')}
-          </button>`
-        : nothing}
-      ${this.last
-        ? html`<button type="button" class="quiet" ?disabled=${this.busy} @click=${this.#regenerate}>
-            ${icons.refresh}${canRetry ? t('post.retry') : t('post.regenerate')}
-          </button>`
-        : nothing}
+      ${
+        post.body
+          ? html`<button type="button" class="quiet" @click=${this.#copy}>
+              ${icons.copy}${t('post.copy')}
+            </button>`
+          : nothing
+      }
+      ${
+        this.last
+          ? html`<button
+              type="button"
+              class="quiet"
+              ?disabled=${this.busy}
+              @click=${this.#regenerate}
+            >
+              ${icons.refresh}${canRetry ? t('post.retry') : t('post.regenerate')}
+            </button>`
+          : nothing
+      }
       ${post.model ? html`<span class="meta">${post.model}</span>` : nothing}
     </div>`;
   }

@@ -1,5 +1,7 @@
+import { ContextConsumer } from '@lit/context';
 import { css, html, LitElement } from 'lit';
 import { I18nController, t } from '../i18n/index.js';
+import { serverInfoContext, sessionContext } from '../lib/contexts.js';
 import { loadDraft, saveDraft } from '../lib/drafts.js';
 import { emit } from '../lib/events.js';
 import { icons } from '../lib/icons.js';
@@ -7,23 +9,25 @@ import { sharedStyles } from '../styles/shared.js';
 
 /**
  * The prompt box: grows with its text, Enter sends, Shift+Enter adds a line, and the draft
- * is kept per user and conversation (sessionStorage) until the server accepts the prompt.
+ * is kept per user (the session's) and conversation (sessionStorage) until the server
+ * accepts the prompt. The server's prompt length limit is checked as one types.
  *
- *   <prompt-composer .userId=${id} .conversationId=${cid} ?sending=${s} ?streaming=${busy}
- *                    .maxLength=${4000} @send=${onSend} @stop=${onStop}></prompt-composer>
+ *   <prompt-composer .conversationId=${cid} ?sending=${s} ?streaming=${busy} ?canStop=${true}
+ *                    @send=${onSend} @stop=${onStop}></prompt-composer>
  *
  * `sending` disables it (the prompt is on its way); `streaming` swaps Send for Stop but
- * leaves the text box usable. Fires `send` ({prompt}) and `stop`. Call `clear()` once the
- * prompt is accepted.
+ * leaves the text box usable. Call `clear()` once the prompt is accepted.
+ *
+ * @fires send - {prompt}: Enter or Send with a prompt that may be sent (trimmed)
+ * @fires stop - {}: Stop was pressed while an answer is written
  */
 export class PromptComposer extends LitElement {
   static properties = {
-    userId: { type: String },
     conversationId: { type: String },
     sending: { type: Boolean },
     streaming: { type: Boolean },
     canStop: { type: Boolean },
-    maxLength: { type: Number },
+    _userId: { state: true },
     _text: { state: true },
   };
 
@@ -80,21 +84,27 @@ export class PromptComposer extends LitElement {
     `,
   ];
 
+  #serverInfo = new ContextConsumer(this, { context: serverInfoContext, subscribe: true });
+
   constructor() {
     super();
-    this.userId = '';
+    this._userId = '';
+    new ContextConsumer(this, {
+      context: sessionContext,
+      subscribe: true,
+      callback: (session) => (this._userId = session?.user.id ?? ''),
+    });
     this.conversationId = null;
     this.sending = false;
     this.streaming = false;
     this.canStop = false;
-    this.maxLength = 0;
     this._text = '';
     new I18nController(this);
   }
 
   willUpdate(changed) {
-    if (changed.has('userId') || changed.has('conversationId')) {
-      this._text = loadDraft(this.userId, this.conversationId);
+    if (changed.has('_userId') || changed.has('conversationId')) {
+      this._text = loadDraft(this._userId, this.conversationId);
     }
   }
 
@@ -103,10 +113,14 @@ export class PromptComposer extends LitElement {
     if (changed.has('sending') && changed.get('sending') && !this.sending) this.focus();
   }
 
+  get #maxLength() {
+    return this.#serverInfo.value?.maxPromptLength ?? 0;
+  }
+
   /** Forget the text: the server has accepted it. */
   clear() {
     this._text = '';
-    saveDraft(this.userId, this.conversationId, '');
+    saveDraft(this._userId, this.conversationId, '');
   }
 
   focus() {
@@ -114,7 +128,7 @@ export class PromptComposer extends LitElement {
   }
 
   render() {
-    const over = this.maxLength > 0 && this._text.length > this.maxLength;
+    const over = this.#maxLength > 0 && this._text.length > this.#maxLength;
     return html`
       <form @submit=${this.#onSubmit}>
         <label class="visually-hidden" for="prompt">${t('composer.label')}</label>
@@ -129,19 +143,34 @@ export class PromptComposer extends LitElement {
           @input=${this.#onInput}
           @keydown=${this.#onKeyDown}
         ></textarea>
-        ${this.streaming
-          ? html`<button type="button" class="danger" ?disabled=${!this.canStop} @click=${this.#stop}>
-              ${icons.stop}${t('composer.stop')}
-            </button>`
-          : html`<button type="submit" class="primary" ?disabled=${this.sending || !this._text.trim() || over}>
-              ${icons.send}${t('composer.send')}
-            </button>`}
+        ${
+          this.streaming
+            ? html`<button
+                type="button"
+                class="danger"
+                ?disabled=${!this.canStop}
+                @click=${this.#stop}
+              >
+                ${icons.stop}${t('composer.stop')}
+              </button>`
+            : html`<button
+                type="submit"
+                class="primary"
+                ?disabled=${this.sending || !this._text.trim() || over}
+              >
+                ${icons.send}${t('composer.send')}
+              </button>`
+        }
       </form>
       <p class="hint" id="hint">
         ${this.streaming ? t('composer.hintStreaming') : t('composer.hint')}
-        ${over
-          ? html`<span class="counter over">${t('composer.tooLong', { max: this.maxLength })}</span>`
-          : ''}
+        ${
+          over
+            ? html`<span class="counter over"
+                >${t('composer.tooLong', { max: this.#maxLength })}</span
+              >`
+            : ''
+        }
       </p>
     `;
   }
@@ -155,7 +184,7 @@ export class PromptComposer extends LitElement {
 
   #onInput(event) {
     this._text = event.target.value;
-    saveDraft(this.userId, this.conversationId, this._text);
+    saveDraft(this._userId, this.conversationId, this._text);
   }
 
   #onKeyDown(event) {
@@ -171,7 +200,7 @@ export class PromptComposer extends LitElement {
 
   #send() {
     const prompt = this._text.trim();
-    const over = this.maxLength > 0 && this._text.length > this.maxLength;
+    const over = this.#maxLength > 0 && this._text.length > this.#maxLength;
     if (!prompt || over || this.sending || this.streaming) return;
     emit(this, 'send', { prompt });
   }

@@ -1,7 +1,8 @@
+import { ContextConsumer } from '@lit/context';
 import { css, html, LitElement, nothing } from 'lit';
 import { I18nController, formatDateTime, t } from '../i18n/index.js';
 import { emit, emitError } from '../lib/events.js';
-import { request } from '../lib/graphql.js';
+import { graphqlContext } from '../lib/contexts.js';
 import { icons } from '../lib/icons.js';
 import { PROMPTS } from '../lib/operations.js';
 import { sharedStyles } from '../styles/shared.js';
@@ -14,7 +15,8 @@ const SEARCH_DELAY_MS = 250;
  *
  *   <prompt-search></prompt-search>   ...   element.show();
  *
- * Choosing a result fires `open-post` ({conversationId, postId, cursor}) and closes.
+ * @fires open-post - {conversationId, postId, cursor}: a result was chosen (the dialog closes)
+ * @fires api-error - {error}: a search failed
  */
 export class PromptSearch extends LitElement {
   static properties = {
@@ -101,6 +103,8 @@ export class PromptSearch extends LitElement {
     `,
   ];
 
+  #graphql = new ContextConsumer(this, { context: graphqlContext });
+
   constructor() {
     super();
     this._query = '';
@@ -122,35 +126,50 @@ export class PromptSearch extends LitElement {
   }
 
   render() {
-    return html`<dialog aria-labelledby="title" @close=${() => emit(this, 'search-closed')}>
+    return html`<dialog aria-labelledby="title">
       <header>
         <h2 id="title" class="visually-hidden">${t('search.title')}</h2>
         <form role="search" @submit=${this.#onSubmit}>
           <label class="visually-hidden" for="query">${t('search.label')}</label>
-          <input id="query" type="search" .value=${this._query} placeholder=${t('search.placeholder')}
-            @input=${this.#onInput} />
+          <input
+            id="query"
+            type="search"
+            .value=${this._query}
+            placeholder=${t('search.placeholder')}
+            @input=${this.#onInput}
+          />
         </form>
-        <button type="button" class="quiet icon" aria-label=${t('search.close')} @click=${this.#close}>
+        <button
+          type="button"
+          class="quiet icon"
+          aria-label=${t('search.close')}
+          @click=${this.#close}
+        >
           ${icons.close}
         </button>
       </header>
       <div class="results">
         <ul aria-label=${t('search.results')}>
           ${this._results.map(
-            (edge) => html`<li>
-              <button type="button" @click=${() => this.#open(edge)}>
-                <span class="prompt">${edge.node.prompt}</span>
-                <span class="date">${formatDateTime(edge.node.createdAt)}</span>
-              </button>
-            </li>`,
+            (edge) =>
+              html`<li>
+                <button type="button" @click=${() => this.#open(edge)}>
+                  <span class="prompt">${edge.node.prompt}</span>
+                  <span class="date">${formatDateTime(edge.node.createdAt)}</span>
+                </button>
+              </li>`,
           )}
         </ul>
         <div role="status" class="status">
           ${this._loading ? t('search.loading') : this._searched && this._results.length === 0 ? t('search.none') : ''}
         </div>
-        ${this._cursor && !this._loading
-          ? html`<button type="button" class="quiet" @click=${this.#more}>${t('search.more')}</button>`
-          : nothing}
+        ${
+          this._cursor && !this._loading
+            ? html`<button type="button" class="quiet" @click=${this.#more}>
+                ${t('search.more')}
+              </button>`
+            : nothing
+        }
       </div>
     </dialog>`;
   }
@@ -199,12 +218,15 @@ export class PromptSearch extends LitElement {
   }
 
   async #fetch(after) {
-    const { prompts } = await request(PROMPTS, {
+    const { prompts } = await this.#graphql.value.request(PROMPTS, {
       first: PAGE_SIZE,
       after,
       search: this._query.trim() || null,
     });
-    return { edges: prompts.edges, cursor: prompts.pageInfo.hasNextPage ? prompts.pageInfo.endCursor : null };
+    return {
+      edges: prompts.edges,
+      cursor: prompts.pageInfo.hasNextPage ? prompts.pageInfo.endCursor : null,
+    };
   }
 
   #open(edge) {

@@ -1,18 +1,20 @@
+import { ContextConsumer } from '@lit/context';
 import { css, html, LitElement } from 'lit';
-import { I18nController, LANGUAGES, language, setLanguage, t } from '../i18n/index.js';
-import { applyTheme, loadTheme, THEMES } from '../lib/preferences.js';
+import { LANGUAGES, t } from '../i18n/index.js';
+import { preferencesContext } from '../lib/contexts.js';
+import { emit } from '../lib/events.js';
+import { THEMES } from '../lib/preferences.js';
 import { sharedStyles } from '../styles/shared.js';
 
 /**
- * Theme (system, light, dark) and interface language, applied at once and remembered.
+ * Theme (system, light, dark) and interface language, as the page's preferences have them.
  *
  *   <settings-menu></settings-menu>
+ *
+ * @fires preferences-change - {language} or {theme}: the reader chose one; the app shell
+ *   applies it, remembers it, and passes it on
  */
 export class SettingsMenu extends LitElement {
-  static properties = {
-    _theme: { state: true },
-  };
-
   static styles = [
     sharedStyles,
     css`
@@ -37,37 +39,40 @@ export class SettingsMenu extends LitElement {
     `,
   ];
 
-  constructor() {
-    super();
-    this._theme = loadTheme();
-    new I18nController(this);
-  }
+  #preferences = new ContextConsumer(this, { context: preferencesContext, subscribe: true });
 
   render() {
-    const current = language();
+    const { language, theme: currentTheme } = this.#preferences.value ?? {};
     return html`
       <div class="field">
         <label for="theme">${t('settings.theme')}</label>
-        <select id="theme" @change=${this.#onTheme}>
+        <select
+          id="theme"
+          @change=${(event) => emit(this, 'preferences-change', { theme: event.target.value })}
+        >
           ${THEMES.map(
-            (theme) => html`<option value=${theme} ?selected=${theme === this._theme}>${t(`theme.${theme}`)}</option>`,
+            (theme) =>
+              html`<option value=${theme} ?selected=${theme === currentTheme}>
+                ${t(`theme.${theme}`)}
+              </option>`,
           )}
         </select>
       </div>
       <div class="field">
         <label for="language">${t('settings.language')}</label>
-        <select id="language" @change=${(event) => setLanguage(event.target.value)}>
+        <select
+          id="language"
+          @change=${(event) => emit(this, 'preferences-change', { language: event.target.value })}
+        >
           ${LANGUAGES.map(
-            ({ code, label }) => html`<option value=${code} lang=${code} ?selected=${code === current}>${label}</option>`,
+            ({ code, label }) =>
+              html`<option value=${code} lang=${code} ?selected=${code === language}>
+                ${label}
+              </option>`,
           )}
         </select>
       </div>
     `;
-  }
-
-  #onTheme(event) {
-    this._theme = event.target.value;
-    applyTheme(this._theme);
   }
 }
 

@@ -92,15 +92,21 @@ export class ToastStack extends LitElement {
       ${repeat(
         this._toasts,
         (toast) => toast.id,
-        (toast) => html`<div class="toast ${toast.kind}">
-          ${toast.kind === 'error' ? html`<span class="kind">${icons.warning}</span>` : ''}
-          <span class="text">
-            ${toast.kind === 'error' ? html`<span class="visually-hidden">${t('toast.error')}: </span>` : ''}${toast.message}
-          </span>
-          <button type="button" class="quiet icon" aria-label=${t('toast.dismiss')} @click=${() => this.#dismiss(toast.id)}>
-            ${icons.close}
-          </button>
-        </div>`,
+        (toast) =>
+          html`<div class="toast ${toast.kind}">
+            ${toast.kind === 'error' ? html`<span class="kind">${icons.warning}</span>` : ''}
+            <span class="text">
+              ${toast.kind === 'error' ? html`<span class="visually-hidden">${t('toast.error')}: </span>` : ''}${toast.message}
+            </span>
+            <button
+              type="button"
+              class="quiet icon"
+              aria-label=${t('toast.dismiss')}
+              @click=${() => this.#dismiss(toast.id)}
+            >
+              ${icons.close}
+            </button>
+          </div>`,
       )}
     </div>`;
   }

@@ -33,7 +33,9 @@ query Me {
 `;
 
 const session = loadSession();
-const headers = session ? JSON.stringify({ Authorization: `Bearer ${session.token}` }, null, 2) : '';
+const headers = session
+  ? JSON.stringify({ Authorization: `Bearer ${session.token}` }, null, 2)
+  : '';
 const wsUrl = new URL('/graphql', window.location.href);
 wsUrl.protocol = wsUrl.protocol === 'https:' ? 'wss:' : 'ws:';
 

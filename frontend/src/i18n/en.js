@@ -26,7 +26,8 @@ export default {
   'composer.stop': 'Stop',
   'composer.tooLong': 'Too long: at most {max} characters.',
 
-  'connection.offline': 'You are offline. Answers continue on the server and appear when you are back.',
+  'connection.offline':
+    'You are offline. Answers continue on the server and appear when you are back.',
   'connection.reconnecting': 'Connection lost. Reconnecting…',
 
   'dialog.cancel': 'Cancel',

@@ -2,7 +2,10 @@
 //
 //   t('composer.send')                        -> 'Send'
 //   t('sidebar.deleteConfirm', { title })     -> 'Delete “Trip plans”?'
-// Components add `new I18nController(this)` to re-render when the language changes.
+// Components add `new I18nController(this)` to re-render when the language changes; the app
+// shell changes it (`setLanguage`) and tells them through its preferences context.
+import { ContextConsumer } from '@lit/context';
+import { preferencesContext } from '../lib/contexts.js';
 import en from './en.js';
 import ptBR from './pt-BR.js';
 
@@ -23,9 +26,10 @@ function fromBrowser() {
   return 'en';
 }
 
-let current = catalogs[localStorage.getItem(LANGUAGE_KEY)] ? localStorage.getItem(LANGUAGE_KEY) : fromBrowser();
+let current = catalogs[localStorage.getItem(LANGUAGE_KEY)]
+  ? localStorage.getItem(LANGUAGE_KEY)
+  : fromBrowser();
 document.documentElement.lang = current;
-const listeners = new Set();
 
 export function language() {
   return current;
@@ -36,12 +40,13 @@ export function setLanguage(code) {
   current = code;
   localStorage.setItem(LANGUAGE_KEY, code);
   document.documentElement.lang = code;
-  for (const listener of listeners) listener();
 }
 
 export function t(key, params = {}) {
   const template = catalogs[current][key] ?? en[key] ?? key;
-  return template.replace(/\{(\w+)\}/g, (match, name) => (name in params ? String(params[name]) : match));
+  return template.replace(/\{(\w+)\}/g, (match, name) =>
+    name in params ? String(params[name]) : match,
+  );
 }
 
 /** Format an ISO date-time for the current language. */
@@ -52,18 +57,9 @@ export function formatDateTime(iso) {
     : date.toLocaleString(current, { dateStyle: 'medium', timeStyle: 'short' });
 }
 
+/** Re-render `host` whenever the page's preferences (its language among them) change. */
 export class I18nController {
   constructor(host) {
-    this.host = host;
-    this.update = () => host.requestUpdate();
-    host.addController(this);
-  }
-
-  hostConnected() {
-    listeners.add(this.update);
-  }
-
-  hostDisconnected() {
-    listeners.delete(this.update);
+    this.preferences = new ContextConsumer(host, { context: preferencesContext, subscribe: true });
   }
 }

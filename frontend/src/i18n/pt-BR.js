@@ -19,21 +19,24 @@ export default {
   'chat.startNew': 'Começar uma nova conversa',
 
   'composer.hint': 'Enter envia, Shift+Enter para nova linha.',
-  'composer.hintStreaming': 'A resposta está sendo escrita. Interrompa-a para enviar outra mensagem.',
+  'composer.hintStreaming':
+    'A resposta está sendo escrita. Interrompa-a para enviar outra mensagem.',
   'composer.label': 'Mensagem',
   'composer.placeholder': 'Escreva para o assistente…',
   'composer.send': 'Enviar',
   'composer.stop': 'Parar',
   'composer.tooLong': 'Longa demais: no máximo {max} caracteres.',
 
-  'connection.offline': 'Você está sem conexão. As respostas continuam no servidor e aparecem quando você voltar.',
+  'connection.offline':
+    'Você está sem conexão. As respostas continuam no servidor e aparecem quando você voltar.',
   'connection.reconnecting': 'Conexão perdida. Reconectando…',
 
   'dialog.cancel': 'Cancelar',
 
   'error.BAD_USER_INPUT': 'Esse pedido não é válido.',
   'error.INTERNAL_SERVER_ERROR': 'Algo deu errado no servidor. Tente de novo.',
-  'error.INTERRUPTED': 'O servidor reiniciou enquanto escrevia esta resposta; o que foi escrito foi guardado.',
+  'error.INTERRUPTED':
+    'O servidor reiniciou enquanto escrevia esta resposta; o que foi escrito foi guardado.',
   'error.LLM_UNAVAILABLE': 'O modelo está indisponível agora. Tente de novo em instantes.',
   'error.NETWORK': 'Não foi possível falar com o servidor. Verifique sua conexão.',
   'error.NOT_FOUND': 'Não encontrado: talvez tenha sido excluído.',

@@ -19,8 +19,22 @@ async function loadHighlighter() {
     import('highlight.js/lib/languages/xml'),
     import('highlight.js/lib/languages/yaml'),
   ]);
-  const names = ['bash', 'c', 'cpp', 'css', 'go', 'java', 'javascript', 'json', 'python', 'rust',
-    'sql', 'typescript', 'xml', 'yaml'];
+  const names = [
+    'bash',
+    'c',
+    'cpp',
+    'css',
+    'go',
+    'java',
+    'javascript',
+    'json',
+    'python',
+    'rust',
+    'sql',
+    'typescript',
+    'xml',
+    'yaml',
+  ];
   names.forEach((name, index) => hljs.registerLanguage(name, languages[index].default));
   hljs.registerAliases(['sh', 'shell', 'zsh', 'console'], { languageName: 'bash' });
   hljs.registerAliases(['html', 'svg'], { languageName: 'xml' });

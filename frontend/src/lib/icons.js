@@ -1,7 +1,9 @@
 // Inline SVG icons (decorative: every button that shows one also has a text label).
 import { svg } from 'lit';
 
-const icon = (body) => svg`<svg class="icon" aria-hidden="true" focusable="false" viewBox="0 0 24 24"
+const icon = (
+  body,
+) => svg`<svg class="icon" aria-hidden="true" focusable="false" viewBox="0 0 24 24"
   width="18" height="18" fill="none" stroke="currentColor" stroke-width="2"
   stroke-linecap="round" stroke-linejoin="round">${body}</svg>`;
 
@@ -16,7 +18,9 @@ export const icons = {
   copy: icon(svg`<rect x="8" y="8" width="12" height="12" rx="2"/><path d="M16 8V4H4v12h4"/>`),
   check: icon(svg`<path d="M5 12l5 5L20 7"/>`),
   refresh: icon(svg`<path d="M20 11a8 8 0 1 0-2 5.3M20 4v7h-7"/>`),
-  sliders: icon(svg`<path d="M4 6h10M18 6h2M4 12h4M12 12h8M4 18h12M20 18h0"/><circle cx="16" cy="6" r="2"/><circle cx="10" cy="12" r="2"/><circle cx="18" cy="18" r="2"/>`),
+  sliders: icon(
+    svg`<path d="M4 6h10M18 6h2M4 12h4M12 12h8M4 18h12M20 18h0"/><circle cx="16" cy="6" r="2"/><circle cx="10" cy="12" r="2"/><circle cx="18" cy="18" r="2"/>`,
+  ),
   close: icon(svg`<path d="M6 6l12 12M18 6L6 18"/>`),
   warning: icon(svg`<path d="M12 3l10 18H2L12 3z"/><path d="M12 10v5M12 18v.5"/>`),
   stopped: icon(svg`<circle cx="12" cy="12" r="9"/><rect x="9" y="9" width="6" height="6"/>`),

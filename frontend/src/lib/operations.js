@@ -11,10 +11,10 @@ const STREAM_EVENT_FIELDS = `
   post { id conversationId prompt status finishReason error model completionTokens latencyMs createdAt replacedPostId }
 `;
 
-const CONVERSATION_FIELDS = "id title instructions updatedAt";
+const CONVERSATION_FIELDS = 'id title instructions updatedAt';
 
 export const SERVER_INFO =
-  "query ServerInfo { serverInfo { allowSignup maxPromptLength graphiql } }";
+  'query ServerInfo { serverInfo { allowSignup maxPromptLength graphiql } }';
 
 export const LOGIN = `mutation Login($username: String!, $password: String!) {
   login(username: $username, password: $password) { token expiresAt user { id username } }
@@ -24,22 +24,12 @@ export const REGISTER = `mutation Register($username: String!, $password: String
   register(username: $username, password: $password) { token expiresAt user { id username } }
 }`;
 
-export const LOGOUT = "mutation Logout { logout }";
+export const LOGOUT = 'mutation Logout { logout }';
 
 export const CONVERSATIONS = `query Conversations($first: Int!, $after: String, $search: String) {
   conversations(first: $first, after: $after, search: $search) {
     edges { cursor node { ${CONVERSATION_FIELDS} } }
     pageInfo { hasNextPage endCursor }
-  }
-}`;
-
-export const CONVERSATION_LATEST = `query ConversationLatest($id: ID!, $last: Int!) {
-  conversation(id: $id) {
-    ${CONVERSATION_FIELDS}
-    posts(last: $last) {
-      edges { cursor node { ${POST_FIELDS} } }
-      pageInfo { hasPreviousPage startCursor hasNextPage endCursor }
-    }
   }
 }`;
 

@@ -32,7 +32,9 @@ export function loadOptions(conversationId) {
 
 export function saveOptions(conversationId, options) {
   const key = OPTIONS_PREFIX + (conversationId ?? 'new');
-  const kept = Object.fromEntries(Object.entries(options).filter(([, value]) => value != null && value !== ''));
+  const kept = Object.fromEntries(
+    Object.entries(options).filter(([, value]) => value != null && value !== ''),
+  );
   if (Object.keys(kept).length) localStorage.setItem(key, JSON.stringify(kept));
   else localStorage.removeItem(key);
 }

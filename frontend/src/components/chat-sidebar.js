@@ -1,0 +1,208 @@
+import { ContextConsumer } from '@lit/context';
+import { css, html, LitElement } from 'lit';
+import { I18nController, t } from '../i18n/index.js';
+import { serverInfoContext, sessionContext } from '../lib/contexts.js';
+import { emit } from '../lib/events.js';
+import { deepActiveElement } from '../lib/focus.js';
+import { icons } from '../lib/icons.js';
+import { sharedStyles } from '../styles/shared.js';
+import './settings-menu.js';
+
+/**
+ * The sidebar: new chat, prompt search, the conversations, settings, the user and logout.
+ * On a phone it is a drawer over the chat, shown while `open`; Escape or a tap beside it
+ * closes it and gives the focus back to where it was when it opened.
+ *
+ *   <chat-sidebar ?open=${open}><conversation-list></conversation-list></chat-sidebar>
+ *
+ * @slot - the list of conversations, between the buttons at the top and the settings
+ * @fires new-chat - {}: the New chat button was pressed
+ * @fires open-search - {}: the search button (search earlier prompts) was pressed
+ * @fires logout - {}: the Log out button was pressed
+ * @fires sidebar-close - {}: the reader dismissed the drawer (Escape, or a tap beside it)
+ */
+export class ChatSidebar extends LitElement {
+  static properties = {
+    open: { type: Boolean, reflect: true },
+  };
+
+  static styles = [
+    sharedStyles,
+    css`
+      :host {
+        display: flex;
+        flex-shrink: 0;
+      }
+      nav {
+        display: flex;
+        flex-direction: column;
+        width: 17.5rem;
+        background: var(--bg-soft);
+        border-right: 1px solid var(--border);
+      }
+      .top {
+        display: flex;
+        gap: 0.4rem;
+        padding: 0.75rem;
+      }
+      .top button {
+        display: inline-flex;
+        align-items: center;
+        gap: 0.35rem;
+      }
+      .new-chat {
+        flex: 1;
+        justify-content: center;
+      }
+      .bottom {
+        border-top: 1px solid var(--border);
+        padding: 0.75rem;
+        display: flex;
+        flex-direction: column;
+        gap: 0.6rem;
+      }
+      .user {
+        display: flex;
+        align-items: center;
+        justify-content: space-between;
+        gap: 0.5rem;
+      }
+      .user span {
+        overflow: hidden;
+        text-overflow: ellipsis;
+        white-space: nowrap;
+        font-weight: 600;
+      }
+      .user button,
+      .developer a {
+        display: inline-flex;
+        align-items: center;
+        gap: 0.3rem;
+        font-size: 0.9rem;
+      }
+      .developer {
+        font-size: 0.85rem;
+      }
+      .developer a {
+        color: var(--fg-muted);
+      }
+      .backdrop {
+        display: none;
+      }
+      @media (max-width: 768px) {
+        nav {
+          position: fixed;
+          inset: 0 auto 0 0;
+          z-index: 10;
+          width: min(20rem, 88vw);
+          transform: translateX(-100%);
+          visibility: hidden;
+          /* hidden (out of the tab order) only once it has slid away */
+          transition:
+            transform 0.2s ease,
+            visibility 0s linear 0.2s;
+        }
+        :host([open]) nav {
+          transform: none;
+          visibility: visible;
+          transition:
+            transform 0.2s ease,
+            visibility 0s;
+          box-shadow: 0 0 24px rgb(0 0 0 / 30%);
+        }
+        :host([open]) .backdrop {
+          display: block;
+          position: fixed;
+          inset: 0;
+          z-index: 9;
+          background: rgb(0 0 0 / 40%);
+        }
+      }
+      @media (prefers-reduced-motion: reduce) {
+        nav {
+          transition: none;
+        }
+      }
+    `,
+  ];
+
+  #session = new ContextConsumer(this, { context: sessionContext, subscribe: true });
+  #serverInfo = new ContextConsumer(this, { context: serverInfoContext, subscribe: true });
+  #returnFocus = null;
+
+  constructor() {
+    super();
+    this.open = false;
+    new I18nController(this);
+  }
+
+  connectedCallback() {
+    super.connectedCallback();
+    window.addEventListener('keydown', this.#onKeyDown);
+  }
+
+  disconnectedCallback() {
+    super.disconnectedCallback();
+    window.removeEventListener('keydown', this.#onKeyDown);
+  }
+
+  willUpdate(changed) {
+    if (changed.has('open') && this.open) this.#returnFocus = deepActiveElement();
+  }
+
+  updated(changed) {
+    if (changed.has('open') && this.open) this.renderRoot.querySelector('.new-chat')?.focus();
+  }
+
+  render() {
+    const username = this.#session.value?.user.username ?? '';
+    return html`
+      <div class="backdrop" @click=${this.#dismiss}></div>
+      <nav aria-label=${t('sidebar.label')}>
+        <div class="top">
+          <button type="button" class="new-chat primary" @click=${() => emit(this, 'new-chat')}>
+            ${icons.plus}${t('sidebar.newChat')}
+          </button>
+          <button
+            type="button"
+            class="icon"
+            aria-label=${t('sidebar.searchPrompts')}
+            title=${t('sidebar.searchPrompts')}
+            @click=${() => emit(this, 'open-search')}
+          >
+            ${icons.search}
+          </button>
+        </div>
+        <slot></slot>
+        <div class="bottom">
+          <settings-menu></settings-menu>
+          <div class="user">
+            <span title=${username}>${username}</span>
+            <button type="button" class="quiet" @click=${() => emit(this, 'logout')}>
+              ${icons.logout}${t('sidebar.logout')}
+            </button>
+          </div>
+          ${
+            this.#serverInfo.value?.graphiql
+              ? html`<div class="developer">
+                  <a href="/graphql">${t('sidebar.apiExplorer')}</a>
+                </div>`
+              : ''
+          }
+        </div>
+      </nav>
+    `;
+  }
+
+  #onKeyDown = (event) => {
+    if (event.key === 'Escape' && this.open) this.#dismiss();
+  };
+
+  #dismiss() {
+    this.#returnFocus?.focus?.();
+    this.#returnFocus = null;
+    emit(this, 'sidebar-close');
+  }
+}
+
+customElements.define('chat-sidebar', ChatSidebar);

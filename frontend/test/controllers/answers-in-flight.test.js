@@ -1,0 +1,139 @@
+import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
+import { AnswersInFlight } from '../../src/controllers/answers-in-flight.js';
+import { PostPages } from '../../src/controllers/post-pages.js';
+import { ApiError } from '../../src/lib/errors.js';
+import { fakeGraphQL, fakeHost, fakeSubscriptions, post } from '../fakes.js';
+
+beforeEach(() => {
+  vi.stubGlobal('requestAnimationFrame', (callback) => setTimeout(callback, 0));
+  vi.stubGlobal('cancelAnimationFrame', (frame) => clearTimeout(frame));
+});
+
+afterEach(() => vi.unstubAllGlobals());
+
+function setUp(answers = {}) {
+  const host = fakeHost();
+  const graphql = fakeGraphQL(answers);
+  const subscriptions = fakeSubscriptions();
+  const pages = new PostPages(host, { graphql: () => graphql });
+  const on = { onAccepted: vi.fn(), onFinished: vi.fn(), onError: vi.fn() };
+  const answersInFlight = new AnswersInFlight(host, {
+    pages,
+    graphql: () => graphql,
+    subscriptions: () => subscriptions,
+    ...on,
+  });
+  return { host, graphql, subscriptions, pages, on, answers: answersInFlight };
+}
+
+// Stream events carry the post without its body: the text comes as deltas.
+function streamEvent(status, delta = '', done = false) {
+  const { body: _body, ...streamed } = post('p1', { status });
+  return { promptStream: { delta, done, post: streamed } };
+}
+
+describe('AnswersInFlight', () => {
+  test('a prompt shows as a placeholder until accepted, then becomes the post', async () => {
+    const { answers, pages, subscriptions, on } = setUp();
+    await answers.ask('Hi', { options: { language: 'English' }, conversationId: async () => 'c1' });
+    expect(answers.sending).toBe(true);
+    expect(pages.posts).toMatchObject([{ local: true, prompt: 'Hi', status: 'PENDING' }]);
+    const [subscription] = subscriptions.subscriptions;
+    expect(subscription.payload.variables).toEqual({
+      conversationId: 'c1',
+      prompt: 'Hi',
+      options: { language: 'English' },
+    });
+    subscription.sink.next(streamEvent('STREAMING'));
+    expect(on.onAccepted).toHaveBeenCalledWith(expect.objectContaining({ id: 'p1' }));
+    expect(answers.sending).toBe(false);
+    expect(answers.live).toMatchObject({ id: 'p1', local: false });
+    expect(answers.busy).toBe(true);
+    subscription.sink.next(streamEvent('COMPLETE', 'Hello', true));
+    expect(on.onFinished).toHaveBeenCalledWith(
+      expect.objectContaining({ status: 'COMPLETE' }),
+      'Hello',
+    );
+    expect(pages.posts).toMatchObject([{ id: 'p1', body: 'Hello', status: 'COMPLETE' }]);
+    expect(answers.busy).toBe(false);
+  });
+
+  test('one prompt at a time', async () => {
+    const { answers, subscriptions } = setUp();
+    await answers.ask('one', { conversationId: async () => 'c1' });
+    await answers.ask('two', { conversationId: async () => 'c1' });
+    expect(subscriptions.subscriptions).toHaveLength(1);
+  });
+
+  test('a prompt the server refuses is taken back out', async () => {
+    const { answers, pages, subscriptions, on } = setUp();
+    await answers.ask('Hi', { conversationId: async () => null });
+    subscriptions.subscriptions[0].sink.error(new ApiError('RATE_LIMITED'));
+    expect(pages.posts).toEqual([]);
+    expect(answers.sending).toBe(false);
+    expect(on.onError.mock.calls[0][0].code).toBe('RATE_LIMITED');
+    expect(on.onAccepted).not.toHaveBeenCalled();
+  });
+
+  test('a failure before the prompt goes out is reported and nothing is added', async () => {
+    const { answers, pages, subscriptions, on } = setUp();
+    await answers.ask('Hi', {
+      conversationId: async () => {
+        throw new ApiError('NETWORK');
+      },
+    });
+    expect([pages.posts, subscriptions.subscriptions, answers.sending]).toEqual([[], [], false]);
+    expect(on.onError).toHaveBeenCalledOnce();
+  });
+
+  test('an answer lost after it started is marked failed, its text kept', async () => {
+    const { answers, pages, subscriptions } = setUp();
+    await answers.ask('Hi', { conversationId: async () => 'c1' });
+    const { sink } = subscriptions.subscriptions[0];
+    sink.next(streamEvent('STREAMING', 'partial'));
+    sink.error(new ApiError('NETWORK', 'The connection was lost.'));
+    expect(pages.posts).toMatchObject([
+      { id: 'p1', status: 'FAILED', error: 'The connection was lost.', body: 'partial' },
+    ]);
+  });
+
+  test('regenerate replaces the post and follows the new answer', async () => {
+    const { answers, pages, subscriptions, graphql } = setUp({
+      RegeneratePost: () => ({ regeneratePost: post('p2', { status: 'PENDING', body: 'x' }) }),
+    });
+    pages.append({ ...post('p1'), key: 'p1' });
+    await answers.regenerate(pages.posts[0], { options: null });
+    expect(graphql.calls).toEqual([
+      { name: 'RegeneratePost', variables: { postId: 'p1', options: null } },
+    ]);
+    expect(pages.posts).toMatchObject([{ id: 'p2', key: 'p2', body: '', status: 'PENDING' }]);
+    expect(subscriptions.subscriptions[0].payload.variables).toEqual({ postId: 'p2' });
+    expect(answers.sending).toBe(false);
+  });
+
+  test('stop asks the server to stop the post being written', async () => {
+    const { answers, pages, graphql } = setUp({ StopGeneration: () => ({ stopGeneration: {} }) });
+    pages.append({ ...post('p1', { status: 'STREAMING' }), key: 'p1' });
+    await answers.stop();
+    expect(graphql.calls).toEqual([{ name: 'StopGeneration', variables: { postId: 'p1' } }]);
+  });
+
+  test('reattach follows only the answers still being written', () => {
+    const { answers, subscriptions } = setUp();
+    answers.reattach([
+      { ...post('p1'), key: 'p1' },
+      { ...post('p2', { status: 'STREAMING' }), key: 'p2' },
+    ]);
+    expect(subscriptions.subscriptions.map((each) => each.payload.variables)).toEqual([
+      { postId: 'p2' },
+    ]);
+  });
+
+  test('leaving the page stops following; the answers go on on the server', async () => {
+    const { answers, host, subscriptions } = setUp();
+    await answers.ask('Hi', { conversationId: async () => 'c1' });
+    for (const controller of host.controllers) controller.hostDisconnected?.();
+    expect(subscriptions.subscriptions[0].ended).toBe(true);
+    expect(answers.sending).toBe(false);
+  });
+});

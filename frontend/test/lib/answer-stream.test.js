@@ -1,0 +1,105 @@
+import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
+import { followAnswer } from '../../src/lib/answer-stream.js';
+import { ApiError } from '../../src/lib/errors.js';
+import { fakeSubscriptions, post } from '../fakes.js';
+
+beforeEach(() => {
+  vi.useFakeTimers();
+  vi.stubGlobal('requestAnimationFrame', (callback) => setTimeout(callback, 16));
+  vi.stubGlobal('cancelAnimationFrame', (frame) => clearTimeout(frame));
+});
+
+afterEach(() => {
+  vi.useRealTimers();
+  vi.unstubAllGlobals();
+});
+
+function handlers() {
+  return { onPost: vi.fn(), onText: vi.fn(), onDone: vi.fn(), onError: vi.fn() };
+}
+
+const event = (delta, changes = {}, done = false) => ({
+  promptStream: { delta, done, post: post('p1', { status: 'STREAMING', ...changes }) },
+});
+
+describe('followAnswer', () => {
+  test('a new prompt is sent once; a reconnect follows the post instead', () => {
+    const client = fakeSubscriptions();
+    const prompt = { conversationId: null, prompt: 'Hi', options: null };
+    followAnswer(client, { prompt }, handlers());
+    const [subscription] = client.subscriptions;
+    expect(subscription.payload.variables).toEqual(prompt);
+    expect(subscription.payloadFor(true)).toBeNull();
+    subscription.sink.next(event('He'));
+    expect(subscription.payloadFor(true).variables).toEqual({ postId: 'p1' });
+  });
+
+  test('text is delivered whole, once per frame, and in full when the answer ends', () => {
+    const client = fakeSubscriptions();
+    const on = handlers();
+    followAnswer(client, { postId: 'p1' }, on);
+    const { sink } = client.subscriptions[0];
+    sink.next({ postStream: event('Hel').promptStream });
+    sink.next({ postStream: event('lo').promptStream });
+    expect(on.onText).not.toHaveBeenCalled();
+    vi.advanceTimersByTime(16);
+    expect(on.onText.mock.calls).toEqual([['Hello']]);
+    sink.next({ postStream: event('!', { status: 'COMPLETE' }, true).promptStream });
+    expect(on.onText).toHaveBeenLastCalledWith('Hello!');
+    expect(on.onDone).toHaveBeenCalledWith(
+      expect.objectContaining({ status: 'COMPLETE' }),
+      'Hello!',
+    );
+    expect(on.onPost.mock.calls.map(([changed]) => changed.status)).toEqual([
+      'STREAMING',
+      'COMPLETE',
+    ]);
+  });
+
+  test('after a restart the server sends the text so far again: it replaces, never doubles', () => {
+    const client = fakeSubscriptions();
+    const on = handlers();
+    followAnswer(client, { postId: 'p1' }, on);
+    const { sink } = client.subscriptions[0];
+    sink.next({ postStream: event('one two').promptStream });
+    sink.restart();
+    sink.next({ postStream: event('one two three').promptStream });
+    sink.next({ postStream: event('', { status: 'COMPLETE' }, true).promptStream });
+    expect(on.onDone.mock.calls[0][1]).toBe('one two three');
+  });
+
+  test('an error ends it once, with the post known so far', () => {
+    const client = fakeSubscriptions();
+    const on = handlers();
+    followAnswer(client, { postId: 'p1' }, on);
+    const { sink } = client.subscriptions[0];
+    sink.next({ postStream: event('x').promptStream });
+    sink.error(new ApiError('NETWORK'));
+    sink.complete();
+    expect(on.onError).toHaveBeenCalledOnce();
+    expect(on.onError.mock.calls[0][1]).toMatchObject({ id: 'p1' });
+    expect(on.onDone).not.toHaveBeenCalled();
+  });
+
+  test('a stream that completes before naming its post is an error', () => {
+    const client = fakeSubscriptions();
+    const on = handlers();
+    followAnswer(client, { postId: 'p1' }, on);
+    client.subscriptions[0].sink.complete();
+    expect(on.onError.mock.calls[0][0].code).toBe('INTERNAL_SERVER_ERROR');
+  });
+
+  test('cancel stops listening and delivers nothing more', () => {
+    const client = fakeSubscriptions();
+    const on = handlers();
+    const cancel = followAnswer(client, { postId: 'p1' }, on);
+    const [subscription] = client.subscriptions;
+    subscription.sink.next({ postStream: event('x').promptStream });
+    cancel();
+    vi.advanceTimersByTime(100);
+    subscription.sink.next({ postStream: event('y', {}, true).promptStream });
+    expect(subscription.ended).toBe(true);
+    expect(on.onText).not.toHaveBeenCalled();
+    expect(on.onDone).not.toHaveBeenCalled();
+  });
+});
