@@ -51,6 +51,7 @@ CREATE TABLE IF NOT EXISTS `posts` (
     KEY `idx_posts_conversation` (`conversation_id`, `superseded`, `id`),
     KEY `idx_posts_parent` (`conversation_id`, `parent_id`),
     UNIQUE KEY `uid_posts_user_id_46d277` (`user_id`, `client_id`),
+    FULLTEXT KEY `ft_posts_text` (`prompt`, `body`),
     KEY `idx_posts_user` (`user_id`, `id`),
     KEY `idx_posts_status` (`status`)
 ) CHARACTER SET utf8mb4;

@@ -33,6 +33,7 @@ from graphql_api.services.broker import Broker, make_broker
 from graphql_api.services.catalog import ModelCatalog
 from graphql_api.services.conversations import Conversations
 from graphql_api.services.limits import make_slots, make_window
+from graphql_api.services.search import Search
 from graphql_api.settings import Settings
 
 PROMPT_WINDOW_SECONDS = 60
@@ -49,6 +50,7 @@ class Services:
     answers: Answers
     followers: Followers
     catalog: ModelCatalog
+    search: Search
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,7 @@ async def running(settings: Settings, metrics: Metrics) -> AsyncIterator[Wiring]
                     accounts=accounts,
                     conversations=Conversations(catalog, answers.stop_in_conversation),
                     catalog=catalog,
+                    search=Search(),
                     answers=answers,
                     followers=followers,
                 )

@@ -166,9 +166,18 @@ async def test_migrations_create_exactly_the_schema_of_the_models(
                 await database.generate_schemas()
         await migrate_to(mariadb.url)
         expected, actual = catalog(from_models.name), catalog(mariadb.name)
+    # The full-text index is made by its migration alone (models cannot declare one for both
+    # databases): left out, with the column keys it gives.
+    full_text = {(row[0], row[3]) for row in actual["indexes"] if row[-1] == "FULLTEXT"}
     for part in CATALOG_QUERIES:
         migrated = [row for row in actual[part] if row[0] != HISTORY_TABLE]
+        if part == "indexes":
+            migrated = [row for row in migrated if row[-1] != "FULLTEXT"]
         if part == "columns":
+            migrated = [
+                (*row[:8], "" if (row[0], row[2]) in full_text else row[8], *row[9:])
+                for row in migrated
+            ]
             # A migration adds a column at the end of its table, `generate_schemas` where the
             # model declares it: the order may differ, nothing else.
             migrated, expected[part] = (
