@@ -76,12 +76,40 @@ class Session(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
     expires_at = fields.DatetimeField()
     revoked_at = fields.DatetimeField(null=True)
+    # What its owner sees in their list of sessions: the browser, and where from.
+    user_agent = fields.CharField(max_length=200, null=True)
+    address = fields.CharField(max_length=64, null=True)
 
     user_id: int
 
     class Meta:
         table = "sessions"
         indexes = (Index(fields=("revoked_at",), name="idx_sessions_revoked"),)
+
+
+# A browser's "keep me signed in": a secret in an HttpOnly cookie, stored only as its hash,
+# exchanged for a short-lived access token and a new secret each time. Secrets of one sign-in
+# share a `family`: one used again after it was exchanged (stolen, replayed) ends the whole
+# family. (Not a docstring: Tortoise would make it the table's comment.)
+class RefreshToken(Model):
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="refresh_tokens", on_delete=fields.CASCADE
+    )
+    family = fields.CharField(max_length=32)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    # The access session it last gave out (ended with it).
+    session_jti = fields.CharField(max_length=32)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    expires_at = fields.DatetimeField()
+    used_at = fields.DatetimeField(null=True)
+    revoked_at = fields.DatetimeField(null=True)
+
+    user_id: int
+
+    class Meta:
+        table = "refresh_tokens"
+        indexes = (Index(fields=("family",), name="idx_refresh_family"),)
 
 
 class Conversation(Model):
@@ -98,6 +126,11 @@ class Conversation(Model):
     current_post_id: int | None = fields.IntField(null=True)
     # The model its prompts go to (unless a prompt asks for another).
     model = fields.CharField(max_length=200, null=True)
+    # Pinned conversations come first in their owner's list, most recently pinned first.
+    pinned_at = fields.DatetimeField(null=True)
+    # Who wrote the title: "prompt" (its first words), "model" (asked after the first answer)
+    # or "user" (a rename, which nothing overwrites).
+    title_source = fields.CharField(max_length=16, default="prompt", db_default="prompt")
 
     user_id: int
 

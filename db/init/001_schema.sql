@@ -21,6 +21,8 @@ CREATE TABLE IF NOT EXISTS `conversation` (
     `user_id` INT NOT NULL,
     `current_post_id` INT,
     `model` VARCHAR(200),
+    `pinned_at` DATETIME(6),
+    `title_source` VARCHAR(16) NOT NULL DEFAULT 'prompt',
     CONSTRAINT `fk_conversa_users_1f06f602` FOREIGN KEY (`user_id`) REFERENCES `users` (`id`) ON DELETE CASCADE,
     KEY `idx_conv_user_list` (`user_id`, `status`, `updated_at`, `id`)
 ) CHARACTER SET utf8mb4;
@@ -61,6 +63,21 @@ CREATE TABLE IF NOT EXISTS `sessions` (
     `expires_at` DATETIME(6) NOT NULL,
     `revoked_at` DATETIME(6),
     `user_id` INT NOT NULL,
+    `address` VARCHAR(64),
+    `user_agent` VARCHAR(200),
     CONSTRAINT `fk_sessions_users_0c63f6d3` FOREIGN KEY (`user_id`) REFERENCES `users` (`id`) ON DELETE CASCADE,
     KEY `idx_sessions_revoked` (`revoked_at`)
 ) CHARACTER SET utf8mb4 COMMENT='One login: a token\'s `jti`, revoked by logout or a password reset.';
+CREATE TABLE IF NOT EXISTS `refresh_tokens` (
+    `id` INT NOT NULL PRIMARY KEY AUTO_INCREMENT,
+    `family` VARCHAR(32) NOT NULL,
+    `token_hash` VARCHAR(64) NOT NULL UNIQUE,
+    `session_jti` VARCHAR(32) NOT NULL,
+    `created_at` DATETIME(6) NOT NULL,
+    `expires_at` DATETIME(6) NOT NULL,
+    `used_at` DATETIME(6),
+    `revoked_at` DATETIME(6),
+    `user_id` INT NOT NULL,
+    CONSTRAINT `fk_refresh__users_1c3fe0a4` FOREIGN KEY (`user_id`) REFERENCES `users` (`id`) ON DELETE CASCADE,
+    KEY `idx_refresh_family` (`family`)
+) CHARACTER SET utf8mb4;
