@@ -16,7 +16,7 @@ import hmac
 import ipaddress
 import logging
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,10 +36,18 @@ from strawberry.subscriptions import (
 )
 from tortoise.context import TortoiseContext
 
+from graphql_api.errors import Unauthenticated
 from graphql_api.middleware import BodyLimitMiddleware, RequestScopeMiddleware
 from graphql_api.observability import Metrics
+from graphql_api.refresh_cookie import (
+    REFRESH_COOKIE,
+    REFRESH_HEADER,
+    clear_refresh_cookie,
+    set_refresh_cookie,
+)
 from graphql_api.schema import build_schema
 from graphql_api.schema.view import FRONTEND_DIST, GraphQLView
+from graphql_api.services.accounts import ClientInfo
 from graphql_api.services.broker import Broker
 from graphql_api.services.wiring import running
 from graphql_api.settings import Settings
@@ -81,6 +89,38 @@ def create_app(settings: Settings) -> Starlette:
             )
         return JSONResponse(report)
 
+    async def refresh_route(request: Request) -> Response:
+        """Exchange the "keep me signed in" cookie for a short-lived access token (and the
+        cookie for a new one). 401, and the cookie cleared, when it is no longer good."""
+        secure = request.url.scheme == "https"
+        if request.headers.get(REFRESH_HEADER) != "1":
+            return JSONResponse({"error": f"send the {REFRESH_HEADER} header"}, status_code=403)
+        secret = request.cookies.get(REFRESH_COOKIE)
+        client = ClientInfo(
+            request.headers.get("user-agent", ""),
+            request.client.host if request.client else "unknown",
+        )
+        try:
+            if not secret:
+                raise Unauthenticated("you are signed out; log in again")
+            user, token, claims, fresh = await request.state.services.sessions.refresh(
+                secret, client
+            )
+        except Unauthenticated as refused:
+            response = JSONResponse({"error": refused.message}, status_code=401)
+            clear_refresh_cookie(response, secure=secure)
+            return response
+        response = JSONResponse(
+            {
+                "token": token,
+                "expiresAt": datetime.fromtimestamp(claims.expires_at, UTC).isoformat(),
+                "user": {"id": str(user.id), "username": user.username},
+            },
+            headers={"cache-control": "no-store"},
+        )
+        set_refresh_cookie(response, fresh, max_age=settings.refresh_ttl_seconds, secure=secure)
+        return response
+
     async def metrics_route(request: Request) -> Response:
         """For the operator's scraper only: an allowed address, or the token."""
         if not _may_read_metrics(request, settings):
@@ -102,6 +142,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics_route),
+        Route("/auth/refresh", refresh_route, methods=["POST"]),
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
     ]

@@ -35,7 +35,7 @@ SECURITY_HEADERS = [
     (b"x-frame-options", b"DENY"),
 ]
 # Routes named in metrics; anything else (static files, unknown paths) counts as "other".
-NAMED_ROUTES = {"/graphql", "/healthz", "/readyz", "/metrics", "/"}
+NAMED_ROUTES = {"/graphql", "/healthz", "/readyz", "/metrics", "/auth/refresh", "/"}
 
 
 class RequestScopeMiddleware:

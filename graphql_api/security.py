@@ -108,13 +108,17 @@ class TokenClaims:
     expires_at: int
 
 
-def issue_token(user_id: int, settings: Settings) -> tuple[str, TokenClaims]:
+def issue_token(
+    user_id: int, settings: Settings, ttl_seconds: int | None = None
+) -> tuple[str, TokenClaims]:
+    """A signed access token for a new session, for `ttl_seconds` (JWT_TTL_SECONDS if not
+    given)."""
     now = int(time.time())
     claims = TokenClaims(
         user_id=user_id,
         jti=secrets.token_hex(16),
         issued_at=now,
-        expires_at=now + settings.jwt_ttl_seconds,
+        expires_at=now + (ttl_seconds or settings.jwt_ttl_seconds),
     )
     payload = {
         "sub": str(user_id),

@@ -12,6 +12,8 @@ Every variable, its meaning and its default:
 | `DATABASE_POOL_SIZE` | MariaDB connections per process | `10` |
 | `JWT_SECRET` | HS256 key, at least 32 bytes; required in production | random per start |
 | `JWT_TTL_SECONDS` | token lifetime | `86400` |
+| `REFRESH_TTL_SECONDS` | how long "keep me signed in" lasts without a visit | `2592000` |
+| `REFRESH_ACCESS_TTL_SECONDS` | lifetime of the access tokens a kept sign-in gives | `900` |
 | `ALLOW_SIGNUP` | whether `register` works | `true` |
 | `SYSTEM_PROMPT` | the system message before every conversation | a short persona |
 | `API_HOST`, `API_PORT` | where the API listens | `127.0.0.1`, `8000` |
@@ -80,6 +82,8 @@ class Settings(BaseSettings):
     database_pool_size: int = Field(default=10, ge=1, le=200)
     jwt_secret: str = ""
     jwt_ttl_seconds: int = Field(default=86_400, ge=60)
+    refresh_ttl_seconds: int = Field(default=30 * 86_400, ge=3600)
+    refresh_access_ttl_seconds: int = Field(default=900, ge=60)
     allow_signup: bool = True
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     api_host: str = "127.0.0.1"

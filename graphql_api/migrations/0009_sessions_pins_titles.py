@@ -1,11 +1,10 @@
 """Sessions remember their browser and address; "keep me signed in" refresh tokens;
 conversations can be pinned, and remember who wrote their title."""
 
-from tortoise import migrations
-from tortoise.migrations import operations as ops
+from tortoise import fields, migrations
 from tortoise.fields.base import OnDelete
-from tortoise import fields
 from tortoise.indexes import Index
+from tortoise.migrations import operations as ops
 
 
 class Migration(migrations.Migration):

@@ -37,6 +37,10 @@ class Context:
     connection_params: dict[str, Any] | None = None
     # The WebSocket this context belongs to (None over HTTP).
     websocket: Any = None
+    # Over HTTP: the response being made (for cookies), and what the browser says it is.
+    response: Any = None
+    user_agent: str = ""
+    secure: bool = False
     _claims: TokenClaims | None = None
 
     @property

@@ -8,6 +8,7 @@ from typing import Annotated
 import strawberry
 
 from graphql_api.records import UserRecord
+from graphql_api.refresh_cookie import clear_refresh_cookie, set_refresh_cookie
 from graphql_api.schema.context import Info
 from graphql_api.schema.types import (
     AuthPayload,
@@ -21,6 +22,7 @@ from graphql_api.schema.types import (
     User,
 )
 from graphql_api.security import TokenClaims
+from graphql_api.services.accounts import ClientInfo
 from graphql_api.services.prompting import OutputOptions
 
 Username = Annotated[str, strawberry.argument(description="The account's name.")]
@@ -52,15 +54,47 @@ class Mutation:
         )
 
     @strawberry.mutation(description="Log in: a new session and its token.")
-    async def login(self, info: Info, username: Username, password: Password) -> AuthPayload:
-        accounts = info.context.services.accounts
-        return _auth_payload(
-            *await accounts.login(username, password, address=info.context.client_address)
+    async def login(
+        self,
+        info: Info,
+        username: Username,
+        password: Password,
+        remember: Annotated[
+            bool,
+            strawberry.argument(
+                description="Keep this browser signed in: the token is short-lived, and an "
+                "HttpOnly cookie renews it (POST /auth/refresh) until logout."
+            ),
+        ] = False,
+    ) -> AuthPayload:
+        services, context = info.context.services, info.context
+        remembered = remember and context.response is not None
+        user, token, claims = await services.accounts.login(
+            username,
+            password,
+            address=context.client_address,
+            client=ClientInfo(context.user_agent, context.client_address),
+            ttl_seconds=services.settings.refresh_access_ttl_seconds if remembered else None,
         )
+        if remembered:
+            set_refresh_cookie(
+                context.response,
+                await services.sessions.remember(claims),
+                max_age=services.settings.refresh_ttl_seconds,
+                secure=context.secure,
+            )
+        return _auth_payload(user, token, claims)
 
-    @strawberry.mutation(description="End this session: the token stops working at once.")
+    @strawberry.mutation(
+        description="End this session: the token stops working at once, and the browser stays "
+        "signed in no more."
+    )
     async def logout(self, info: Info) -> bool:
-        await info.context.services.accounts.logout(info.context.claims)
+        services, context = info.context.services, info.context
+        await services.sessions.forget(context.claims)
+        if context.response is not None:
+            clear_refresh_cookie(context.response, secure=context.secure)
+        await services.accounts.logout(context.claims)
         return True
 
     @strawberry.mutation(description="Start an empty conversation.")

@@ -94,6 +94,9 @@ class GraphQLView(GraphQL[Context, None]):
             authorization=request.headers.get("authorization"),
             client_address=request.client.host if request.client else "unknown",
             websocket=request if isinstance(request, WebSocket) else None,
+            response=response,
+            user_agent=request.headers.get("user-agent", ""),
+            secure=request.url.scheme in ("https", "wss"),
         )
 
     async def on_ws_connect(self, context: Context) -> None:

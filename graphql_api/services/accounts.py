@@ -15,6 +15,7 @@ import re
 import time
 import unicodedata
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -69,6 +70,14 @@ def validate_credentials(username: str, password: str) -> str:
             f"password must be {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters"
         )
     return name
+
+
+@dataclass(frozen=True, slots=True)
+class ClientInfo:
+    """Where a sign-in comes from, as its owner will see it in their list of sessions."""
+
+    user_agent: str
+    address: str
 
 
 class Closable(Protocol):
@@ -160,20 +169,24 @@ class Accounts:
         # Logouts the database could not record yet: jti -> when the token expires.
         self._unrecorded_logouts: dict[str, float] = {}
 
-    async def _hash(self, password: str) -> str:
+    async def hash_password(self, password: str) -> str:
         try:
             return await self.passwords.hash(password)
         except security.HashingBusy:
             raise RateLimited(BUSY, retry_after=HASHING_BUSY_RETRY) from None
 
-    async def _verify(self, digest: str | None, password: str) -> security.PasswordCheck:
+    async def check_password(self, digest: str | None, password: str) -> security.PasswordCheck:
         try:
             return await self.passwords.verify(digest, password)
         except security.HashingBusy:
             raise RateLimited(BUSY, retry_after=HASHING_BUSY_RETRY) from None
 
     async def register(
-        self, username: str, password: str, address: str = "unknown"
+        self,
+        username: str,
+        password: str,
+        address: str = "unknown",
+        client: ClientInfo | None = None,
     ) -> tuple[UserRecord, str, TokenClaims]:
         if not self.settings.allow_signup:
             raise BadUserInput("sign-up is disabled on this server")
@@ -188,12 +201,12 @@ class Accounts:
                 retry_after=full.retry_after,
             ) from None
         user = await self.create_user(username, password)
-        token, claims = await self._open_session(user.id)
+        token, claims = await self.open_session(user.id, client=client)
         return user, token, claims
 
     async def create_user(self, username: str, password: str) -> UserRecord:
         name = validate_credentials(username, password)
-        digest = await self._hash(password)
+        digest = await self.hash_password(password)
         try:
             return UserRecord.from_model(await User.create(username=name, password_hash=digest))
         except IntegrityError:
@@ -207,7 +220,12 @@ class Accounts:
         return UserRecord.from_model(user)
 
     async def login(
-        self, username: str, password: str, address: str = "unknown"
+        self,
+        username: str,
+        password: str,
+        address: str = "unknown",
+        client: ClientInfo | None = None,
+        ttl_seconds: int | None = None,
     ) -> tuple[UserRecord, str, TokenClaims]:
         """Each attempt counts against the account and the client address as it is admitted,
         before the password is checked, and is taken back only if it succeeds: past either
@@ -220,7 +238,7 @@ class Accounts:
         user = await User.get_or_none(username=name) if USERNAME_PATTERN.fullmatch(name) else None
         account_key = f"user:{user.id}" if user else f"name:{name[:64]}"
         tickets = await self._admit_attempt(account_key, address_key(address))
-        check = await self._verify(user.password_hash if user else None, password)
+        check = await self.check_password(user.password_hash if user else None, password)
         if not check.ok or user is None:
             failures = await self._failures.count(account_key)
             if failures >= 2:
@@ -231,9 +249,9 @@ class Accounts:
         await self._failures.reset(account_key)
         await self._address_failures.release(tickets[1])
         if check.needs_rehash:
-            user.password_hash = await self._hash(password)
+            user.password_hash = await self.hash_password(password)
             await user.save(update_fields=["password_hash"])
-        token, claims = await self._open_session(user.id)
+        token, claims = await self.open_session(user.id, ttl_seconds, client)
         return UserRecord.from_model(user), token, claims
 
     async def _admit_attempt(self, account_key: str, address: str) -> tuple[Ticket, Ticket]:
@@ -250,12 +268,16 @@ class Accounts:
             raise RateLimited(LOCKED, retry_after=full.retry_after) from None
         return account, origin
 
-    async def _open_session(self, user_id: int) -> tuple[str, TokenClaims]:
-        token, claims = security.issue_token(user_id, self.settings)
+    async def open_session(
+        self, user_id: int, ttl_seconds: int | None = None, client: ClientInfo | None = None
+    ) -> tuple[str, TokenClaims]:
+        token, claims = security.issue_token(user_id, self.settings, ttl_seconds)
         await Session.create(
             jti=claims.jti,
             user_id=user_id,
             expires_at=datetime.fromtimestamp(claims.expires_at, UTC),
+            user_agent=client.user_agent[:200] if client else None,
+            address=client.address[:64] if client else None,
         )
         return token, claims
 
@@ -268,16 +290,20 @@ class Accounts:
     async def logout(self, claims: TokenClaims) -> None:
         """End the session on every process at once, then record it, so that a restart
         cannot bring it back; a database that cannot record it is reported, not hidden."""
-        self.revoked.add(claims.jti, claims.expires_at)
+        await self.end_session(claims.jti, claims.expires_at)
+
+    async def end_session(self, jti: str, expires_at: float) -> None:
+        """`logout` for any session (its owner's list of sessions, a password change)."""
+        self.revoked.add(jti, expires_at)
         try:
-            await self.broker.announce_revocation(claims.jti, claims.expires_at)
+            await self.broker.announce_revocation(jti, expires_at)
         except Exception:
             log.warning("could not announce a logout to the other API processes", exc_info=True)
         try:
-            await Session.filter(jti=claims.jti).update(revoked_at=datetime.now(UTC))
+            await Session.filter(jti=jti).update(revoked_at=datetime.now(UTC))
         except Exception as exc:
             log.warning("could not record a logout: %s", type(exc).__name__)
-            self._unrecorded_logouts[claims.jti] = claims.expires_at
+            self._unrecorded_logouts[jti] = expires_at
             raise ServiceUnavailable(
                 "you are logged out on the running servers, but the database could not record "
                 "it yet: it will be once the database is back, unless this server restarts "
@@ -316,7 +342,7 @@ class Accounts:
         user = await User.get_or_none(username=name)
         if user is None:
             raise BadUserInput(f"no user named {name!r}")
-        user.password_hash = await self._hash(password)
+        user.password_hash = await self.hash_password(password)
         await user.save(update_fields=["password_hash"])
         await Session.filter(user_id=user.id, revoked_at=None).update(revoked_at=datetime.now(UTC))
         return UserRecord.from_model(user)

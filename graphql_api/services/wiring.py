@@ -34,6 +34,7 @@ from graphql_api.services.catalog import ModelCatalog
 from graphql_api.services.conversations import Conversations
 from graphql_api.services.limits import make_slots, make_window
 from graphql_api.services.search import Search
+from graphql_api.services.sessions import Sessions
 from graphql_api.settings import Settings
 
 PROMPT_WINDOW_SECONDS = 60
@@ -51,6 +52,7 @@ class Services:
     followers: Followers
     catalog: ModelCatalog
     search: Search
+    sessions: Sessions
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,7 @@ async def running(settings: Settings, metrics: Metrics) -> AsyncIterator[Wiring]
                     conversations=Conversations(catalog, answers.stop_in_conversation),
                     catalog=catalog,
                     search=Search(),
+                    sessions=Sessions(settings, accounts),
                     answers=answers,
                     followers=followers,
                 )
