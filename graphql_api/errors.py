@@ -1,6 +1,9 @@
 """Errors a client may see, each with the `extensions.code` of the API contract.
 
-Services raise these; anything else that escapes a resolver is masked as
+Each carries a stable `reason` where the code alone does not say what to tell the user
+(`password_length`, `prompts_per_minute`, ...), with the numbers a page needs to word it in
+its own language (`min`, `max`, `limit`, `retryAfter`). Services raise these; anything else
+that escapes a resolver is masked as
 `INTERNAL_SERVER_ERROR` and logged with the request id (see `Schema.process_errors` in
 `schema/__init__.py`).
 

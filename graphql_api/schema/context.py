@@ -52,7 +52,7 @@ class Context:
             self._claims.expires_at <= time.time()
             or self._claims.jti in self.services.accounts.revoked
         ):
-            raise Unauthenticated("your session has ended; log in again")
+            raise Unauthenticated("your session has ended; log in again", reason="session_ended")
         return self._claims
 
     @property
@@ -70,11 +70,15 @@ class Context:
 
     def _verify(self, authorization: str | None) -> TokenClaims:
         if not authorization or not authorization.lower().startswith(BEARER):
-            raise Unauthenticated("log in first: send Authorization: Bearer <token>")
+            raise Unauthenticated(
+                "log in first: send Authorization: Bearer <token>", reason="not_signed_in"
+            )
         try:
             return self.services.accounts.authenticate(authorization[len(BEARER) :].strip())
         except InvalidToken:
-            raise Unauthenticated("your session has ended; log in again") from None
+            raise Unauthenticated(
+                "your session has ended; log in again", reason="session_ended"
+            ) from None
 
     async def posts_page(
         self,

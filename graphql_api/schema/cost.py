@@ -122,7 +122,12 @@ def query_cost_error(
     return GraphQLError(
         f"this query asks for up to {cost} items, more than the {max_cost} allowed: ask for "
         "smaller pages, fewer aliases or less nesting",
-        extensions={"code": "BAD_USER_INPUT", "cost": cost, "maxCost": max_cost},
+        extensions={
+            "code": "BAD_USER_INPUT",
+            "reason": "query_too_costly",
+            "cost": cost,
+            "maxCost": max_cost,
+        },
     )
 
 

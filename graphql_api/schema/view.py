@@ -61,7 +61,11 @@ class GraphQLView(GraphQL[Context, None]):
         error = {
             "message": f"the response would be larger than {self.max_response_bytes} bytes: "
             "ask for smaller pages or fewer fields",
-            "extensions": {"code": "BAD_USER_INPUT", "maxResponseBytes": self.max_response_bytes},
+            "extensions": {
+                "code": "BAD_USER_INPUT",
+                "reason": "response_too_large",
+                "maxResponseBytes": self.max_response_bytes,
+            },
         }
         refused: dict[str, object] = {"data": None, "errors": [error]}
         if isinstance(data, dict) and data.get("type") == "next":

@@ -63,11 +63,17 @@ def validate_credentials(username: str, password: str) -> str:
     if not USERNAME_PATTERN.fullmatch(name):
         raise BadUserInput(
             "username must be 3 to 64 characters: letters, digits, '.', '_' or '-', "
-            "starting with a letter or digit"
+            "starting with a letter or digit",
+            reason="username_format",
+            min=3,
+            max=64,
         )
     if not MIN_PASSWORD_CHARS <= len(password) <= MAX_PASSWORD_CHARS:
         raise BadUserInput(
-            f"password must be {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters"
+            f"password must be {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters",
+            reason="password_length",
+            min=MIN_PASSWORD_CHARS,
+            max=MAX_PASSWORD_CHARS,
         )
     return name
 
@@ -173,13 +179,13 @@ class Accounts:
         try:
             return await self.passwords.hash(password)
         except security.HashingBusy:
-            raise RateLimited(BUSY, retry_after=HASHING_BUSY_RETRY) from None
+            raise RateLimited(BUSY, retry_after=HASHING_BUSY_RETRY, reason="server_busy") from None
 
     async def check_password(self, digest: str | None, password: str) -> security.PasswordCheck:
         try:
             return await self.passwords.verify(digest, password)
         except security.HashingBusy:
-            raise RateLimited(BUSY, retry_after=HASHING_BUSY_RETRY) from None
+            raise RateLimited(BUSY, retry_after=HASHING_BUSY_RETRY, reason="server_busy") from None
 
     async def register(
         self,
@@ -189,7 +195,7 @@ class Accounts:
         client: ClientInfo | None = None,
     ) -> tuple[UserRecord, str, TokenClaims]:
         if not self.settings.allow_signup:
-            raise BadUserInput("sign-up is disabled on this server")
+            raise BadUserInput("sign-up is disabled on this server", reason="signup_disabled")
         validate_credentials(username, password)
         try:
             await self._signups.admit(
@@ -199,6 +205,7 @@ class Accounts:
             raise RateLimited(
                 "too many accounts were created from your address; try again later",
                 retry_after=full.retry_after,
+                reason="too_many_signups",
             ) from None
         user = await self.create_user(username, password)
         token, claims = await self.open_session(user.id, client=client)
@@ -210,7 +217,7 @@ class Accounts:
         try:
             return UserRecord.from_model(await User.create(username=name, password_hash=digest))
         except IntegrityError:
-            raise BadUserInput("that username is taken") from None
+            raise BadUserInput("that username is taken", reason="username_taken") from None
 
     async def get_user(self, user_id: int) -> UserRecord:
         """The signed-in user; UNAUTHENTICATED when the account is gone."""
@@ -245,7 +252,7 @@ class Accounts:
                 await asyncio.sleep(
                     min(FIRST_FAILURE_DELAY * 2 ** (failures - 2), MAX_FAILURE_DELAY)
                 )
-            raise Unauthenticated("wrong username or password")
+            raise Unauthenticated("wrong username or password", reason="wrong_credentials")
         await self._failures.reset(account_key)
         await self._address_failures.release(tickets[1])
         if check.needs_rehash:
@@ -258,14 +265,18 @@ class Accounts:
         try:
             account = await self._failures.admit(account_key, self.settings.login_max_failures)
         except LimitReached as full:
-            raise RateLimited(LOCKED, retry_after=full.retry_after) from None
+            raise RateLimited(
+                LOCKED, retry_after=full.retry_after, reason="too_many_failed_logins"
+            ) from None
         try:
             origin = await self._address_failures.admit(
                 address, self.settings.login_max_failures_per_address
             )
         except LimitReached as full:
             await self._failures.release(account)
-            raise RateLimited(LOCKED, retry_after=full.retry_after) from None
+            raise RateLimited(
+                LOCKED, retry_after=full.retry_after, reason="too_many_failed_logins"
+            ) from None
         return account, origin
 
     async def open_session(

@@ -73,5 +73,6 @@ class ModelCatalog:
             raise BadUserInput(
                 f"there is no model {wanted!r}; the models are: {', '.join(names) or 'none'}",
                 models=names,
+                reason="unknown_model",
             )
         return wanted

@@ -33,10 +33,10 @@ def _decode(cursor: str, kind: str, parts: int) -> list[str]:
         padded = cursor + "=" * (-len(cursor) % 4)
         raw = base64.urlsafe_b64decode(padded.encode("ascii")).decode()
     except (binascii.Error, UnicodeError, ValueError):
-        raise BadUserInput("malformed cursor") from None
+        raise BadUserInput("malformed cursor", reason="malformed_cursor") from None
     pieces = raw.split(":", parts)
     if len(pieces) != parts + 1 or pieces[0] != kind:
-        raise BadUserInput("malformed cursor")
+        raise BadUserInput("malformed cursor", reason="malformed_cursor")
     return pieces[1:]
 
 
@@ -59,13 +59,13 @@ def decode_conversation_cursor(cursor: str) -> tuple[datetime, int]:
     try:
         at = EPOCH + timedelta(microseconds=_positive_int(micros))
     except OverflowError:  # past the year 9999: no row was ever written then
-        raise BadUserInput("malformed cursor") from None
+        raise BadUserInput("malformed cursor", reason="malformed_cursor") from None
     return at, _positive_int(conversation_id)
 
 
 def _positive_int(text: str) -> int:
     if not (text.isascii() and text.isdigit()) or len(text) > 18:
-        raise BadUserInput("malformed cursor")
+        raise BadUserInput("malformed cursor", reason="malformed_cursor")
     return int(text)
 
 
@@ -90,12 +90,16 @@ class PageWindow:
         max_size: int,
     ) -> PageWindow:
         if first is not None and last is not None:
-            raise BadUserInput("give either first or last, not both")
+            raise BadUserInput("give either first or last, not both", reason="page_arguments")
         size = last if last is not None else first if first is not None else default
         if size < 0:
-            raise BadUserInput("first and last must not be negative")
+            raise BadUserInput(
+                "first and last must not be negative", reason="page_size", max=max_size
+            )
         if size > max_size:
-            raise BadUserInput(f"first and last may be at most {max_size}")
+            raise BadUserInput(
+                f"first and last may be at most {max_size}", reason="page_size", max=max_size
+            )
         return cls(size=size, backward=last is not None, after=after, before=before)
 
 

@@ -52,19 +52,32 @@ class OutputOptions:
 
     def validated(self) -> OutputOptions:
         if self.temperature is not None and not 0.0 <= self.temperature <= 2.0:
-            raise BadUserInput("temperature must be between 0 and 2")
+            raise BadUserInput(
+                "temperature must be between 0 and 2", reason="temperature", min=0, max=2
+            )
         if self.max_tokens is not None and not 1 <= self.max_tokens <= MAX_TOKENS_LIMIT:
-            raise BadUserInput(f"maxTokens must be between 1 and {MAX_TOKENS_LIMIT}")
+            raise BadUserInput(
+                f"maxTokens must be between 1 and {MAX_TOKENS_LIMIT}",
+                reason="max_tokens",
+                min=1,
+                max=MAX_TOKENS_LIMIT,
+            )
         language = (self.language or "").strip() or None
         if language is not None and (
             len(language) > MAX_LANGUAGE_CHARS or not language.isprintable()
         ):
             raise BadUserInput(
-                f"language must be a name of at most {MAX_LANGUAGE_CHARS} characters"
+                f"language must be a name of at most {MAX_LANGUAGE_CHARS} characters",
+                reason="language",
+                max=MAX_LANGUAGE_CHARS,
             )
         model = (self.model or "").strip() or None
         if model is not None and (len(model) > MAX_MODEL_CHARS or not model.isprintable()):
-            raise BadUserInput(f"model must be a name of at most {MAX_MODEL_CHARS} characters")
+            raise BadUserInput(
+                f"model must be a name of at most {MAX_MODEL_CHARS} characters",
+                reason="model_name",
+                max=MAX_MODEL_CHARS,
+            )
         return OutputOptions(self.temperature, self.max_tokens, language, self.format, model)
 
     def to_json(self) -> dict[str, Any]:

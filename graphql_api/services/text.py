@@ -15,11 +15,16 @@ _FORBIDDEN = re.compile(r"[\x00\ud800-\udfff]")
 
 def check_text(value: str, what: str, *, max_chars: int, allow_empty: bool = True) -> str:
     if len(value) > max_chars:
-        raise BadUserInput(f"{what} may be at most {max_chars} characters")
+        raise BadUserInput(
+            f"{what} may be at most {max_chars} characters",
+            reason=f"{what}_too_long",
+            max=max_chars,
+        )
     if _FORBIDDEN.search(value):
         raise BadUserInput(
-            f"{what} contains characters that are not allowed (NUL or lone surrogates)"
+            f"{what} contains characters that are not allowed (NUL or lone surrogates)",
+            reason=f"{what}_characters",
         )
     if not allow_empty and not value.strip():
-        raise BadUserInput(f"{what} must not be empty")
+        raise BadUserInput(f"{what} must not be empty", reason=f"{what}_empty")
     return value

@@ -124,7 +124,11 @@ class Answers:
         once) returns the post of the first; the prompt goes to the model once."""
         client_id = check_text(client_id, "clientId", max_chars=MAX_CLIENT_ID_CHARS).strip()
         if not client_id or not client_id.isprintable():
-            raise BadUserInput(f"clientId must be 1 to {MAX_CLIENT_ID_CHARS} visible characters")
+            raise BadUserInput(
+                f"clientId must be 1 to {MAX_CLIENT_ID_CHARS} visible characters",
+                reason="client_id_format",
+                max=MAX_CLIENT_ID_CHARS,
+            )
         # The same start twice at once in this process: the second waits for the first and
         # finds its post; in another process, the unique index says so.
         key = (user_id, client_id)
@@ -180,7 +184,9 @@ class Answers:
         set), answered in the background, whose branch becomes current."""
         old = await get_owned_post(user_id, post_id)
         if old.status in IN_FLIGHT:
-            raise BadUserInput("this answer is still being written; stop it first")
+            raise BadUserInput(
+                "this answer is still being written; stop it first", reason="answer_in_flight"
+            )
         chosen = (options or OutputOptions.from_json(old.options)).validated()
         return await self._new_version(user_id, old, old.prompt, chosen, request_id, old.id)
 
@@ -316,10 +322,12 @@ class Answers:
         failure = live.failure
         message = post.error or "the model could not answer"
         if failure is not None and failure.busy:
-            return RateLimited(message, retry_after=BUSY_RETRY_SECONDS, postId=str(post.id))
+            return RateLimited(
+                message, retry_after=BUSY_RETRY_SECONDS, postId=str(post.id), reason="model_busy"
+            )
         if failure is not None and failure.too_long:
-            return BadUserInput(message, postId=str(post.id))
-        return LLMUnavailable(message, postId=str(post.id))
+            return BadUserInput(message, postId=str(post.id), reason="conversation_too_long")
+        return LLMUnavailable(message, postId=str(post.id), reason="model_unavailable")
 
     async def stop(self, user_id: int, post_id: str) -> PostRecord:
         """Stop an answer wherever it is being written; its text so far is kept."""

@@ -59,9 +59,15 @@ class Followers:
             raise RateLimited(
                 f"you already follow {self._held[user_id]} answers; close one first",
                 retry_after=STREAM_RETRY_SECONDS,
+                reason="streams_per_user",
+                limit=self.per_user,
             )
         if self._held.total() >= self.per_process:
-            raise RateLimited("this server follows all the answers it can", STREAM_RETRY_SECONDS)
+            raise RateLimited(
+                "this server follows all the answers it can",
+                STREAM_RETRY_SECONDS,
+                reason="server_busy",
+            )
         self._held[user_id] += 1
         try:
             yield

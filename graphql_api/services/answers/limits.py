@@ -28,7 +28,10 @@ class AnswerLimits:
             prompt = await self.prompts.admit(key, self.settings.prompts_per_minute)
         except LimitReached as full:
             raise RateLimited(
-                "too many prompts; wait a moment", retry_after=full.retry_after
+                "too many prompts; wait a moment",
+                retry_after=full.retry_after,
+                reason="prompts_per_minute",
+                limit=self.settings.prompts_per_minute,
             ) from None
         try:
             return await self.slots.acquire(key, self.settings.max_answers_in_flight)
@@ -38,6 +41,8 @@ class AnswerLimits:
                 f"you already have {self.settings.max_answers_in_flight} answers being "
                 "written; wait or stop one",
                 retry_after=IN_FLIGHT_RETRY_SECONDS,
+                reason="answers_in_flight",
+                limit=self.settings.max_answers_in_flight,
             ) from None
 
     async def release(self, slot: Ticket) -> None:
