@@ -66,6 +66,7 @@ class ConversationRecord:
     updated_at: datetime
     current_post_id: int | None
     model: str | None
+    pinned_at: datetime | None
 
     # The columns a listing loads, in the order of the fields.
     COLUMNS = (
@@ -77,6 +78,7 @@ class ConversationRecord:
         "updated_at",
         "current_post_id",
         "model",
+        "pinned_at",
     )
 
     @classmethod
@@ -94,6 +96,7 @@ class ConversationRecord:
             updated_at=conversation.updated_at,
             current_post_id=conversation.current_post_id,
             model=conversation.model,
+            pinned_at=conversation.pinned_at,
         )
 
 

@@ -19,6 +19,7 @@ Every variable, its meaning and its default:
 | `API_HOST`, `API_PORT` | where the API listens | `127.0.0.1`, `8000` |
 | `API_WORKERS` | API processes on this host; more than one needs `REDIS_URL` | `1` |
 | `LLM_GATEWAY_URL` | where the API finds the gateway | `http://127.0.0.1:8001` |
+| `AUTO_TITLES` | a conversation's title written by the model after its first answer | `true` |
 | `DEFAULT_MODEL` | the model new conversations use (a name the gateway lists) | its first |
 | `LLM_REQUEST_TIMEOUT` | seconds without a byte from the gateway before an answer fails | `150` |
 | `GRAPHIQL` | serve GraphiQL and allow introspection (default: on outside production) | |
@@ -91,6 +92,7 @@ class Settings(BaseSettings):
     api_workers: int = Field(default=1, ge=1, le=64)
     llm_gateway_url: str = "http://127.0.0.1:8001"
     default_model: str | None = None
+    auto_titles: bool = True
     # Longer than the gateway's queue wait plus its first-token limit (60 + 60 s by default),
     # so that the gateway, which knows why, is the one to give up.
     llm_request_timeout: float = Field(default=150.0, gt=0)

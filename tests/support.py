@@ -144,6 +144,8 @@ def make_settings(**overrides: Any) -> Settings:
         "log_level": "WARNING",
         # Every test signs its users up from loopback.
         "signups_per_hour_per_address": 100_000,
+        # A title request after each first answer would take behaviours queued for the next.
+        "auto_titles": False,
         **overrides,
     }
     return Settings(**values)
@@ -403,6 +405,7 @@ class ApiProcess(ApiClient):
                 "JWT_SECRET": TEST_SECRET,
                 "LOG_LEVEL": "WARNING",
                 "SIGNUPS_PER_HOUR_PER_ADDRESS": "100000",
+                "AUTO_TITLES": "false",
                 **env,
             },
             f"{self.url}/readyz",

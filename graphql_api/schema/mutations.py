@@ -124,6 +124,16 @@ class Mutation:
             await conversations.update(info.context.user_id, id, title, instructions, model)
         )
 
+    @strawberry.mutation(description="Pin a conversation to the top of your list, or unpin it.")
+    async def pin_conversation(
+        self,
+        info: Info,
+        id: ConversationRef,
+        pinned: Annotated[bool, strawberry.argument(description="Pinned (true) or not.")],
+    ) -> Conversation:
+        conversations = info.context.services.conversations
+        return Conversation.from_record(await conversations.pin(info.context.user_id, id, pinned))
+
     @strawberry.mutation(
         description="Status becomes DELETED; its rows are kept, and answers still being written "
         "in it are stopped."

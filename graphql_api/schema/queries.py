@@ -55,10 +55,18 @@ class Query:
 
     @strawberry.field(description="Your conversations, most recently active first.")
     async def conversations(
-        self, info: Info, first: ListFirst = 20, after: After = None, search: Search = None
+        self,
+        info: Info,
+        first: ListFirst = 20,
+        after: After = None,
+        search: Search = None,
+        pinned: Annotated[
+            bool | None,
+            strawberry.argument(description="Only the pinned (true) or only the others (false)."),
+        ] = None,
     ) -> ConversationConnection:
         page = await info.context.services.conversations.list_recent(
-            info.context.user_id, _window(info, first, after), search
+            info.context.user_id, _window(info, first, after), search, pinned
         )
         return ConversationConnection.from_page(page)
 

@@ -229,6 +229,9 @@ class Conversation:
     model: str | None = strawberry.field(
         description="The model its prompts go to, unless a prompt asks for another."
     )
+    pinned_at: datetime | None = strawberry.field(
+        description="When it was pinned to the top of the list; null when it is not."
+    )
     db_id: strawberry.Private[int]
 
     @classmethod

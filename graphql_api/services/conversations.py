@@ -124,11 +124,23 @@ class Conversations:
         conversation = await get_owned_conversation(user_id, conversation_id)
         if title is not None:
             conversation.title = _clean_title(title) or DEFAULT_TITLE
+            conversation.title_source = "user"
         if instructions is not None:
             conversation.instructions = _clean_instructions(instructions)
         if model is not None:
             conversation.model = await self._known_model(model)
-        await conversation.save(update_fields=["title", "instructions", "model", "updated_at"])
+        await conversation.save(
+            update_fields=["title", "title_source", "instructions", "model", "updated_at"]
+        )
+        return ConversationRecord.from_model(conversation)
+
+    async def pin(
+        self, user_id: int, conversation_id: str | int, pinned: bool
+    ) -> ConversationRecord:
+        """Pin a conversation to the top of its owner's list, or unpin it."""
+        conversation = await get_owned_conversation(user_id, conversation_id)
+        conversation.pinned_at = datetime.now(UTC) if pinned else None
+        await Conversation.filter(id=conversation.id).update(pinned_at=conversation.pinned_at)
         return ConversationRecord.from_model(conversation)
 
     async def delete(self, user_id: int, conversation_id: str | int) -> None:
@@ -171,10 +183,17 @@ class Conversations:
         return found
 
     async def list_recent(
-        self, user_id: int, window: PageWindow, search: str | None = None
+        self,
+        user_id: int,
+        window: PageWindow,
+        search: str | None = None,
+        pinned: bool | None = None,
     ) -> Page[ConversationRecord]:
-        """The user's online conversations, most recently active first."""
+        """The user's online conversations, most recently active first (only the pinned, or
+        only the others, when `pinned` says)."""
         query = owned_conversations(user_id)
+        if pinned is not None:
+            query = query.filter(pinned_at__isnull=not pinned)
         if search and (text := _search_text(search)):
             query = query.filter(title__icontains=text)
         if window.after:

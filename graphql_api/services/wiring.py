@@ -35,6 +35,7 @@ from graphql_api.services.conversations import Conversations
 from graphql_api.services.limits import make_slots, make_window
 from graphql_api.services.search import Search
 from graphql_api.services.sessions import Sessions
+from graphql_api.services.titles import Titles
 from graphql_api.settings import Settings
 
 PROMPT_WINDOW_SECONDS = 60
@@ -76,7 +77,8 @@ async def running(settings: Settings, metrics: Metrics) -> AsyncIterator[Wiring]
                 accounts = Accounts(settings, broker, redis)
                 await accounts.revoked.refresh()
                 slots = make_slots(redis, f"{prefix}:slots:answers")
-                writer = AnswerWriter(settings, gateway, broker, slots, metrics)
+                titles = Titles(gateway, enabled=settings.auto_titles)
+                writer = AnswerWriter(settings, gateway, broker, slots, metrics, titles)
                 prompts = make_window(redis, f"{prefix}:limit:prompts", PROMPT_WINDOW_SECONDS)
                 catalog = ModelCatalog(gateway, settings.default_model)
                 limits = AnswerLimits(settings, prompts, slots)
@@ -115,6 +117,7 @@ async def running(settings: Settings, metrics: Metrics) -> AsyncIterator[Wiring]
                         chore.cancel()
                     await asyncio.gather(*chores, return_exceptions=True)
                     await writer.aclose()
+                    await titles.aclose()
                     accounts.close()
                     await broker.close()
     finally:

@@ -124,6 +124,7 @@ def start_stack(tmp: Path, llm: VLLMStandin, **settings: str) -> tuple[Stack, li
             "LOG_LEVEL": "WARNING",
             "PROMPTS_PER_MINUTE": "1000",  # tests seed long conversations quickly
             "SIGNUPS_PER_HOUR_PER_ADDRESS": "100000",  # every test signs up from loopback
+            "AUTO_TITLES": "false",  # a title request would take behaviours queued for answers
             **settings,
         },
         f"{api_url}/healthz",

@@ -26,6 +26,7 @@ from graphql_api.services.answers.live import LiveAnswer
 from graphql_api.services.broker import Broker
 from graphql_api.services.limits import Slots, Ticket
 from graphql_api.services.prompting import OutputOptions, build_messages, load_history
+from graphql_api.services.titles import Titles
 from graphql_api.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ class AnswerWriter:
         broker: Broker,
         slots: Slots,
         metrics: Metrics,
+        titles: Titles | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings
@@ -65,6 +67,7 @@ class AnswerWriter:
         self.broker = broker
         self.slots = slots
         self.metrics = metrics
+        self.titles = titles
         self._mirrors: set[asyncio.Task[None]] = set()
         # The answers this process is writing, by post id.
         self.running: dict[int, LiveAnswer] = {}
@@ -183,6 +186,8 @@ class AnswerWriter:
         post = live.post
         try:
             await self.save_ending(post, live.text)
+            if self.titles and post.status is PostStatus.COMPLETE and post.parent_id is None:
+                self.titles.after_first_answer(post.conversation_id, post.prompt, post.body)
         except Exception:
             # Kept until the sweep can write it: until then the answer stays in flight in
             # the database, and whoever follows it from another process waits for the sweep.
