@@ -91,10 +91,9 @@ class Mutation:
     )
     async def logout(self, info: Info) -> bool:
         services, context = info.context.services, info.context
-        await services.sessions.forget(context.claims)
         if context.response is not None:
             clear_refresh_cookie(context.response, secure=context.secure)
-        await services.accounts.logout(context.claims)
+        await services.sessions.logout(context.claims)
         return True
 
     @strawberry.mutation(description="Start an empty conversation.")

@@ -24,7 +24,7 @@ from tortoise.exceptions import IntegrityError
 
 from graphql_api import security
 from graphql_api.errors import BadUserInput, RateLimited, ServiceUnavailable, Unauthenticated
-from graphql_api.models import Session, User
+from graphql_api.models import RefreshToken, Session, User
 from graphql_api.records import UserRecord
 from graphql_api.security import InvalidToken, TokenClaims
 from graphql_api.services.broker import Broker
@@ -341,7 +341,14 @@ class Accounts:
         if not self._unrecorded_logouts:
             return
         jtis = list(self._unrecorded_logouts)
-        await Session.filter(jti__in=jtis).update(revoked_at=datetime.now(UTC))
+        now = datetime.now(UTC)
+        await Session.filter(jti__in=jtis).update(revoked_at=now)
+        # The sign-ins ("keep me signed in") those sessions came from end with them.
+        families = await RefreshToken.filter(session_jti__in=jtis).values_list("family", flat=True)
+        if families:
+            await RefreshToken.filter(family__in=list(families), revoked_at=None).update(
+                revoked_at=now
+            )
         for jti in jtis:
             del self._unrecorded_logouts[jti]
         log.info("recorded %d logouts made while the database was away", len(jtis))

@@ -15,6 +15,7 @@ else holds a copy: the whole sign-in (its family of secrets and their sessions) 
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -35,6 +36,8 @@ from graphql_api.services.text import check_text
 from graphql_api.settings import Settings
 
 SECRET_BYTES = 32
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +81,14 @@ class Sessions:
         signed_out = Unauthenticated("you are signed out; log in again")
         async with in_transaction():
             found = await RefreshToken.select_for_update().get_or_none(token_hash=_digest(secret))
-            if found is None or found.expires_at <= now or found.revoked_at is not None:
+            if (
+                found is None
+                or found.expires_at <= now
+                or found.revoked_at is not None
+                # Its session was logged out while the database could not record the end of
+                # the sign-in (an outage): the logout, held in memory, still wins.
+                or found.session_jti in self.accounts.revoked
+            ):
                 raise signed_out
             # Exchanged already: a copy of it is in other hands.
             replayed = found.used_at is not None
@@ -102,6 +112,16 @@ class Sessions:
                 await self._end_family(found.family)
             raise signed_out
         return UserRecord.from_model(user), token, claims, fresh
+
+    async def logout(self, claims: TokenClaims) -> None:
+        """End this session everywhere first (in memory on every process, then in the
+        database), then its sign-in: a database outage must not keep the token working, and
+        a refresh secret of a session ended in memory is refused as well."""
+        try:
+            await self.forget(claims)
+        except Exception as exc:
+            log.warning("could not end the sign-in of a logout: %s", type(exc).__name__)
+        await self.accounts.logout(claims)
 
     async def forget(self, claims: TokenClaims) -> None:
         """The sign-in this session came from stays signed in no more (logout)."""

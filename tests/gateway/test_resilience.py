@@ -131,14 +131,14 @@ def test_failing_upstream_is_taken_out_of_rotation_and_probed_back_in(
             llm_backend="vllm",
             llm_base_url=urls,
             llm_failures_to_eject=2,
-            llm_eject_seconds=0.5,
+            llm_eject_seconds=2.0,  # longer than the 12 requests take on a loaded machine
         ) as gateway:
             for _ in range(12):
                 httpx.post(gateway.chat_url, json=chat_body())
             assert len(failing.requests) == 2  # then out of rotation
             assert len(vllm.requests) == 10
             failing.default = Behaviour()
-            time.sleep(1.2)  # its time out is over and its health probe answers
+            time.sleep(2.7)  # its time out is over and its health probe answers
             for _ in range(4):
                 assert httpx.post(gateway.chat_url, json=chat_body()).status_code == 200
         assert len(failing.requests) == 4
