@@ -38,7 +38,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 Backend = Literal["local", "vllm", "tgi", "openai"]
 BACKENDS = ("vllm", "tgi", "openai", "local")
-BUILTIN_TEMPLATES = ("gemma", "llama3", "chatml", "mistral")
+BUILTIN_TEMPLATES = ("gemma", "llama3", "chatml", "mistral", "transcript")
+# The packaged Gemma 3 270M is a base model: a transcript, and short answers.
+PACKAGED_TEMPLATE = "transcript"
+PACKAGED_MAX_TOKENS = 200
 DEFAULT_BASE_URLS = {
     "vllm": "http://127.0.0.1:8000/v1",
     "openai": "http://127.0.0.1:8000/v1",
@@ -177,7 +180,18 @@ def entry_config(entry: ModelEntry, defaults: ModelConfig) -> ModelConfig:
             raise ValueError(f"api_key_env: the variable {entry.api_key_env} is not set")
     if entry.model_path is not None and not entry.model_path.is_file():
         raise ValueError(f"model_path: {entry.model_path} is not a file")
-    template = check_template(entry.chat_template or defaults.chat_template)
+    packaged = entry.backend == "local" and entry.model_path is None
+    try:
+        template = check_template(
+            entry.chat_template or (PACKAGED_TEMPLATE if packaged else defaults.chat_template)
+        )
+    except ValueError as error:
+        raise ValueError(f"chat_template: {error}") from None
+    max_tokens = entry.default_max_tokens or (
+        min(PACKAGED_MAX_TOKENS, defaults.default_max_tokens)
+        if packaged and entry.chat_template is None
+        else defaults.default_max_tokens
+    )
     admission = defaults.admission
     upstream = defaults.upstream
     return ModelConfig(
@@ -191,7 +205,7 @@ def entry_config(entry: ModelEntry, defaults: ModelConfig) -> ModelConfig:
         chat_template=template,
         stop_sequences=tuple(entry.stop_sequences),
         context_length=entry.context_length,
-        default_max_tokens=entry.default_max_tokens or defaults.default_max_tokens,
+        default_max_tokens=max_tokens,
         admission=AdmissionLimits(
             max_concurrency=entry.max_concurrency or admission.max_concurrency,
             max_queue=admission.max_queue if entry.max_queue is None else entry.max_queue,
@@ -234,6 +248,12 @@ def load_models_file(path: Path, defaults: ModelConfig) -> list[ModelConfig]:
         mark = getattr(error, "problem_mark", None)
         place = f" line {mark.line + 1}" if mark is not None else ""
         problem = getattr(error, "problem", None) or str(error)
+        context, context_mark = (
+            getattr(error, "context", None),
+            getattr(error, "context_mark", None),
+        )
+        if context and context_mark is not None:
+            problem += f" ({context} at line {context_mark.line + 1})"
         raise ModelsFileError(f"{where}{place}: not valid YAML: {problem}") from None
     if not isinstance(data, dict) or not isinstance(data.get("models"), list) or root is None:
         raise ModelsFileError(f"{where}: expected a mapping with a `models:` list of models")

