@@ -73,8 +73,10 @@ export class PostItem extends LitElement {
         background: var(--accent-soft);
         border-radius: var(--radius) var(--radius) 2px var(--radius);
         padding: 0.6rem 0.9rem;
-        white-space: pre-wrap;
         overflow-wrap: anywhere;
+      }
+      .prompt-text {
+        white-space: pre-wrap;
       }
       .prompt-actions {
         display: flex;
@@ -133,7 +135,8 @@ export class PostItem extends LitElement {
         color: var(--fg-muted);
       }
       .actions button,
-      .prompt-actions button {
+      .prompt-actions button,
+      .other > button {
         display: inline-flex;
         align-items: center;
         gap: 0.3rem;
@@ -150,7 +153,7 @@ export class PostItem extends LitElement {
       .meta {
         margin-left: auto;
       }
-      .compare-button {
+      .actions .compare-button {
         display: none;
       }
       .columns {
@@ -171,10 +174,9 @@ export class PostItem extends LitElement {
       .other-prompt {
         margin: 0 0 0.4rem;
         font-style: italic;
-        white-space: pre-wrap;
       }
       @media (min-width: 1024px) {
-        .compare-button {
+        .actions .compare-button {
           display: inline-flex;
         }
         .columns.comparing {
@@ -253,7 +255,8 @@ export class PostItem extends LitElement {
   #renderPrompt(post, live) {
     const versions = versionsOf(post);
     return html`<div class="prompt">
-        <span class="visually-hidden">${t('post.you')}: </span>${post.prompt}
+        <span class="visually-hidden">${t('post.you')}: </span
+        ><span class="prompt-text">${post.prompt}</span>
       </div>
       <div class="prompt-actions">
         ${
@@ -328,7 +331,8 @@ export class PostItem extends LitElement {
       ${
         other.prompt !== this.post.prompt
           ? html`<p class="other-prompt">
-              <span class="visually-hidden">${t('post.you')}: </span>${other.prompt}
+              <span class="visually-hidden">${t('post.you')}: </span
+              ><span class="prompt-text">${other.prompt}</span>
             </p>`
           : nothing
       }
