@@ -1,6 +1,6 @@
 // Prompts on their way and answers being written, for the posts a PostPages holds.
 import { followAnswer } from '../lib/answer-stream.js';
-import { REGENERATE_POST, STOP_GENERATION } from '../lib/operations.js';
+import { EDIT_PROMPT, REGENERATE_POST, STOP_GENERATION } from '../lib/operations.js';
 import { isLive, toItem } from '../lib/posts.js';
 
 /**
@@ -14,6 +14,8 @@ import { isLive, toItem } from '../lib/posts.js';
  *     onError(error) {},         // something went wrong; a refused prompt is taken back out
  *   });
  *   answers.ask('Hello', { options, conversationId: async () => id });
+ *   answers.edit(post, 'Hello again', { options });   // a new version of post's prompt
+ *   answers.regenerate(post, { options });            // a new version of post's answer
  *
  * `busy` is true from the moment a prompt is sent until its answer ends: one at a time.
  */
@@ -66,6 +68,8 @@ export class AnswersInFlight {
       this.#handlers.onError(error);
       return;
     }
+    // Continue the branch shown here, whatever another tab has made current since.
+    const parentId = target ? (this.#pages.posts.at(-1)?.id ?? null) : null;
     const placeholder = {
       key: `local-${++this.#placeholders}`,
       id: null,
@@ -76,23 +80,36 @@ export class AnswersInFlight {
       createdAt: new Date().toISOString(),
     };
     this.#pages.append(placeholder);
-    this.#follow({ prompt: { conversationId: target, prompt, options } }, placeholder.key);
+    this.#follow(
+      { prompt: { conversationId: target, prompt, options, parentId } },
+      placeholder.key,
+    );
   }
 
-  /** Ask again for the answer of `post`, which the new one replaces in the list. */
-  async regenerate(post, { options = null } = {}) {
-    if (this.busy) return;
+  /** Ask again for the answer of `post`: a new version, shown in its place (the earlier one
+   * stays among its versions). `options.model` asks another model. */
+  regenerate(post, { options = null } = {}) {
+    return this.#newVersion(post, REGENERATE_POST, { postId: post.id, options });
+  }
+
+  /** Send `prompt` instead of `post`'s: a new version beside it, shown in its place.
+   * Resolves to whether the server took it. */
+  edit(post, prompt, { options = null } = {}) {
+    return this.#newVersion(post, EDIT_PROMPT, { postId: post.id, prompt, options });
+  }
+
+  async #newVersion(post, mutation, variables) {
+    if (this.busy) return false;
     this.#setSending(true);
     try {
-      const { regeneratePost } = await this.#graphql().request(REGENERATE_POST, {
-        postId: post.id,
-        options,
-      });
-      const item = { ...toItem(regeneratePost), body: '' };
-      this.#pages.replace(post.key, item);
-      this.#follow({ postId: item.id }, item.key);
+      const data = await this.#graphql().request(mutation, variables);
+      const created = data.regeneratePost ?? data.editPrompt;
+      this.#pages.replaceBranch(post.key, { ...toItem(created), body: '' });
+      this.#follow({ postId: created.id }, post.key);
+      return true;
     } catch (error) {
       this.#handlers.onError(error);
+      return false;
     } finally {
       this.#setSending(false);
     }

@@ -83,3 +83,22 @@ export function followAnswer(client, target, handlers) {
     unsubscribe();
   };
 }
+
+/**
+ * The post `postId` with its whole answer, once the answer has ended (one that has ended
+ * comes at once): `const post = await readAnswer(client, postId)`.
+ */
+export function readAnswer(client, postId) {
+  return new Promise((resolve, reject) => {
+    followAnswer(
+      client,
+      { postId },
+      {
+        onPost() {},
+        onText() {},
+        onDone: (post, text) => resolve({ ...post, body: text }),
+        onError: (error) => reject(error),
+      },
+    );
+  });
+}
