@@ -10,12 +10,13 @@ context built per request (or per socket), and a socket closed when its session 
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter
 from starlette.requests import Request
-from starlette.responses import FileResponse, PlainTextResponse, Response
+from starlette.responses import FileResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -30,6 +31,9 @@ from graphql_api.schema.context import Context
 from graphql_api.transport import WebSocketAdapter, check_operation_name, decode_json_object
 
 FRONTEND_DIST = Path(__file__).resolve().parents[2] / "frontend" / "dist"
+# A subscription over HTTP is only useful event by event: ask every proxy on the way (nginx
+# reads X-Accel-Buffering, whatever its own configuration says) not to hold it back.
+STREAM_HEADERS = {"x-accel-buffering": "no", "cache-control": "no-cache, no-transform"}
 
 
 class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
@@ -71,6 +75,19 @@ class GraphQLView(GraphQL[Context, None]):
         if isinstance(data, dict) and data.get("type") == "next":
             refused = {**data, "payload": refused}
         return json.dumps(refused, separators=(",", ":"))
+
+    async def create_streaming_response(
+        self,
+        request: Request | WebSocket,
+        stream: Callable[[], AsyncIterator[str]],
+        sub_response: Response,
+        headers: Mapping[str, str],
+    ) -> Response:
+        return StreamingResponse(
+            stream(),
+            status_code=sub_response.status_code or 200,
+            headers={**sub_response.headers, **headers, **STREAM_HEADERS},
+        )
 
     async def render_graphql_ide(self, request: Request) -> Response:
         """GraphiQL from the project's own build, never a CDN: it works offline and under
