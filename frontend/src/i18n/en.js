@@ -26,6 +26,7 @@ export default {
   'composer.stop': 'Stop',
   'composer.tooLong': 'Too long: at most {max} characters.',
 
+  'connection.fallback': 'Answers stream over HTTP here: this network blocks live connections.',
   'connection.offline':
     'You are offline. Answers continue on the server and appear when you are back.',
   'connection.reconnecting': 'Connection lost. Reconnecting…',

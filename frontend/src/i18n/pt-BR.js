@@ -27,6 +27,7 @@ export default {
   'composer.stop': 'Parar',
   'composer.tooLong': 'Longa demais: no máximo {max} caracteres.',
 
+  'connection.fallback': 'As respostas chegam por HTTP aqui: esta rede bloqueia conexões ao vivo.',
   'connection.offline':
     'Você está sem conexão. As respostas continuam no servidor e aparecem quando você voltar.',
   'connection.reconnecting': 'Conexão perdida. Reconectando…',

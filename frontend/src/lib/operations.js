@@ -79,8 +79,9 @@ export const REGENERATE_POST = `mutation RegeneratePost($postId: ID!, $options: 
   regeneratePost(postId: $postId, options: $options) { ${POST_FIELDS} }
 }`;
 
-export const PROMPT_STREAM = `subscription PromptStream($conversationId: ID, $prompt: String!, $options: GenerationOptions, $parentId: ID) {
-  promptStream(conversationId: $conversationId, prompt: $prompt, options: $options, parentId: $parentId) { ${STREAM_EVENT_FIELDS} }
+// Safe to send again with the same clientId: the server returns the post it already started.
+export const START_PROMPT = `mutation StartPrompt($conversationId: ID, $prompt: String!, $options: GenerationOptions, $clientId: String!, $parentId: ID) {
+  startPrompt(conversationId: $conversationId, prompt: $prompt, options: $options, clientId: $clientId, parentId: $parentId) { ${POST_FIELDS} }
 }`;
 
 export const POST_STREAM = `subscription PostStream($postId: ID!) {
