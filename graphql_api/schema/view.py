@@ -101,6 +101,7 @@ class GraphQLView(GraphQL[Context, None]):
             response=response,
             user_agent=request.headers.get("user-agent", ""),
             secure=request.url.scheme in ("https", "wss"),
+            base_url=str(request.base_url),
         )
 
     async def on_ws_connect(self, context: Context) -> None:

@@ -35,10 +35,12 @@ from graphql_api.services.conversations import Conversations
 from graphql_api.services.limits import make_slots, make_window
 from graphql_api.services.search import Search
 from graphql_api.services.sessions import Sessions
+from graphql_api.services.sharing import Sharing
 from graphql_api.services.titles import Titles
 from graphql_api.settings import Settings
 
 PROMPT_WINDOW_SECONDS = 60
+SHARE_WINDOW_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class Services:
     catalog: ModelCatalog
     search: Search
     sessions: Sessions
+    sharing: Sharing
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,10 @@ async def running(settings: Settings, metrics: Metrics) -> AsyncIterator[Wiring]
                     catalog=catalog,
                     search=Search(),
                     sessions=Sessions(settings, accounts),
+                    sharing=Sharing(
+                        settings,
+                        make_window(redis, f"{prefix}:limit:shares", SHARE_WINDOW_SECONDS),
+                    ),
                     answers=answers,
                     followers=followers,
                 )
