@@ -20,7 +20,7 @@ from strawberry.types.graphql import OperationType
 from tortoise.exceptions import DBConnectionError
 
 from graphql_api.errors import ApiError
-from graphql_api.schema import mutations, queries, search, sessions, sharing
+from graphql_api.schema import mutations, queries, search, sessions, sharing, transfer
 from graphql_api.schema.execution import LeanExecutionContext
 from graphql_api.schema.pipeline import PipelineRules, RequestPipeline
 from graphql_api.schema.subscriptions import Subscription
@@ -44,7 +44,7 @@ Query = _root(
 Mutation = _root(
     "Mutation",
     "What a client can change.",
-    (mutations.Mutation, sessions.Mutation, sharing.Mutation),
+    (mutations.Mutation, sessions.Mutation, sharing.Mutation, transfer.Mutation),
 )
 
 

@@ -28,7 +28,7 @@ from typing import Any
 from graphql_api.errors import BadUserInput, NotFound, RateLimited
 from graphql_api.models import Post, Share
 from graphql_api.records import IN_FLIGHT, ConversationRecord, ConversationStatus
-from graphql_api.services.importing import DraftConversation, DraftPost, store_conversation
+from graphql_api.services.drafts import DraftConversation, DraftPost, store_conversation
 from graphql_api.services.limits import LimitReached, Window, address_key
 from graphql_api.services.ownership import get_owned_conversation, parse_id
 from graphql_api.settings import Settings

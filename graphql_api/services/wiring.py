@@ -32,6 +32,8 @@ from graphql_api.services.answers.writer import AnswerWriter
 from graphql_api.services.broker import Broker, make_broker
 from graphql_api.services.catalog import ModelCatalog
 from graphql_api.services.conversations import Conversations
+from graphql_api.services.exporting import Exporting
+from graphql_api.services.importing import Importing
 from graphql_api.services.limits import make_slots, make_window
 from graphql_api.services.search import Search
 from graphql_api.services.sessions import Sessions
@@ -57,6 +59,8 @@ class Services:
     search: Search
     sessions: Sessions
     sharing: Sharing
+    exporting: Exporting
+    importing: Importing
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,8 @@ async def running(settings: Settings, metrics: Metrics) -> AsyncIterator[Wiring]
                         settings,
                         make_window(redis, f"{prefix}:limit:shares", SHARE_WINDOW_SECONDS),
                     ),
+                    exporting=Exporting(),
+                    importing=Importing(settings),
                     answers=answers,
                     followers=followers,
                 )
