@@ -229,6 +229,14 @@ def _frontend_routes(dist: Path, graphiql: bool) -> list[BaseRoute]:
     async def page(request: Request) -> Response:
         return FileResponse(index, headers={"cache-control": "no-cache"})
 
+    async def shared_page(request: Request) -> Response:
+        """A share link's page: the same for every token (it asks the API for the snapshot),
+        kept out of search engines."""
+        return FileResponse(
+            dist / "shared.html",
+            headers={"cache-control": "no-cache", "x-robots-tag": "noindex, nofollow"},
+        )
+
     async def not_found(request: Request) -> Response:
         return PlainTextResponse("Not Found", status_code=404)
 
@@ -237,6 +245,7 @@ def _frontend_routes(dist: Path, graphiql: bool) -> list[BaseRoute]:
     return [
         *hidden,
         Route("/", page),
+        Route("/s/{token}", shared_page),
         Mount("/assets", BuiltFiles(dist / "assets", immutable=True)),
         Mount("/", BuiltFiles(dist, immutable=False)),
     ]

@@ -14,6 +14,7 @@ import { sharedStyles } from '../styles/shared.js';
 import './options-panel.js';
 import './post-list.js';
 import './prompt-composer.js';
+import './share-dialog.js';
 
 /** The options the API takes, from what the panel stored. */
 function generationOptions(stored) {
@@ -55,6 +56,7 @@ export class ChatView extends LitElement {
     _newInstructions: { state: true },
     _savingInstructions: { state: true },
     _highlightedId: { state: true },
+    _shareOpen: { state: true },
   };
 
   static styles = [
@@ -162,6 +164,7 @@ export class ChatView extends LitElement {
   constructor() {
     super();
     this._optionsOpen = false;
+    this._shareOpen = false;
     this._newInstructions = '';
     new I18nController(this);
     new ContextConsumer(this, {
@@ -208,7 +211,24 @@ export class ChatView extends LitElement {
           ${icons.sliders}<span class="label">${t('chat.options')}</span>
           <span class="visually-hidden">${t('chat.optionsHint')}</span>
         </button>
+        ${
+          conversation
+            ? html`<button
+                type="button"
+                class="quiet share"
+                aria-haspopup="dialog"
+                @click=${() => (this._shareOpen = true)}
+              >
+                ${icons.share}<span class="label">${t('share.button')}</span>
+              </button>`
+            : nothing
+        }
       </header>
+      <share-dialog
+        ?open=${this._shareOpen && Boolean(conversation)}
+        .conversation=${conversation}
+        @close=${() => (this._shareOpen = false)}
+      ></share-dialog>
       ${
         this._optionsOpen
           ? html`<section id="options" class="options" aria-label=${t('chat.options')}>

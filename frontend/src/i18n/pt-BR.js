@@ -101,6 +101,37 @@ export default {
   'settings.language': 'Idioma',
   'settings.theme': 'Tema',
 
+  'share.button': 'Compartilhar',
+  'share.close': 'Fechar',
+  'share.copied': 'Link copiado.',
+  'share.copy': 'Copiar link',
+  'share.copyFailed': 'Não foi possível copiar o link; selecione-o e copie você mesmo.',
+  'share.create': 'Criar um link',
+  'share.createdCopied': 'Link criado e copiado.',
+  'share.creating': 'Criando…',
+  'share.intro':
+    'Quem tiver um link pode ler uma cópia desta conversa como ela está quando o link é criado, sem entrar. Mensagens posteriores não aparecem.',
+  'share.linkLabel': 'Link criado em {time}',
+  'share.links': 'Links',
+  'share.loading': 'Carregando…',
+  'share.made': 'Criado em {time} · {count} mensagens',
+  'share.none': 'Nenhum link ainda.',
+  'share.revoke': 'Revogar',
+  'share.revokeItem': 'Revogar o link criado em {time}',
+  'share.revoked': 'Link revogado: ele não abre mais.',
+  'share.title': 'Compartilhar “{title}”',
+
+  'shared.banner':
+    'Uma cópia compartilhada: um retrato somente leitura de uma conversa, feito em {time}.',
+  'shared.bannerPlain': 'Uma cópia compartilhada de uma conversa.',
+  'shared.continue': 'Continuar esta conversa',
+  'shared.continuing': 'Copiando…',
+  'shared.loading': 'Carregando…',
+  'shared.notFound': 'Este link não existe ou foi revogado.',
+  'shared.openApp': 'Abrir o chat',
+  'shared.signIn': 'Entre para continuar esta conversa',
+  'shared.started': 'Iniciada em {time}',
+
   'sidebar.apiExplorer': 'Explorador da API (GraphiQL)',
   'sidebar.conversations': 'Conversas',
   'sidebar.delete': 'Excluir',
@@ -125,4 +156,25 @@ export default {
 
   'toast.dismiss': 'Fechar',
   'toast.error': 'Erro',
+
+  'transfer.close': 'Fechar',
+  'transfer.downloaded': 'Baixando {name}.',
+  'transfer.export': 'Exportar',
+  'transfer.exportJson': 'Todas as conversas (JSON)',
+  'transfer.exportMarkdown': 'Todas as conversas (Markdown, zip)',
+  'transfer.import': 'Importar um arquivo',
+  'transfer.importHint':
+    'Nossa exportação JSON, ou o conversations.json do ChatGPT (ou o zip em que ele vem).',
+  'transfer.imported':
+    '{count} conversas importadas; {skipped} observações sobre o que ficou de fora.',
+  'transfer.importing': 'Importando…',
+  'transfer.open': 'Exportar e importar',
+  'transfer.reason.empty_conversation': 'vazia, não importada',
+  'transfer.reason.malformed_conversation': 'danificada no arquivo, não importada',
+  'transfer.reason.malformed_node': 'danificada no arquivo, não importada',
+  'transfer.reason.storage_failed': 'não pôde ser salva, não importada',
+  'transfer.reason.unsupported_message': 'algumas mensagens de um tipo não guardado',
+  'transfer.skippedItem': '“{title}”: {reason}',
+  'transfer.title': 'Seus dados',
+  'transfer.uploading': 'Enviando… {percent}%',
 };
