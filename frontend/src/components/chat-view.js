@@ -217,6 +217,7 @@ export class ChatView extends LitElement {
                 type="button"
                 class="quiet share"
                 aria-haspopup="dialog"
+                aria-label=${t('share.button')}
                 @click=${() => (this._shareOpen = true)}
               >
                 ${icons.share}<span class="label">${t('share.button')}</span>
