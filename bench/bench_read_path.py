@@ -20,9 +20,9 @@ server it measures:
 Prints requests/s, p50 and p99 latency, and each query's throughput as a share of the
 ceiling, and how busy the machine's CPUs were meanwhile. With `--driver-baseline`, a second
 server on the same database runs the real queries with aiomysql instead of asyncmy (blocked
-from importing), for the same-run ratio that justifies the driver. Targets: every real query at least 50% of the ceiling; the tree's page within 1.5x of
-the 100-post page. (That a page costs at most 3 SQL statements, at any depth, is counted by
-tests/api/test_branches.py.)
+from importing), for the same-run ratio that justifies the driver. Targets: every real query
+at least 50% of the ceiling; the tree's page within 1.5x of the 100-post page. (That a page
+costs at most 3 SQL statements, at any depth, is counted by tests/api/test_branches.py.)
 """
 
 from __future__ import annotations

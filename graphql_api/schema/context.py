@@ -41,6 +41,8 @@ class Context:
     response: Any = None
     user_agent: str = ""
     secure: bool = False
+    # Where the client reached this API ("https://chat.example/"), for links it is given.
+    base_url: str = ""
     _claims: TokenClaims | None = None
 
     @property

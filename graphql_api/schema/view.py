@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from cross_web import AsyncHTTPRequestAdapter
+from cross_web import AsyncHTTPRequestAdapter, HTTPException, parse_content_type
 from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.websockets import WebSocket
@@ -104,6 +104,11 @@ class GraphQLView(GraphQL[Context, None]):
     async def parse_http_body(
         self, request: AsyncHTTPRequestAdapter
     ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        """A multipart request (a file upload) must carry the Authorization header: a form on
+        another site can post multipart without a preflight, but cannot set that header."""
+        content_type, _ = parse_content_type(request.content_type or "")
+        if content_type == "multipart/form-data" and not request.headers.get("authorization"):
+            raise HTTPException(400, "a multipart request needs the Authorization header")
         data = await super().parse_http_body(request)
         for one in data if isinstance(data, list) else [data]:
             check_operation_name(one.operation_name)
@@ -119,6 +124,7 @@ class GraphQLView(GraphQL[Context, None]):
             response=response,
             user_agent=request.headers.get("user-agent", ""),
             secure=request.url.scheme in ("https", "wss"),
+            base_url=str(request.base_url),
         )
 
     async def on_ws_connect(self, context: Context) -> None:

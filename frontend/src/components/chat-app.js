@@ -144,6 +144,7 @@ export class ChatApp extends LitElement {
     this.addEventListener('notice', (event) => this.#toasts.value?.show(event.detail.message));
     this.addEventListener('preferences-change', (event) => this.#changePreferences(event.detail));
     this.addEventListener('logged-in', (event) => this.#onLoggedIn(event.detail.session));
+    this.addEventListener('conversations-imported', () => this.#list.value?.refresh());
   }
 
   connectedCallback() {

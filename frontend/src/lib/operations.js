@@ -97,3 +97,25 @@ export const SELECT_BRANCH = `mutation SelectBranch($postId: ID!) {
 }`;
 
 export const MODELS = 'query Models { models { id contextLength available isDefault } }';
+
+const SHARE_FIELDS = 'id url title postCount createdAt';
+
+export const SHARES = `query Shares($conversationId: ID) {
+  shares(conversationId: $conversationId) { ${SHARE_FIELDS} }
+}`;
+
+export const SHARE_CONVERSATION = `mutation ShareConversation($id: ID!) {
+  shareConversation(id: $id) { ${SHARE_FIELDS} }
+}`;
+
+export const REVOKE_SHARE = 'mutation RevokeShare($id: ID!) { revokeShare(id: $id) }';
+
+export const SHARED_CONVERSATION = `query SharedConversation($token: String!) {
+  sharedConversation(token: $token) {
+    title createdAt sharedAt posts { prompt body model createdAt }
+  }
+}`;
+
+export const CONTINUE_SHARED = `mutation ContinueShared($token: String!) {
+  continueSharedConversation(token: $token) { id }
+}`;
