@@ -20,7 +20,7 @@ from strawberry.types.graphql import OperationType
 from tortoise.exceptions import DBConnectionError
 
 from graphql_api.errors import ApiError
-from graphql_api.schema import mutations, queries, search, sessions
+from graphql_api.schema import admin, mutations, queries, search, sessions
 from graphql_api.schema.execution import LeanExecutionContext
 from graphql_api.schema.pipeline import PipelineRules, RequestPipeline
 from graphql_api.schema.subscriptions import Subscription
@@ -36,8 +36,16 @@ def _root(name: str, description: str, parts: tuple[type, ...]) -> type:
     return strawberry.type(type(name, parts, {}), description=description)
 
 
-Query = _root("Query", "What a client can read.", (queries.Query, search.Query, sessions.Query))
-Mutation = _root("Mutation", "What a client can change.", (mutations.Mutation, sessions.Mutation))
+Query = _root(
+    "Query",
+    "What a client can read.",
+    (queries.Query, search.Query, sessions.Query, admin.Query),
+)
+Mutation = _root(
+    "Mutation",
+    "What a client can change.",
+    (mutations.Mutation, sessions.Mutation, admin.Mutation),
+)
 
 
 def is_database_outage(exc: BaseException | None) -> bool:

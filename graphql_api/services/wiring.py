@@ -24,6 +24,7 @@ from graphql_api.database import open_database
 from graphql_api.gateway_client import GatewayClient
 from graphql_api.observability import Metrics
 from graphql_api.services.accounts import Accounts
+from graphql_api.services.admin import Admin
 from graphql_api.services.answers import Answers
 from graphql_api.services.answers.followers import Followers
 from graphql_api.services.answers.limits import AnswerLimits
@@ -33,9 +34,11 @@ from graphql_api.services.broker import Broker, make_broker
 from graphql_api.services.catalog import ModelCatalog
 from graphql_api.services.conversations import Conversations
 from graphql_api.services.limits import make_slots, make_window
+from graphql_api.services.quotas import Quotas
 from graphql_api.services.search import Search
 from graphql_api.services.sessions import Sessions
 from graphql_api.services.titles import Titles
+from graphql_api.services.usage import Usage
 from graphql_api.settings import Settings
 
 PROMPT_WINDOW_SECONDS = 60
@@ -54,6 +57,9 @@ class Services:
     catalog: ModelCatalog
     search: Search
     sessions: Sessions
+    admin: Admin
+    usage: Usage
+    quotas: Quotas
 
 
 @dataclass(frozen=True)
@@ -78,11 +84,15 @@ async def running(settings: Settings, metrics: Metrics) -> AsyncIterator[Wiring]
                 await accounts.revoked.refresh()
                 slots = make_slots(redis, f"{prefix}:slots:answers")
                 titles = Titles(gateway, enabled=settings.auto_titles)
-                writer = AnswerWriter(settings, gateway, broker, slots, metrics, titles)
+                usage = Usage()
+                quotas = Quotas(settings, usage)
+                writer = AnswerWriter(
+                    settings, gateway, broker, slots, metrics, titles, usage=usage
+                )
                 prompts = make_window(redis, f"{prefix}:limit:prompts", PROMPT_WINDOW_SECONDS)
                 catalog = ModelCatalog(gateway, settings.default_model)
                 limits = AnswerLimits(settings, prompts, slots)
-                answers = Answers(settings, writer, limits, catalog, broker)
+                answers = Answers(settings, writer, limits, catalog, broker, quotas)
                 followers = Followers(
                     writer,
                     broker,
@@ -100,6 +110,9 @@ async def running(settings: Settings, metrics: Metrics) -> AsyncIterator[Wiring]
                     sessions=Sessions(settings, accounts),
                     answers=answers,
                     followers=followers,
+                    admin=Admin(accounts, stop_answers=answers.stop_all_of_user),
+                    usage=usage,
+                    quotas=quotas,
                 )
                 await broker.start(on_stop=writer.stop_local, on_revoke=accounts.revoked.add)
                 await recovery.mark_interrupted(starting=True)
