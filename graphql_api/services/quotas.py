@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from graphql_api.errors import QuotaExceeded, Unauthenticated
 from graphql_api.models import User
+from graphql_api.observability import Metrics
 from graphql_api.records import QuotaRecord
 from graphql_api.services.usage import Usage
 from graphql_api.settings import Settings
@@ -35,9 +36,10 @@ def next_month(day: date) -> datetime:
 
 
 class Quotas:
-    def __init__(self, settings: Settings, usage: Usage) -> None:
+    def __init__(self, settings: Settings, usage: Usage, metrics: Metrics | None = None) -> None:
         self.settings = settings
         self.usage = usage
+        self.metrics = metrics
 
     async def of(self, user_id: int) -> QuotaRecord:
         user = await User.get_or_none(id=user_id).values("daily_token_quota", "monthly_token_quota")
@@ -79,6 +81,8 @@ class Quotas:
             raise self._exceeded("daily", quota.daily_tokens, next_day(today))
 
     def _exceeded(self, period: str, limit: int, resets_at: datetime) -> QuotaExceeded:
+        if self.metrics is not None:
+            self.metrics.quota_refusals.labels(period).inc()
         wait = max(1, round((resets_at - self.usage.clock()).total_seconds()))
         return QuotaExceeded(
             f"you have used your {period} quota of {limit} tokens; it resets at "

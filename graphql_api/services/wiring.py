@@ -85,7 +85,7 @@ async def running(settings: Settings, metrics: Metrics) -> AsyncIterator[Wiring]
                 slots = make_slots(redis, f"{prefix}:slots:answers")
                 titles = Titles(gateway, enabled=settings.auto_titles)
                 usage = Usage()
-                quotas = Quotas(settings, usage)
+                quotas = Quotas(settings, usage, metrics)
                 writer = AnswerWriter(
                     settings, gateway, broker, slots, metrics, titles, usage=usage
                 )

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ import pytest
 
 from graphql_api.models import AuditEntry, Post, PostStatus, User
 from graphql_api.records import Role
+from tests.api.test_processes import REDIS_URL, require_redis
 from tests.conftest import MariaDBDatabase
 from tests.standins import Behaviour, VLLMStandin
 from tests.support import (
@@ -23,6 +26,7 @@ from tests.support import (
     ROOT,
     TEST_SECRET,
     Account,
+    ApiProcess,
     ApiServer,
     GatewayProcess,
     GraphQLSocket,
@@ -391,3 +395,55 @@ async def test_command_line_creates_an_admin_and_promotes_and_demotes(
         ("command line", "update_user", alice.username),
         ("command line", "create_user", "root"),
     ]
+
+
+@pytest.mark.slow
+async def test_disabling_on_one_process_cuts_the_user_on_another_sharing_redis(
+    api: ApiServer, database_url: str, model: VLLMStandin, gateway: GatewayProcess
+) -> None:
+    require_redis()
+    env = {
+        "DATABASE_URL": database_url,
+        "LLM_GATEWAY_URL": gateway.url,
+        "REDIS_URL": REDIS_URL,
+        "REDIS_PREFIX": f"test-{secrets.token_hex(4)}",
+    }
+    async with ApiProcess(**env) as first, ApiProcess(**env) as second:
+        admin = await make_admin(api)
+        grace = await second.new_user("grace")
+        other = (await second.ok(LOGIN, {"u": grace.username, "p": PASSWORD}))["login"]["token"]
+        model.queue_behaviour(Behaviour(text=WORDS, token_delay=0.05))
+        text = ""
+        async with GraphQLSocket.connect(second.url, grace.token) as socket:
+            async for data in socket.subscribe(PROMPT_STREAM, {"p": "long answer"}):
+                text += data["promptStream"]["delta"]
+                post_id = data["promptStream"]["post"]["id"]
+                if len(text) > 20:
+                    await first.ok(UPDATE, {"id": grace.id, "d": True}, token=admin.token)
+                    break
+            await asyncio.wait_for(socket._reader, timeout=5)
+            assert socket.connection.close_code == 4403
+        # Her next request, on either process, with either of her sessions.
+        for process, token in ((second, grace.token), (second, other), (first, other)):
+            error = await process.error(ME, token=token)
+            assert code(error) == "UNAUTHENTICATED"
+        with api.database:
+            post = await Post.get(id=int(post_id))
+        assert post.status is PostStatus.CANCELLED
+        assert len(post.body) < len(WORDS)
+
+
+async def test_a_prompt_saved_as_its_user_is_disabled_is_cancelled_before_the_model(
+    api: ApiServer, model: VLLMStandin
+) -> None:
+    """The disabling looks for the user's answers once; one whose post was being saved
+    meanwhile checks the account itself before the model is asked."""
+    heidi = await api.new_user("heidi")
+    with api.database:
+        # Disabled in the database only: her session is still valid in this process.
+        await User.filter(id=int(heidi.id)).update(disabled_at=datetime.now(UTC))
+    asked = len(model.requests)
+    post = await api.send_prompt(heidi, "too late")
+    assert post["status"] == "CANCELLED"
+    assert post["body"] == ""
+    assert len(model.requests) == asked

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from graphql_api.models import Post, UsageDay, User
+from tests.api.test_observability import sample
 from tests.api.test_processes import REDIS_URL, require_redis
 from tests.standins import Behaviour, VLLMStandin
 from tests.support import Account, ApiProcess, ApiServer, GatewayProcess, GraphQLSocket, start_api
@@ -255,3 +256,24 @@ async def test_two_processes_cannot_overspend_beyond_the_answers_in_flight(
         for api in both:
             error = await api.error(SEND, {"p": "after"}, token=alice.token)
             assert error["extensions"]["code"] == "QUOTA_EXCEEDED"
+
+
+async def test_metrics_count_tokens_and_quota_refusals(api: ApiServer, model: VLLMStandin) -> None:
+    alice = await api.new_user()
+    before = (await api.http.get("/metrics")).text
+    post = (await api.ok(SEND, {"p": "count me"}, token=alice.token))["sendPrompt"]
+    await set_quota(api, alice, daily=0)
+    await api.error(SEND, {"p": "refused"}, token=alice.token)
+    after = (await api.http.get("/metrics")).text
+    for kind, tokens in (
+        ("prompt", post["promptTokens"]),
+        ("completion", post["completionTokens"]),
+    ):
+        grown = sample(after, "chat_tokens_total", kind=kind) - sample(
+            before, "chat_tokens_total", kind=kind
+        )
+        assert grown == tokens
+    refusals = sample(after, "chat_quota_refusals_total", quota="daily") - sample(
+        before, "chat_quota_refusals_total", quota="daily"
+    )
+    assert refusals == 1

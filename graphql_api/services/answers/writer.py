@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 
 from graphql_api.gateway_client import Delta, Finish, GatewayClient, GatewayFailure
-from graphql_api.models import Conversation, Post
+from graphql_api.models import Conversation, Post, User
 from graphql_api.observability import Metrics
 from graphql_api.records import PostStatus
 from graphql_api.services.answers.live import LiveAnswer
@@ -49,6 +49,10 @@ ENDING_FIELDS = (
     "latency_ms",
     "error",
 )
+
+
+async def _disabled(user_id: int) -> bool:
+    return await User.filter(id=user_id).exclude(disabled_at=None).exists()
 
 
 class AnswerWriter:
@@ -114,6 +118,12 @@ class AnswerWriter:
         started = self.clock()
         ending: Finish | None = None
         try:
+            if await _disabled(post.user_id):
+                # Disabled while this prompt was being saved: the disabling looked for their
+                # answers before this one existed, so it is stopped here.
+                post.status = PostStatus.CANCELLED
+                post.finish_reason = "cancelled"
+                return
             history = await load_history(post.parent_id)
             messages = build_messages(
                 self.settings.system_prompt,
@@ -222,6 +232,8 @@ class AnswerWriter:
             prompt_tokens = len(post.prompt) // CHARS_PER_TOKEN if post.body else 0
         if completion_tokens is None:
             completion_tokens = -(-len(post.body) // CHARS_PER_TOKEN)
+        self.metrics.tokens.labels("prompt").inc(prompt_tokens)
+        self.metrics.tokens.labels("completion").inc(completion_tokens)
         try:
             await self.usage.record(post.user_id, prompt_tokens, completion_tokens)
         except Exception:
