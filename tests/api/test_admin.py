@@ -19,6 +19,7 @@ import pytest
 from graphql_api.models import AuditEntry, Post, PostStatus, User
 from graphql_api.records import Role
 from tests.api.test_processes import REDIS_URL, require_redis
+from tests.api.test_sessions import browser, login, refresh
 from tests.conftest import MariaDBDatabase
 from tests.standins import Behaviour, VLLMStandin
 from tests.support import (
@@ -447,3 +448,17 @@ async def test_a_prompt_saved_as_its_user_is_disabled_is_cancelled_before_the_mo
     assert post["status"] == "CANCELLED"
     assert post["body"] == ""
     assert len(model.requests) == asked
+
+
+async def test_a_disabled_users_remembered_browser_cannot_sign_in_again(api: ApiServer) -> None:
+    admin = await make_admin(api)
+    ivan = await api.new_user("ivan")
+    async with browser(api) as http:
+        await login(http, ivan, remember=True)
+        assert (await refresh(http)).status_code == 200
+        await api.ok(UPDATE, {"id": ivan.id, "d": True}, token=admin.token)
+        refused = await refresh(http)
+        assert refused.status_code == 401
+        # Enabled again, the cookie stays dead: the disabling ended that sign-in.
+        await api.ok(UPDATE, {"id": ivan.id, "d": False}, token=admin.token)
+        assert (await refresh(http)).status_code == 401
