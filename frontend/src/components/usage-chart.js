@@ -22,6 +22,8 @@ export class UsageChart extends LitElement {
     css`
       :host {
         display: block;
+        /* what is only for screen readers is placed within the chart, not beside it */
+        position: relative;
       }
       svg {
         display: block;
@@ -75,30 +77,32 @@ export class UsageChart extends LitElement {
         <span>${this.days[0]?.day ?? ''}</span>
         <span>${this.days.at(-1)?.day ?? ''}</span>
       </div>
-      <table class="visually-hidden">
-        <caption>
-          ${t('usage.tableCaption')}
-        </caption>
-        <thead>
-          <tr>
-            <th scope="col">${t('usage.day')}</th>
-            <th scope="col">${t('usage.promptTokens')}</th>
-            <th scope="col">${t('usage.completionTokens')}</th>
-            <th scope="col">${t('usage.prompts')}</th>
-          </tr>
-        </thead>
-        <tbody>
-          ${this.days.map(
-            (day) =>
-              html`<tr>
-                <th scope="row">${day.day}</th>
-                <td>${formatNumber(day.promptTokens)}</td>
-                <td>${formatNumber(day.completionTokens)}</td>
-                <td>${formatNumber(day.prompts)}</td>
-              </tr>`,
-          )}
-        </tbody>
-      </table>
+      <div class="visually-hidden">
+        <table>
+          <caption>
+            ${t('usage.tableCaption')}
+          </caption>
+          <thead>
+            <tr>
+              <th scope="col">${t('usage.day')}</th>
+              <th scope="col">${t('usage.promptTokens')}</th>
+              <th scope="col">${t('usage.completionTokens')}</th>
+              <th scope="col">${t('usage.prompts')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            ${this.days.map(
+              (day) =>
+                html`<tr>
+                  <th scope="row">${day.day}</th>
+                  <td>${formatNumber(day.promptTokens)}</td>
+                  <td>${formatNumber(day.completionTokens)}</td>
+                  <td>${formatNumber(day.prompts)}</td>
+                </tr>`,
+            )}
+          </tbody>
+        </table>
+      </div>
     `;
   }
 }
