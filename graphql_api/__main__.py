@@ -69,7 +69,7 @@ async def _manage_user(action: str, username: str, password: str, admin: bool = 
                 if action == "create":
                     role = Role.ADMIN if admin else Role.USER
                     user = await accounts.create_user(username, password, role)
-                    await admins.record_created(user)
+                    await admins.record_command_line("create_user", user, {"role": role.name})
                     kind = "administrator" if admin else "user"
                     return f"Created {kind} {user.username!r} (id {user.id})."
                 if action in ("promote", "demote"):
@@ -78,6 +78,7 @@ async def _manage_user(action: str, username: str, password: str, admin: bool = 
                     now = "an administrator" if user.role is Role.ADMIN else "a plain user"
                     return f"{user.username!r} is now {now}."
                 user = await accounts.set_password(username, password)
+                await admins.record_command_line("reset_password", user)
                 return f"Reset the password of {user.username!r}; their sessions are logged out."
             finally:
                 accounts.close()

@@ -211,10 +211,13 @@ class Admin:
                 await self._audit(None, "update_user", user, {"role": role.name})
         return UserRecord.from_model(user)
 
-    async def record_created(self, user: UserRecord) -> None:
-        """An account made on the command line (`users create`)."""
+    async def record_command_line(
+        self, action: str, user: UserRecord, detail: dict[str, Any] | None = None
+    ) -> None:
+        """What was done on the command line outside this service (`users create`,
+        `users reset-password`), for the audit log."""
         target = await User.get(id=user.id)
-        await self._audit(None, "create_user", target, {"role": user.role.name})
+        await self._audit(None, action, target, detail or {})
 
     async def _target(self, user_id: str, for_update: bool = False) -> User:
         number = parse_id(user_id)

@@ -390,8 +390,18 @@ async def test_command_line_creates_an_admin_and_promotes_and_demotes(
     unknown = await asyncio.to_thread(run_cli, own_database_url, "promote", "nobody-here")
     assert unknown.returncode != 0
     assert "no user" in unknown.stderr
+    reset = await asyncio.to_thread(
+        run_cli,
+        own_database_url,
+        "reset-password",
+        "root",
+        "--password-stdin",
+        stdin="another long password\n",
+    )
+    assert reset.returncode == 0, reset.stderr
     log = (await api.ok(AUDIT, {"f": 10}, token=alice.token))["auditLog"]["edges"]
     assert [(e["node"]["actor"], e["node"]["action"], e["node"]["target"]) for e in log] == [
+        ("command line", "reset_password", "root"),
         ("command line", "update_user", "root"),
         ("command line", "update_user", alice.username),
         ("command line", "create_user", "root"),
