@@ -4,8 +4,9 @@
     uvicorn.run(app, host=..., port=...)
 
 Routes: `/graphql` (HTTP, GraphiQL, and `graphql-transport-ws`), `/healthz` (the process
-answers), `/readyz` (the database answers), `/metrics` (for the operator's scraper), and the
-built frontend at `/`. The services are built by `services.wiring` in the lifespan.
+answers), `/readyz` (the database answers), `/metrics` (for the operator's scraper),
+`/auth/refresh` and single sign-on's `/auth/oidc/...` (`sign_on_routes`), and the built
+frontend at `/`. The services are built by `services.wiring` in the lifespan.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ from graphql_api.services.accounts import ClientInfo
 from graphql_api.services.broker import Broker
 from graphql_api.services.wiring import running
 from graphql_api.settings import Settings
+from graphql_api.sign_on_routes import sign_on_routes
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +145,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/readyz", readyz),
         Route("/metrics", metrics_route),
         Route("/auth/refresh", refresh_route, methods=["POST"]),
+        *sign_on_routes(settings),
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
     ]

@@ -35,6 +35,7 @@ from graphql_api.services.conversations import Conversations
 from graphql_api.services.limits import make_slots, make_window
 from graphql_api.services.search import Search
 from graphql_api.services.sessions import Sessions
+from graphql_api.services.single_sign_on import SingleSignOn
 from graphql_api.services.titles import Titles
 from graphql_api.settings import Settings
 
@@ -54,6 +55,8 @@ class Services:
     catalog: ModelCatalog
     search: Search
     sessions: Sessions
+    # None unless OIDC_ISSUER is set.
+    single_sign_on: SingleSignOn | None = None
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,7 @@ async def running(settings: Settings, metrics: Metrics) -> AsyncIterator[Wiring]
                     per_process=settings.max_streams_per_process,
                 )
                 recovery = Recovery(settings, writer, broker)
+                single_sign_on = SingleSignOn(settings, accounts) if settings.oidc_issuer else None
                 services = Services(
                     settings=settings,
                     metrics=metrics,
@@ -100,6 +104,7 @@ async def running(settings: Settings, metrics: Metrics) -> AsyncIterator[Wiring]
                     sessions=Sessions(settings, accounts),
                     answers=answers,
                     followers=followers,
+                    single_sign_on=single_sign_on,
                 )
                 await broker.start(on_stop=writer.stop_local, on_revoke=accounts.revoked.add)
                 await recovery.mark_interrupted(starting=True)
@@ -118,6 +123,8 @@ async def running(settings: Settings, metrics: Metrics) -> AsyncIterator[Wiring]
                     await asyncio.gather(*chores, return_exceptions=True)
                     await writer.aclose()
                     await titles.aclose()
+                    if single_sign_on is not None:
+                        await single_sign_on.aclose()
                     accounts.close()
                     await broker.close()
     finally:
