@@ -89,10 +89,12 @@ class Stack:
         return post
 
 
-def start_stack(tmp: Path, llm: VLLMStandin, **settings: str) -> tuple[Stack, list[ServerProcess]]:
+def start_stack(
+    tmp: Path, llm: VLLMStandin, api_port: int | None = None, **settings: str
+) -> tuple[Stack, list[ServerProcess]]:
     """The gateway in front of `llm`, and the API on SQLite in `tmp`, each a process on a free
-    port. `settings` are extra environment variables for the API. The processes are returned
-    in start order, for the caller to stop."""
+    port (the API's `api_port` when given). `settings` are extra environment variables for the
+    API. The processes are returned in start order, for the caller to stop."""
     if not (FRONTEND_DIST / "index.html").is_file():
         pytest.fail("frontend/dist is missing: run `make frontend` (make test does it first)")
     gateway_url = f"http://127.0.0.1:{free_port()}"
@@ -110,7 +112,7 @@ def start_stack(tmp: Path, llm: VLLMStandin, **settings: str) -> tuple[Stack, li
         tmp / "gateway.log",
     )
     gateway.start()
-    api_url = f"http://127.0.0.1:{free_port()}"
+    api_url = f"http://127.0.0.1:{api_port or free_port()}"
     api = ServerProcess(
         ["-m", "graphql_api", "serve"],
         {

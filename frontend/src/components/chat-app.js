@@ -17,6 +17,7 @@ import { asApiError } from '../lib/errors.js';
 import { GraphQLClient } from '../lib/graphql.js';
 import { LOGOUT, SERVER_INFO } from '../lib/operations.js';
 import { applyTheme, loadTheme } from '../lib/preferences.js';
+import { sessionFromRefreshCookie, takeSignOnResult } from '../lib/single-sign-on.js';
 import { spokenText } from '../lib/spoken-text.js';
 import { SubscriptionClient } from '../lib/ws-client.js';
 import { sharedStyles } from '../styles/shared.js';
@@ -148,6 +149,7 @@ export class ChatApp extends LitElement {
   connectedCallback() {
     super.connectedCallback();
     this.#loadServerInfo();
+    this.#takeUpSignOn();
   }
 
   disconnectedCallback() {
@@ -221,6 +223,21 @@ export class ChatApp extends LitElement {
       if (asApiError(error).code === 'NETWORK') {
         this.#toasts.value?.show(t('error.NETWORK'), { kind: 'error' });
       }
+    }
+  }
+
+  /** Back from single sign-on: take up the session its callback left, or say why not. */
+  async #takeUpSignOn() {
+    const result = takeSignOnResult();
+    if (!result) return;
+    if (result.errorKey) {
+      this._loginNotice = t(result.errorKey);
+      return;
+    }
+    try {
+      await this.#onLoggedIn(await sessionFromRefreshCookie());
+    } catch {
+      this._loginNotice = t('login.sso.sso_failed');
     }
   }
 
