@@ -26,6 +26,7 @@ import logging
 import re
 import secrets
 import time
+import unicodedata
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -227,6 +228,9 @@ class SingleSignOn:
         metadata = await self._discover()
         offered = metadata.get("id_token_signing_alg_values_supported") or ["RS256"]
         algorithms = sorted(SIGNING_ALGORITHMS.intersection(offered))
+        if not algorithms:
+            log.error("the OpenID provider signs ID tokens with none of %s", offered)
+            raise _refused("sso_failed")
         try:
             try:
                 decoded = jose_jwt.decode(id_token, await self._jwks(), algorithms=algorithms)
@@ -325,7 +329,10 @@ def _username_from(claims: dict[str, Any]) -> str:
     for suggestion in (claims.get("preferred_username"), local_part, claims.get("name")):
         if not isinstance(suggestion, str):
             continue
-        name = re.sub(r"[^a-z0-9_.-]+", "-", normalize_username(suggestion[:256]))
+        # Accents dropped (Zoë: zoe), anything else a name cannot hold made a hyphen.
+        decomposed = unicodedata.normalize("NFKD", normalize_username(suggestion[:256]))
+        plain = "".join(char for char in decomposed if not unicodedata.combining(char))
+        name = re.sub(r"[^a-z0-9_.-]+", "-", plain)
         name = name.strip("-_.")[:56]
         if USERNAME_PATTERN.fullmatch(name):
             return name

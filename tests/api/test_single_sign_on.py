@@ -404,6 +404,48 @@ async def test_a_discovery_document_naming_another_issuer_is_refused(
     assert liar.authorizations == []
 
 
+async def test_a_provider_that_offers_only_none_or_shared_secrets_is_never_trusted(
+    database_url: str, gateway: GatewayProcess
+) -> None:
+    with OIDCProviderStandin() as weak:
+        weak.signing_algorithms = ["none", "HS256"]
+        weak.forge_next(Forgery(signer="none"))
+        async with api_with_provider(database_url, gateway, weak) as api:
+            async with Browser(api) as browser:
+                await assert_refused(browser, await browser.sign_in(), "sso_failed")
+            weak.forge_next(Forgery(signer="hs256"))
+            async with Browser(api) as browser:
+                await assert_refused(browser, await browser.sign_in(), "sso_failed")
+
+
+@pytest.mark.parametrize(
+    ("preferred_username", "email", "expected"),
+    [
+        pytest.param("ab", "carol.jones@example.com", "carol.jones", id="too_short_then_email"),
+        pytest.param("Zoë Ünal!", None, "zoe-unal", id="accents_and_spaces"),
+        pytest.param(None, None, "user", id="nothing_usable"),
+        pytest.param("-_-", "@", "user", id="only_punctuation"),
+    ],
+)
+async def test_a_new_account_is_named_after_what_the_provider_says(
+    sso: ApiServer,
+    provider: OIDCProviderStandin,
+    preferred_username: str | None,
+    email: str | None,
+    expected: str,
+) -> None:
+    provider.person = Person(
+        sub=f"sub-{secrets.token_hex(8)}",
+        email=email,
+        preferred_username=preferred_username,
+        name=None,
+    )
+    async with Browser(sso) as browser:
+        assert await browser.sign_in() == {"sso": "signed-in"}
+        username = (await signed_in_user(sso, browser))["username"]
+    assert username == expected or username.startswith(f"{expected}-")
+
+
 # -- settings ----------------------------------------------------------------------------
 
 

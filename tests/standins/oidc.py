@@ -85,6 +85,8 @@ class OIDCProviderStandin(Standin):
         self.id_token_ttl = 300
         # What the discovery document calls the issuer (a test may make it lie).
         self.issuer_override: str | None = None
+        # What the discovery document says ID tokens are signed with.
+        self.signing_algorithms = ["RS256"]
         self.issued: list[dict[str, Any]] = []
         self.authorizations: list[dict[str, str]] = []
         self.token_requests: list[dict[str, str]] = []
@@ -118,7 +120,7 @@ class OIDCProviderStandin(Standin):
                 "jwks_uri": f"{base}/jwks",
                 "response_types_supported": ["code"],
                 "subject_types_supported": ["public"],
-                "id_token_signing_alg_values_supported": ["RS256"],
+                "id_token_signing_alg_values_supported": self.signing_algorithms,
                 "code_challenge_methods_supported": ["S256"],
                 "token_endpoint_auth_methods_supported": ["client_secret_basic"],
                 "scopes_supported": ["openid", "email", "profile"],
