@@ -6,6 +6,7 @@ python -m graphql_api migrate --plan              # lists them, changes nothing
 python -m graphql_api makemigrations --name add_x # after changing graphql_api/models.py
 python -m graphql_api users create alice          # asks for the password twice
 echo "$PASSWORD" | python -m graphql_api users reset-password alice --password-stdin
+python -m graphql_api users link-identity alice --subject 248289761001   # single sign-on
 python -m graphql_api export-schema > schema.graphql
 """
 
@@ -69,6 +70,20 @@ async def _manage_user(action: str, username: str, password: str) -> str:
                 accounts.close()
 
 
+async def _link_identity(username: str, subject: str, issuer: str | None) -> str:
+    from graphql_api.database import open_database
+    from graphql_api.services.single_sign_on import link_identity
+
+    settings = _settings()
+    issuer = issuer or settings.oidc_issuer
+    if not issuer:
+        sys.exit("Nothing changed: give --issuer, or set OIDC_ISSUER.")
+    async with open_database(settings) as database:
+        with database:
+            user = await link_identity(username, issuer, subject)
+    return f"{user.username!r} now signs in as {subject!r} at {issuer}."
+
+
 async def _migrate(plan_only: bool, target: str | None) -> list[str]:
     from graphql_api.database import connect
     from graphql_api.migrate import migrate, pending_migrations
@@ -126,6 +141,12 @@ def main(argv: list[str] | None = None) -> None:
         command.add_argument(
             "--password-stdin", action="store_true", help="read the password from standard input"
         )
+    link = user_actions.add_parser(
+        "link-identity", help="let an existing account log in through single sign-on"
+    )
+    link.add_argument("username")
+    link.add_argument("--subject", required=True, help="the person's `sub` at the provider")
+    link.add_argument("--issuer", help="the provider's issuer URL (default: OIDC_ISSUER)")
     args = parser.parse_args(argv)
 
     if args.command == "serve":
@@ -143,6 +164,11 @@ def main(argv: list[str] | None = None) -> None:
         from graphql_api.schema import export_sdl
 
         sys.stdout.write(export_sdl())
+    elif args.action == "link-identity":
+        try:
+            print(asyncio.run(_link_identity(args.username, args.subject, args.issuer)))
+        except ApiError as exc:
+            sys.exit(f"Nothing changed: {exc.message}")
     else:
         password = _read_password(args.password_stdin)
         action = "create" if args.action == "create" else "reset"

@@ -346,3 +346,23 @@ async def _free_username(base: str) -> str:
         if not await User.filter(username=candidate).exists():
             return candidate
     return f"{base}-{secrets.token_hex(4)}"
+
+
+async def link_identity(username: str, issuer: str, subject: str) -> UserRecord:
+    """Let an existing account sign in through a provider (the command line's
+    `users link-identity`): the person `subject` at `issuer` is then this account. Refused when
+    that person is another account's already; linking twice is no change."""
+    user = await User.get_or_none(username=normalize_username(username))
+    if user is None:
+        raise BadUserInput(f"no user named {username!r}")
+    if not subject or len(subject) > 255 or not issuer or len(issuer) > 255:
+        raise BadUserInput("the issuer and the subject must be 1 to 255 characters")
+    existing = await Identity.get_or_none(issuer=issuer, subject=subject)
+    if existing is not None and existing.user_id != user.id:
+        raise BadUserInput("that identity is linked to another account already")
+    if existing is None:
+        try:
+            await Identity.create(user_id=user.id, issuer=issuer, subject=subject)
+        except IntegrityError:
+            raise BadUserInput("that identity is linked to another account already") from None
+    return UserRecord.from_model(user)

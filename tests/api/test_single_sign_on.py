@@ -17,6 +17,7 @@ import pytest
 from pydantic import ValidationError
 
 from graphql_api.models import Identity, User
+from tests.api.test_app import run_cli
 from tests.standins import Forgery, OIDCProviderStandin, Person
 from tests.support import (
     PASSWORD,
@@ -444,6 +445,45 @@ async def test_a_new_account_is_named_after_what_the_provider_says(
         assert await browser.sign_in() == {"sso": "signed-in"}
         username = (await signed_in_user(sso, browser))["username"]
     assert username == expected or username.startswith(f"{expected}-")
+
+
+async def test_the_command_line_links_an_existing_account_to_its_provider_identity(
+    sso: ApiServer, provider: OIDCProviderStandin, database_url: str, person: Person
+) -> None:
+    """An organisation adopting single sign-on keeps its people's accounts and history."""
+    alice = await sso.new_user("alice")
+    linked = await asyncio.to_thread(
+        run_cli,
+        database_url,
+        "users",
+        "link-identity",
+        alice.username,
+        "--subject",
+        person.sub,
+        "--issuer",
+        provider.issuer,
+    )
+    assert linked.returncode == 0, linked.stderr
+    async with Browser(sso) as browser:
+        assert await browser.sign_in() == {"sso": "signed-in"}
+        assert (await signed_in_user(sso, browser))["id"] == alice.id
+    # The same person cannot then be given to another account.
+    bob = await sso.new_user("bob")
+    stolen = await asyncio.to_thread(
+        run_cli,
+        database_url,
+        "users",
+        "link-identity",
+        bob.username,
+        "--subject",
+        person.sub,
+        "--issuer",
+        provider.issuer,
+    )
+    assert stolen.returncode != 0
+    assert "linked to another account" in stolen.stderr
+    [identity] = await identities_of(sso, person.sub)
+    assert str(identity.user_id) == alice.id
 
 
 # -- settings ----------------------------------------------------------------------------
