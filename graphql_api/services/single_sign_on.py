@@ -61,7 +61,7 @@ SIGNING_ALGORITHMS = frozenset(
 )
 # Clocks of the provider and of this server may differ this much.
 CLOCK_LEEWAY_SECONDS = 60
-# A key id the JWKS lacks makes one re-read of it (the provider rotated its keys), no more often.
+# A key id the JWKS lacks makes it read again (the provider rotated its keys), at most this often.
 JWKS_REFRESH_SECONDS = 30
 HTTP_TIMEOUT_SECONDS = 10
 USERNAME_TRIES = 10
@@ -82,7 +82,6 @@ class SingleSignOn:
         self.accounts = accounts
         self.issuer: str = settings.oidc_issuer
         self.client_id: str = settings.oidc_client_id
-        self.name = settings.oidc_name
         self._http = httpx.AsyncClient(timeout=HTTP_TIMEOUT_SECONDS, follow_redirects=False)
         self._metadata: dict[str, Any] | None = None
         self._keys: KeySet | None = None
@@ -128,7 +127,7 @@ class SingleSignOn:
         """The account the provider vouched for, signed in with a new session (as short as a
         kept sign-in's: the browser stays signed in through its refresh cookie)."""
         started = self._read_flow(flow)
-        if not hmac.compare_digest(params.get("state", ""), started["state"]):
+        if not hmac.compare_digest(params.get("state", "").encode(), started["state"].encode()):
             raise _refused("sso_state_mismatch", EXPIRED)
         error = params.get("error")
         if error:

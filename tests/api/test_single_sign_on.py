@@ -289,6 +289,18 @@ async def test_a_state_that_does_not_match_is_refused_before_the_code_is_exchang
     assert await identities_of(sso, person.sub) == []
 
 
+async def test_a_state_of_any_characters_is_refused_not_an_error(
+    sso: ApiServer, person: Person
+) -> None:
+    async with Browser(sso) as browser:
+        callback = await browser.at_provider(await browser.start())
+        for hostile in ("é", "\u0000", "x" * 5000):
+            landed = await browser.callback(with_query(callback, state=hostile))
+            assert landed == {"sso_error": "sso_state_mismatch"}
+            browser.http.cookies.clear()
+            callback = await browser.at_provider(await browser.start())
+
+
 async def test_a_missing_state_is_refused(sso: ApiServer, person: Person) -> None:
     async with Browser(sso) as browser:
         callback = await browser.at_provider(await browser.start())
