@@ -129,6 +129,9 @@ class SingleSignOn:
         started = self._read_flow(flow)
         if not hmac.compare_digest(params.get("state", "").encode(), started["state"].encode()):
             raise _refused("sso_state_mismatch", EXPIRED)
+        # RFC 9207: a provider that names itself in its answer must be ours.
+        if "iss" in params and params["iss"] != self.issuer:
+            raise _refused("sso_failed")
         error = params.get("error")
         if error:
             log.info("the provider refused a sign-in: %s", error[:100])

@@ -301,6 +301,18 @@ async def test_a_state_of_any_characters_is_refused_not_an_error(
             callback = await browser.at_provider(await browser.start())
 
 
+async def test_an_answer_naming_another_issuer_is_refused(
+    sso: ApiServer, provider: OIDCProviderStandin, person: Person
+) -> None:
+    """RFC 9207's `iss` in the authorization response: a mix-up with another provider."""
+    async with Browser(sso) as browser:
+        callback = await browser.at_provider(await browser.start())
+        exchanged = len(provider.token_requests)
+        landed = await browser.callback(with_query(callback, iss="https://evil.example"))
+        await assert_refused(browser, landed, "sso_failed")
+    assert len(provider.token_requests) == exchanged
+
+
 async def test_a_missing_state_is_refused(sso: ApiServer, person: Person) -> None:
     async with Browser(sso) as browser:
         callback = await browser.at_provider(await browser.start())
