@@ -19,7 +19,7 @@ import { LOGOUT, SERVER_INFO } from '../lib/operations.js';
 import { applyTheme, loadTheme } from '../lib/preferences.js';
 import { sessionFromRefreshCookie, takeSignOnResult } from '../lib/single-sign-on.js';
 import { spokenText } from '../lib/spoken-text.js';
-import { SubscriptionClient } from '../lib/ws-client.js';
+import { SubscriptionClient } from '../lib/subscriptions.js';
 import { sharedStyles } from '../styles/shared.js';
 import './chat-sidebar.js';
 import './chat-view.js';
@@ -108,6 +108,7 @@ export class ChatApp extends LitElement {
   });
   #subscriptions = new SubscriptionClient({
     url: webSocketUrl(),
+    graphql: this.#graphql,
     connectionParams: () => {
       const token = this.#sessions.token;
       return token ? { authorization: `Bearer ${token}` } : {};

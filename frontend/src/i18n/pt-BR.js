@@ -27,6 +27,7 @@ export default {
   'composer.stop': 'Parar',
   'composer.tooLong': 'Longa demais: no máximo {max} caracteres.',
 
+  'connection.fallback': 'As respostas chegam por HTTP aqui: esta rede bloqueia conexões ao vivo.',
   'connection.offline':
     'Você está sem conexão. As respostas continuam no servidor e aparecem quando você voltar.',
   'connection.reconnecting': 'Conexão perdida. Reconectando…',
@@ -79,6 +80,10 @@ export default {
   'markdown.copyCode': 'Copiar código',
   'markdown.copyFailed': 'Não foi possível copiar.',
 
+  'models.default': 'padrão',
+  'models.label': 'Modelo',
+  'models.unavailable': 'indisponível agora',
+
   'options.automatic': 'Automático',
   'options.format': 'Formato',
   'options.instructions': 'Instruções para esta conversa',
@@ -92,9 +97,14 @@ export default {
   'post.assistant': 'Assistente',
   'post.copied': 'Resposta copiada para a área de transferência.',
   'post.copy': 'Copiar',
+  'post.edit': 'Editar',
+  'post.editHint': 'Enter envia como nova versão deste prompt; Esc cancela.',
+  'post.editLabel': 'Edite seu prompt',
+  'post.editPrompt': 'Editar prompt',
   'post.failed': 'Falhou.',
   'post.label': 'Mensagem de {time}',
   'post.regenerate': 'Gerar de novo',
+  'post.regenerateWith': 'Gerar de novo com…',
   'post.retry': 'Tentar de novo',
   'post.stopped': 'Interrompida antes do fim.',
   'post.writing': 'Escrevendo…',
@@ -136,4 +146,13 @@ export default {
 
   'toast.dismiss': 'Fechar',
   'toast.error': 'Erro',
+
+  'versions.closeCompare': 'Fechar comparação',
+  'versions.compare': 'Comparar versões',
+  'versions.compareWith': 'Comparar com',
+  'versions.compared': 'Outra versão',
+  'versions.label': 'Versões',
+  'versions.next': 'Próxima versão',
+  'versions.place': 'Versão {index} de {count}',
+  'versions.previous': 'Versão anterior',
 };
