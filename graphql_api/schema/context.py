@@ -107,6 +107,11 @@ class Context:
         loaders = _operation_loaders.get() or OperationLoaders()
         return await loaders.siblings(self).load((conversation_id, parent_id))
 
+    async def siblings_many(self, places: list[PlaceKey]) -> list[list[int]]:
+        """The versions at several places at once (a page's posts), batched like `siblings`."""
+        loaders = _operation_loaders.get() or OperationLoaders()
+        return await loaders.siblings(self).load_many(places)
+
 
 class OperationLoaders:
     """The DataLoaders of one operation (the pipeline sets fresh ones for each). A WebSocket

@@ -9,11 +9,11 @@ context built per request (or per socket), and a socket closed when its session 
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import orjson
 from cross_web import AsyncHTTPRequestAdapter
 from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response, StreamingResponse
@@ -57,11 +57,12 @@ class GraphQLView(GraphQL[Context, None]):
         self.max_response_bytes = max_response_bytes
 
     def encode_json(self, data: object) -> str:
-        """A response (or WebSocket message) past the size limit is replaced by an error:
-        ensure_ascii keeps every character one byte, so the length is the size."""
-        encoded = json.dumps(data, separators=(",", ":"))
+        """A response (or WebSocket message) past the size limit is replaced by an error.
+        orjson encodes a page of 50 posts about 17x faster than `json` does
+        (bench/bench_json_encoding.py), in UTF-8, whose length is the size."""
+        encoded = orjson.dumps(data)
         if len(encoded) <= self.max_response_bytes:
-            return encoded
+            return encoded.decode()  # text: WebSocket messages are text frames
         error = {
             "message": f"the response would be larger than {self.max_response_bytes} bytes: "
             "ask for smaller pages or fewer fields",
@@ -74,7 +75,7 @@ class GraphQLView(GraphQL[Context, None]):
         refused: dict[str, object] = {"data": None, "errors": [error]}
         if isinstance(data, dict) and data.get("type") == "next":
             refused = {**data, "payload": refused}
-        return json.dumps(refused, separators=(",", ":"))
+        return orjson.dumps(refused).decode()
 
     async def create_streaming_response(
         self,

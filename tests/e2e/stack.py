@@ -93,8 +93,6 @@ def start_stack(tmp: Path, llm: VLLMStandin, **settings: str) -> tuple[Stack, li
     """The gateway in front of `llm`, and the API on SQLite in `tmp`, each a process on a free
     port. `settings` are extra environment variables for the API. The processes are returned
     in start order, for the caller to stop."""
-    if not (FRONTEND_DIST / "index.html").is_file():
-        pytest.fail("frontend/dist is missing: run `make frontend` (make test does it first)")
     gateway_url = f"http://127.0.0.1:{free_port()}"
     gateway = ServerProcess(
         ["-m", "llm_gateway"],
@@ -110,6 +108,19 @@ def start_stack(tmp: Path, llm: VLLMStandin, **settings: str) -> tuple[Stack, li
         tmp / "gateway.log",
     )
     gateway.start()
+    try:
+        stack = start_api(tmp, gateway_url, **settings)
+    except RuntimeError:
+        gateway.stop()
+        raise
+    return stack, [gateway, stack.api]
+
+
+def start_api(tmp: Path, gateway_url: str, **settings: str) -> Stack:
+    """The API on SQLite in `tmp`, a process on a free port, in front of the gateway at
+    `gateway_url`; stop it with `stack.api.stop()`."""
+    if not (FRONTEND_DIST / "index.html").is_file():
+        pytest.fail("frontend/dist is missing: run `make frontend` (make test does it first)")
     api_url = f"http://127.0.0.1:{free_port()}"
     api = ServerProcess(
         ["-m", "graphql_api", "serve"],
@@ -130,9 +141,5 @@ def start_stack(tmp: Path, llm: VLLMStandin, **settings: str) -> tuple[Stack, li
         f"{api_url}/healthz",
         tmp / "api.log",
     )
-    try:
-        api.start()
-    except RuntimeError:
-        gateway.stop()
-        raise
-    return Stack(api_url, api), [gateway, api]
+    api.start()
+    return Stack(api_url, api)

@@ -1,6 +1,6 @@
 // Prompts on their way and answers being written, for the posts a PostPages holds.
 import { followAnswer } from '../lib/answer-stream.js';
-import { REGENERATE_POST, START_PROMPT, STOP_GENERATION } from '../lib/operations.js';
+import { EDIT_PROMPT, REGENERATE_POST, START_PROMPT, STOP_GENERATION } from '../lib/operations.js';
 import { isLive, toItem } from '../lib/posts.js';
 
 // A start lost on the network is sent again with the same clientId: the server answers with
@@ -19,6 +19,8 @@ const START_RETRY_DELAYS_MS = [500, 1_000, 2_000, 4_000];
  *     onError(error) {},         // something went wrong; a refused prompt is taken back out
  *   });
  *   answers.ask('Hello', { options, conversationId: async () => id });
+ *   answers.edit(post, 'Hello again', { options });   // a new version of post's prompt
+ *   answers.regenerate(post, { options });            // a new version of post's answer
  *
  * `busy` is true from the moment a prompt is sent until its answer ends: one at a time.
  */
@@ -77,6 +79,8 @@ export class AnswersInFlight {
       this.#handlers.onError(error);
       return;
     }
+    // Continue the branch shown here, whatever another tab has made current since.
+    const parentId = target ? (this.#pages.posts.at(-1)?.id ?? null) : null;
     const placeholder = {
       key: `local-${++this.#placeholders}`,
       id: null,
@@ -90,7 +94,7 @@ export class AnswersInFlight {
     const abandoned = this.#abandoned;
     let post;
     try {
-      post = await this.#start({ conversationId: target, prompt, options });
+      post = await this.#start({ conversationId: target, prompt, options, parentId });
     } catch (error) {
       if (abandoned !== this.#abandoned) return;
       // The server never took the prompt: take it back out (the draft stays).
@@ -123,20 +127,30 @@ export class AnswersInFlight {
     }
   }
 
-  /** Ask again for the answer of `post`, which the new one replaces in the list. */
-  async regenerate(post, { options = null } = {}) {
-    if (this.busy) return;
+  /** Ask again for the answer of `post`: a new version, shown in its place (the earlier one
+   * stays among its versions). `options.model` asks another model. */
+  regenerate(post, { options = null } = {}) {
+    return this.#newVersion(post, REGENERATE_POST, { postId: post.id, options });
+  }
+
+  /** Send `prompt` instead of `post`'s: a new version beside it, shown in its place.
+   * Resolves to whether the server took it. */
+  edit(post, prompt, { options = null } = {}) {
+    return this.#newVersion(post, EDIT_PROMPT, { postId: post.id, prompt, options });
+  }
+
+  async #newVersion(post, mutation, variables) {
+    if (this.busy) return false;
     this.#setSending(true);
     try {
-      const { regeneratePost } = await this.#graphql().request(REGENERATE_POST, {
-        postId: post.id,
-        options,
-      });
-      const item = { ...toItem(regeneratePost), body: '' };
-      this.#pages.replace(post.key, item);
-      this.#follow(item.id, item.key);
+      const data = await this.#graphql().request(mutation, variables);
+      const created = data.regeneratePost ?? data.editPrompt;
+      this.#pages.replaceBranch(post.key, { ...toItem(created), body: '' });
+      this.#follow(created.id, post.key);
+      return true;
     } catch (error) {
       this.#handlers.onError(error);
+      return false;
     } finally {
       this.#setSending(false);
     }

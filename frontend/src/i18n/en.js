@@ -67,6 +67,10 @@ export default {
   'markdown.copyCode': 'Copy code',
   'markdown.copyFailed': 'Could not copy.',
 
+  'models.default': 'default',
+  'models.label': 'Model',
+  'models.unavailable': 'cannot answer now',
+
   'options.automatic': 'Automatic',
   'options.format': 'Format',
   'options.instructions': 'Instructions for this conversation',
@@ -80,9 +84,14 @@ export default {
   'post.assistant': 'Assistant',
   'post.copied': 'Answer copied to the clipboard.',
   'post.copy': 'Copy',
+  'post.edit': 'Edit',
+  'post.editHint': 'Enter sends it as a new version of this prompt; Escape cancels.',
+  'post.editLabel': 'Edit your prompt',
+  'post.editPrompt': 'Edit prompt',
   'post.failed': 'Failed.',
   'post.label': 'Message from {time}',
   'post.regenerate': 'Regenerate',
+  'post.regenerateWith': 'Regenerate with…',
   'post.retry': 'Retry',
   'post.stopped': 'Stopped before the end.',
   'post.writing': 'Writing…',
@@ -124,4 +133,13 @@ export default {
 
   'toast.dismiss': 'Dismiss',
   'toast.error': 'Error',
+
+  'versions.closeCompare': 'Close comparison',
+  'versions.compare': 'Compare versions',
+  'versions.compareWith': 'Compare with',
+  'versions.compared': 'Another version',
+  'versions.label': 'Versions',
+  'versions.next': 'Next version',
+  'versions.place': 'Version {index} of {count}',
+  'versions.previous': 'Previous version',
 };

@@ -69,6 +69,10 @@ export default {
   'markdown.copyCode': 'Copiar código',
   'markdown.copyFailed': 'Não foi possível copiar.',
 
+  'models.default': 'padrão',
+  'models.label': 'Modelo',
+  'models.unavailable': 'indisponível agora',
+
   'options.automatic': 'Automático',
   'options.format': 'Formato',
   'options.instructions': 'Instruções para esta conversa',
@@ -82,9 +86,14 @@ export default {
   'post.assistant': 'Assistente',
   'post.copied': 'Resposta copiada para a área de transferência.',
   'post.copy': 'Copiar',
+  'post.edit': 'Editar',
+  'post.editHint': 'Enter envia como nova versão deste prompt; Esc cancela.',
+  'post.editLabel': 'Edite seu prompt',
+  'post.editPrompt': 'Editar prompt',
   'post.failed': 'Falhou.',
   'post.label': 'Mensagem de {time}',
   'post.regenerate': 'Gerar de novo',
+  'post.regenerateWith': 'Gerar de novo com…',
   'post.retry': 'Tentar de novo',
   'post.stopped': 'Interrompida antes do fim.',
   'post.writing': 'Escrevendo…',
@@ -126,4 +135,13 @@ export default {
 
   'toast.dismiss': 'Fechar',
   'toast.error': 'Erro',
+
+  'versions.closeCompare': 'Fechar comparação',
+  'versions.compare': 'Comparar versões',
+  'versions.compareWith': 'Comparar com',
+  'versions.compared': 'Outra versão',
+  'versions.label': 'Versões',
+  'versions.next': 'Próxima versão',
+  'versions.place': 'Versão {index} de {count}',
+  'versions.previous': 'Versão anterior',
 };

@@ -75,3 +75,18 @@ export function followAnswer(client, postId, handlers) {
     unsubscribe();
   };
 }
+
+/**
+ * The post `postId` with its whole answer, once the answer has ended (one that has ended
+ * comes at once): `const post = await readAnswer(client, postId)`.
+ */
+export function readAnswer(client, postId) {
+  return new Promise((resolve, reject) => {
+    followAnswer(client, postId, {
+      onPost() {},
+      onText() {},
+      onDone: (post, text) => resolve({ ...post, body: text }),
+      onError: (error) => reject(error),
+    });
+  });
+}

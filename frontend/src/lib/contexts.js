@@ -19,3 +19,7 @@ export const openConversationContext = createContext(Symbol('open-conversation')
 
 /** The page's preferences: `{ language, theme }`. */
 export const preferencesContext = createContext(Symbol('preferences'));
+
+/** The models people can pick (the `models` query): `[{ id, contextLength, available,
+ * isDefault }]`, [] until known. Provided by the chat view. */
+export const modelsContext = createContext(Symbol('models'));

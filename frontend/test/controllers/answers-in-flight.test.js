@@ -53,6 +53,7 @@ describe('AnswersInFlight', () => {
       conversationId: 'c1',
       prompt: 'Hi',
       options: { language: 'English' },
+      parentId: null,
     });
     expect(start.variables.clientId).toMatch(/^[0-9a-f]{32}$/);
     expect(on.onAccepted).toHaveBeenCalledWith(expect.objectContaining({ id: 'p1' }));
@@ -152,17 +153,68 @@ describe('AnswersInFlight', () => {
     ]);
   });
 
-  test('regenerate replaces the post and follows the new answer', async () => {
+  test('a prompt continues the branch shown: its parent is the last post', async () => {
+    const { answers, pages, graphql } = setUp();
+    pages.append({ ...post('p1'), key: 'p1' });
+    pages.append({ ...post('p2'), key: 'p2' });
+    await answers.ask('Next', { conversationId: async () => 'c1' });
+    const start = graphql.calls.find((call) => call.name === 'StartPrompt');
+    expect(start.variables).toMatchObject({ conversationId: 'c1', parentId: 'p2' });
+  });
+
+  test('regenerate shows the new version in place of the post and drops what followed', async () => {
     const { answers, pages, subscriptions, graphql } = setUp({
-      RegeneratePost: () => ({ regeneratePost: post('p2', { status: 'PENDING', body: 'x' }) }),
+      RegeneratePost: () => ({
+        regeneratePost: post('p3', { status: 'PENDING', body: 'x', siblingIds: ['p1', 'p3'] }),
+      }),
     });
     pages.append({ ...post('p1'), key: 'p1' });
-    await answers.regenerate(pages.posts[0], { options: null });
+    pages.append({ ...post('p2'), key: 'p2' });
+    await answers.regenerate(pages.posts[0], { options: { model: 'big' } });
     expect(graphql.calls).toEqual([
-      { name: 'RegeneratePost', variables: { postId: 'p1', options: null } },
+      { name: 'RegeneratePost', variables: { postId: 'p1', options: { model: 'big' } } },
     ]);
-    expect(pages.posts).toMatchObject([{ id: 'p2', key: 'p2', body: '', status: 'PENDING' }]);
-    expect(subscriptions.subscriptions[0].payload.variables).toEqual({ postId: 'p2' });
+    // The item keeps its key (and so its place and focus); its versions are both there.
+    expect(pages.posts).toMatchObject([
+      { id: 'p3', key: 'p1', body: '', status: 'PENDING', siblingIds: ['p1', 'p3'] },
+    ]);
+    expect(subscriptions.subscriptions[0].payload.variables).toEqual({ postId: 'p3' });
+    expect(answers.sending).toBe(false);
+    subscriptions.subscriptions[0].sink.next({
+      postStream: { delta: 'New', done: true, post: post('p3', { status: 'COMPLETE' }) },
+    });
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(pages.posts).toMatchObject([{ id: 'p3', body: 'New', siblingIds: ['p1', 'p3'] }]);
+  });
+
+  test('an edit sends the new prompt as a version of the post and follows its answer', async () => {
+    const { answers, pages, subscriptions, graphql } = setUp({
+      EditPrompt: () => ({ editPrompt: post('p9', { prompt: 'Better', status: 'PENDING' }) }),
+    });
+    pages.append({ ...post('p1'), key: 'p1' });
+    pages.append({ ...post('p2'), key: 'p2' });
+    expect(await answers.edit(pages.posts[1], 'Better', { options: null })).toBe(true);
+    expect(graphql.calls).toEqual([
+      { name: 'EditPrompt', variables: { postId: 'p2', prompt: 'Better', options: null } },
+    ]);
+    expect(pages.posts).toMatchObject([
+      { id: 'p1', key: 'p1' },
+      { id: 'p9', key: 'p2', prompt: 'Better' },
+    ]);
+    expect(subscriptions.subscriptions[0].payload.variables).toEqual({ postId: 'p9' });
+  });
+
+  test('an edit the server refuses leaves the posts as they were', async () => {
+    const refusal = new ApiError('BAD_USER_INPUT', 'too long');
+    const { answers, pages, on } = setUp({
+      EditPrompt: () => {
+        throw refusal;
+      },
+    });
+    pages.append({ ...post('p1'), key: 'p1' });
+    expect(await answers.edit(pages.posts[0], 'x'.repeat(9))).toBe(false);
+    expect(pages.posts).toMatchObject([{ id: 'p1', key: 'p1' }]);
+    expect(on.onError).toHaveBeenCalledWith(refusal);
     expect(answers.sending).toBe(false);
   });
 

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
-import { followAnswer } from '../../src/lib/answer-stream.js';
+import { followAnswer, readAnswer } from '../../src/lib/answer-stream.js';
 import { ApiError } from '../../src/lib/errors.js';
 import { fakeSubscriptions, post } from '../fakes.js';
 
@@ -98,5 +98,25 @@ describe('followAnswer', () => {
     expect(subscription.ended).toBe(true);
     expect(on.onText).not.toHaveBeenCalled();
     expect(on.onDone).not.toHaveBeenCalled();
+  });
+});
+
+describe('readAnswer', () => {
+  test('reads a post and its whole answer through postStream', async () => {
+    const client = fakeSubscriptions();
+    const reading = readAnswer(client, 'p7');
+    const [subscription] = client.subscriptions;
+    expect(subscription.payload.variables).toEqual({ postId: 'p7' });
+    subscription.sink.next({
+      postStream: { delta: 'All of it', done: true, post: post('p7', { model: 'big' }) },
+    });
+    await expect(reading).resolves.toMatchObject({ id: 'p7', model: 'big', body: 'All of it' });
+  });
+
+  test('a post that cannot be read is an error', async () => {
+    const client = fakeSubscriptions();
+    const reading = readAnswer(client, 'gone');
+    client.subscriptions[0].sink.error(new ApiError('NOT_FOUND'));
+    await expect(reading).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 });

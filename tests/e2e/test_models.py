@@ -1,0 +1,120 @@
+"""Picking a model per conversation in the page, regenerating with another model, and two
+models' answers to one prompt side by side. Two stand-ins ("big" and "small", the default)
+behind a small router that stands for a gateway fronting several models."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+from playwright.async_api import Locator, Page, expect
+
+from tests.e2e.conftest import OpenPage
+from tests.e2e.model_router import ModelRouter
+from tests.e2e.pages import answers, log_in, posts, send
+from tests.e2e.stack import Stack, start_api
+from tests.standins import Behaviour, VLLMStandin
+
+pytestmark = pytest.mark.browser
+
+MODEL = "query($id: ID!) { conversation(id: $id) { model } }"
+
+
+@dataclass
+class TwoModels:
+    stack: Stack
+    big: VLLMStandin
+    small: VLLMStandin
+
+
+@pytest.fixture(scope="module")
+async def two_models(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[TwoModels]:
+    with (
+        VLLMStandin(model="big") as big,
+        VLLMStandin(model="small") as small,
+        ModelRouter(big, small) as router,
+    ):
+        stack = start_api(tmp_path_factory.mktemp("models"), router.url, DEFAULT_MODEL="small")
+        yield TwoModels(stack, big, small)
+        await stack.http.aclose()
+        stack.api.stop()
+
+
+def answer_model(page: Page, index: int = -1) -> Locator:
+    """The model's name shown on an answer (the last one by default)."""
+    return page.locator("post-item").nth(index).locator(".meta")
+
+
+async def test_the_model_picker_sets_the_conversations_model_and_answers_come_from_it(
+    open_page: OpenPage, two_models: TwoModels
+) -> None:
+    stack, big, small = two_models.stack, two_models.big, two_models.small
+    account = await stack.new_account()
+    page = await open_page(base_url=stack.url)
+    await log_in(page, account)
+    picker = page.get_by_role("combobox", name="Model")
+    await expect(picker).to_have_value("small")
+    await expect(picker.locator("option")).to_have_text(["big", "small (default)"])
+
+    await picker.select_option("big")
+    asked = (len(big.requests), len(small.requests))
+    big.queue_behaviour(Behaviour(text="Big thinks so."), Behaviour(text="Big again."))
+    await send(page, "Which model are you?")
+    await expect(answers(page).last).to_have_text("Big thinks so.")
+    await expect(answer_model(page)).to_have_text("big")
+    await send(page, "And now?")
+    await expect(answers(page).last).to_have_text("Big again.")
+    assert (len(big.requests), len(small.requests)) == (asked[0] + 2, asked[1])
+
+    # The conversation keeps its model across a reload; changing it changes where prompts go.
+    await page.reload()
+    await expect(picker).to_have_value("big")
+    await picker.select_option("small")
+    small.queue_behaviour(Behaviour(text="Small here."))
+    await send(page, "Who answers this?")
+    await expect(answers(page).last).to_have_text("Small here.")
+    await expect(answer_model(page)).to_have_text("small")
+    await expect(answer_model(page, 0)).to_have_text("big")
+    await page.reload()
+    await expect(picker).to_have_value("small")
+    conversation_id = page.url.rsplit("/", 1)[1]
+    data = await stack.gql(MODEL, {"id": conversation_id}, account.token)
+    assert data["conversation"]["model"] == "small"
+
+
+async def test_regenerate_with_another_model_shows_both_answers_side_by_side(
+    open_page: OpenPage, two_models: TwoModels
+) -> None:
+    stack, big, small = two_models.stack, two_models.big, two_models.small
+    account = await stack.new_account()
+    page = await open_page(base_url=stack.url, viewport={"width": 1440, "height": 900})
+    await log_in(page, account)
+    small.queue_behaviour(Behaviour(text="A small answer."))
+    await send(page, "Explain tides")
+    await expect(answers(page).last).to_have_text("A small answer.")
+
+    big.queue_behaviour(Behaviour(text="A big, thorough answer."))
+    post = posts(page).last
+    await post.get_by_role("button", name="Regenerate with…").click()
+    choices = post.get_by_role("list", name="Regenerate with…")
+    await choices.get_by_role("button", name="big").click()
+    await expect(answers(page).last).to_have_text("A big, thorough answer.")
+    await expect(post.get_by_role("group", name="Versions")).to_contain_text("Version 2 of 2")
+
+    await post.get_by_role("button", name="Compare versions").click()
+    other = post.get_by_role("region", name="Another version")
+    await expect(other.locator("markdown-view")).to_have_text("A small answer.")
+    await expect(other).to_contain_text("small")
+    mine = await post.locator(".answer markdown-view").bounding_box()
+    theirs = await other.locator("markdown-view").bounding_box()
+    assert mine
+    assert theirs
+    assert theirs["x"] >= mine["x"] + mine["width"], "the versions are not side by side"
+    assert abs(theirs["y"] - mine["y"]) < 80
+
+    await other.get_by_role("button", name="Close comparison").click()
+    await expect(other).to_have_count(0)
+    # On a phone the answers stay one under another: there is no room to compare.
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await expect(post.get_by_role("button", name="Compare versions")).to_be_hidden()
