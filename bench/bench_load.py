@@ -396,6 +396,12 @@ def compare(runs: list[Run]) -> None:
             "conversations p99 ms": percentile(reads, 99),
             "errors": float(sum(run.stats.errors.values())),
             "API CPU s": run.cpu["API"],
+            # On a shared machine this decides more than the number of workers does.
+            "others' CPU s": max(
+                0.0,
+                run.cpu["machine"]
+                - sum(used for name, used in run.cpu.items() if name != "machine"),
+            ),
         }
 
     base = figures(first)
