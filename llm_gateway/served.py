@@ -82,7 +82,7 @@ class ServedModel:
         for task in self._background:
             task.cancel()
         await self.backend.aclose()
-        self.client.close()
+        await self.client.aclose()
 
     def answers_to(self, name: str) -> bool:
         return name in {self.config.name, self.config.upstream_model}
