@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import Locator, Page, expect
 
+from tests.e2e.conftest import OpenPage
 from tests.e2e.pages import answers, composer, log_in, posts, send, sidebar_links
 from tests.e2e.stack import Stack
 from tests.standins import Behaviour, VLLMStandin
@@ -136,3 +137,35 @@ async def test_an_edit_is_cancelled_by_escape_and_its_draft_survives_a_reload(
     await expect(posts(page).first.get_by_role("textbox", name="Edit your prompt")).to_have_count(0)
     await expect(composer(page)).to_be_visible()
     await expect(versions(posts(page).first)).to_have_count(0)
+
+
+async def test_a_prompt_found_on_another_branch_opens_that_branch(
+    open_page: OpenPage, stack: Stack
+) -> None:
+    account = await stack.new_account()
+    first = await stack.send_prompt(account, "Plan a trip")
+    await stack.send_prompt(account, "By the coast to Lisbon", first["conversationId"])
+    page = await open_page()
+    await log_in(page, account)
+    await sidebar_links(page).first.click()
+    await posts(page).last.get_by_role("button", name="Edit prompt").click()
+    editor = posts(page).last.get_by_role("textbox", name="Edit your prompt")
+    await editor.fill("Inland to Porto")
+    await editor.press("Enter")
+    await expect(answers(page)).to_have_text(["Echo: Plan a trip", "Echo: Inland to Porto"])
+
+    await page.get_by_role("button", name="Search earlier prompts").click()
+    await page.get_by_role("searchbox", name="Search your earlier prompts").fill("Lisbon")
+    results = page.get_by_role("list", name="Prompts found").get_by_role("button")
+    await expect(results).to_have_count(1)
+    await results.first.click()
+    await expect(answers(page)).to_have_text(["Echo: Plan a trip", "Echo: By the coast to Lisbon"])
+    await expect(versions(posts(page).last)).to_contain_text("Version 1 of 2")
+
+    # A link to the conversation, opened elsewhere, shows the branch that is current.
+    elsewhere = await open_page()
+    await log_in(elsewhere, account)
+    await elsewhere.goto(f"/#/c/{first['conversationId']}")
+    await expect(answers(elsewhere)).to_have_text(
+        ["Echo: Plan a trip", "Echo: By the coast to Lisbon"]
+    )
