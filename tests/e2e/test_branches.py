@@ -169,3 +169,32 @@ async def test_a_prompt_found_on_another_branch_opens_that_branch(
     await expect(answers(elsewhere)).to_have_text(
         ["Echo: Plan a trip", "Echo: By the coast to Lisbon"]
     )
+
+
+async def test_versions_and_the_edit_box_fit_a_phone(
+    open_page: OpenPage, stack: Stack, model: VLLMStandin
+) -> None:
+    phone = {"width": 375, "height": 740}
+    account = await stack.new_account()
+    page = await open_page(viewport=phone, is_mobile=True, has_touch=True)
+    await log_in(page, account)
+    await send(page, "A question with a rather long prompt, asked on the phone in a hurry")
+    await expect(answers(page).last).to_contain_text("Echo: A question")
+    await regenerate(page, model, "Another take.")
+    switcher = versions(posts(page).first)
+    await switcher.get_by_role("button", name="Previous version").tap()
+    await expect(answers(page)).to_have_text(
+        ["Echo: A question with a rather long prompt, asked on the phone in a hurry"]
+    )
+    fits = []
+    next_version = switcher.get_by_role("button", name="Next version")
+    fits.append(await next_version.bounding_box())
+    await posts(page).first.get_by_role("button", name="Edit prompt").tap()
+    fits.append(
+        await posts(page).first.get_by_role("textbox", name="Edit your prompt").bounding_box()
+    )
+    for box in fits:
+        assert box is not None
+        assert box["x"] >= 0
+        assert box["x"] + box["width"] <= phone["width"]
+    assert await page.evaluate("document.documentElement.scrollWidth") <= phone["width"]

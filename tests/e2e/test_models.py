@@ -118,3 +118,18 @@ async def test_regenerate_with_another_model_shows_both_answers_side_by_side(
     # On a phone the answers stay one under another: there is no room to compare.
     await page.set_viewport_size({"width": 390, "height": 844})
     await expect(post.get_by_role("button", name="Compare versions")).to_be_hidden()
+
+
+async def test_the_model_picker_fits_a_phone(open_page: OpenPage, two_models: TwoModels) -> None:
+    phone = {"width": 375, "height": 740}
+    account = await two_models.stack.new_account()
+    page = await open_page(base_url=two_models.stack.url, viewport=phone, is_mobile=True)
+    await log_in(page, account)
+    picker = page.get_by_role("combobox", name="Model")
+    await expect(picker).to_be_visible()
+    box = await picker.bounding_box()
+    assert box is not None
+    assert box["x"] + box["width"] <= phone["width"]
+    await expect(page.get_by_role("button", name="Open conversations")).to_be_visible()
+    await expect(page.get_by_role("heading", level=1)).to_be_visible()
+    assert await page.evaluate("document.documentElement.scrollWidth") <= phone["width"]
