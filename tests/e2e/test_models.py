@@ -1,6 +1,7 @@
 """Picking a model per conversation in the page, regenerating with another model, and two
 models' answers to one prompt side by side. Two stand-ins ("big" and "small", the default)
-behind a small router that stands for a gateway fronting several models."""
+behind a small router that stands for a gateway fronting several models, and a third model
+("spare") listed as unable to answer now."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ async def two_models(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[
     with (
         VLLMStandin(model="big") as big,
         VLLMStandin(model="small") as small,
-        ModelRouter(big, small) as router,
+        ModelRouter(big, small, down=["spare"]) as router,
     ):
         stack = start_api(tmp_path_factory.mktemp("models"), router.url, DEFAULT_MODEL="small")
         yield TwoModels(stack, big, small)
@@ -55,7 +56,10 @@ async def test_the_model_picker_sets_the_conversations_model_and_answers_come_fr
     await log_in(page, account)
     picker = page.get_by_role("combobox", name="Model")
     await expect(picker).to_have_value("small")
-    await expect(picker.locator("option")).to_have_text(["big", "small (default)"])
+    await expect(picker.locator("option")).to_have_text(
+        ["big", "small (default)", "spare (cannot answer now)"]
+    )
+    await expect(picker.locator("option", has_text="spare")).to_be_disabled()
 
     await picker.select_option("big")
     asked = (len(big.requests), len(small.requests))
@@ -98,6 +102,7 @@ async def test_regenerate_with_another_model_shows_both_answers_side_by_side(
     post = posts(page).last
     await post.get_by_role("button", name="Regenerate with…").click()
     choices = post.get_by_role("list", name="Regenerate with…")
+    await expect(choices.get_by_role("button", name="spare")).to_be_disabled()
     await choices.get_by_role("button", name="big").click()
     await expect(answers(page).last).to_have_text("A big, thorough answer.")
     await expect(post.get_by_role("group", name="Versions")).to_contain_text("Version 2 of 2")
