@@ -2,7 +2,7 @@
 to a vLLM stand-in that sends tokens as fast as it can, against the same stand-in called
 directly, in one run; then the embedded model's tokens/s.
 
-    /work/main/.venv/bin/python bench/bench_gateway.py [--streams 64] [--requests 4]
+    .venv/bin/python bench/bench_gateway.py [--streams 64] [--requests 4]
 
 LiteLLM lives in its own virtualenv (bench/.venv-litellm, created when missing) so that it
 cannot change the project's packages. Everything listens on 127.0.0.1 only.

@@ -18,7 +18,7 @@ from tortoise.models import Model
 
 from graphql_api.records import ConversationStatus, PostStatus
 
-__all__ = ["Conversation", "ConversationStatus", "Post", "PostStatus", "Session", "User"]
+__all__ = ["Conversation", "ConversationStatus", "Post", "PostStatus", "Session", "Share", "User"]
 
 
 class EnumColumn(CharEnumFieldInstance):
@@ -195,3 +195,32 @@ class Post(Model):
             Index(fields=("user_id", "id"), name="idx_posts_user"),
             Index(fields=("status",), name="idx_posts_status"),
         )
+
+
+# A read-only public copy of a conversation's current branch as it was when shared: the posts
+# are copied (`snapshot`, JSON), so that what is written later never shows. Found by the
+# SHA-256 of its link's secret (`token_hash`); the secret itself is kept for its owner to copy
+# the link again. (Not a docstring: Tortoise would make it the table's comment.)
+class Share(Model):
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="shares", on_delete=fields.CASCADE
+    )
+    conversation: fields.ForeignKeyRelation[Conversation] = fields.ForeignKeyField(
+        "models.Conversation", related_name="shares", on_delete=fields.CASCADE
+    )
+    token = fields.CharField(max_length=64)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    title = fields.CharField(max_length=200)
+    post_count = fields.IntField()
+    snapshot = fields.TextField()
+    conversation_created_at = fields.DatetimeField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+    revoked_at = fields.DatetimeField(null=True)
+
+    user_id: int
+    conversation_id: int
+
+    class Meta:
+        table = "shares"
+        indexes = (Index(fields=("user_id", "revoked_at", "id"), name="idx_shares_user"),)

@@ -51,6 +51,10 @@ Every variable, its meaning and its default:
 | `PASSWORD_HASH_TIME_COST`, `_MEMORY_KIB`, `_PARALLELISM` | argon2id | `2`, `19456`, `1` |
 | `PASSWORD_HASH_THREADS` | passwords hashed at once | the number of cores |
 | `PASSWORD_HASH_QUEUE` | passwords waiting to be hashed before `RATE_LIMITED` | `256` |
+| `SHARE_MISSES_PER_MINUTE` | unknown share links one address may try per minute | `30` |
+| `IMPORT_MAX_BYTES` | largest import file (upload) | `52428800` |
+| `IMPORT_MAX_CONVERSATIONS` | conversations one import file may hold | `5000` |
+| `IMPORT_MAX_POSTS_PER_CONVERSATION` | posts one imported conversation may hold | `5000` |
 """
 
 from __future__ import annotations
@@ -130,6 +134,10 @@ class Settings(BaseSettings):
     password_hash_parallelism: int = Field(default=1, ge=1, le=16)
     password_hash_threads: int | None = Field(default=None, ge=1, le=64)
     password_hash_queue: int = Field(default=256, ge=0)
+    share_misses_per_minute: int = Field(default=30, ge=1)
+    import_max_bytes: int = Field(default=50 << 20, ge=1024)
+    import_max_conversations: int = Field(default=5_000, ge=1)
+    import_max_posts_per_conversation: int = Field(default=5_000, ge=1)
 
     @field_validator("database_url")
     @classmethod

@@ -48,6 +48,8 @@ SIGNUP_WINDOW_SECONDS = 3600
 SESSION_KEEP_SECONDS = 7 * 86_400
 PRUNE_SECONDS = 3600
 HASHING_BUSY_RETRY = 2
+# Signatures verified are remembered for this many tokens (about 1 KB each).
+VERIFIED_TOKENS_KEPT = 10_000
 BUSY = "the server is busy checking passwords; try again in a moment"
 LOCKED = "too many failed logins; try again later"
 
@@ -172,6 +174,8 @@ class Accounts:
         self._failures = make_window(redis, f"{prefix}:login:account", lockout)
         self._address_failures = make_window(redis, f"{prefix}:login:address", lockout)
         self._signups = make_window(redis, f"{prefix}:signup:address", SIGNUP_WINDOW_SECONDS)
+        # Tokens whose signature was verified, oldest first (a bounded cache).
+        self._verified: dict[str, security.TokenClaims] = {}
         # Logouts the database could not record yet: jti -> when the token expires.
         self._unrecorded_logouts: dict[str, float] = {}
 
@@ -293,7 +297,17 @@ class Accounts:
         return token, claims
 
     def authenticate(self, token: str) -> TokenClaims:
-        claims = security.decode_token(token, self.settings)
+        """The claims of a valid token. Signatures already verified are remembered (a page
+        sends the same token with every request, and verifying costs as much as the rest of
+        a small query); the expiry and the revocation are checked on every call."""
+        claims = self._verified.get(token)
+        if claims is None:
+            claims = security.decode_token(token, self.settings)
+            if len(self._verified) >= VERIFIED_TOKENS_KEPT:
+                self._verified.pop(next(iter(self._verified)))
+            self._verified[token] = claims
+        if claims.expires_at <= time.time():
+            raise InvalidToken("token expired")
         if claims.jti in self.revoked:
             raise InvalidToken("token revoked")
         return claims

@@ -32,13 +32,17 @@ from graphql_api.services.answers.writer import AnswerWriter
 from graphql_api.services.broker import Broker, make_broker
 from graphql_api.services.catalog import ModelCatalog
 from graphql_api.services.conversations import Conversations
+from graphql_api.services.exporting import Exporting
+from graphql_api.services.importing import Importing
 from graphql_api.services.limits import make_slots, make_window
 from graphql_api.services.search import Search
 from graphql_api.services.sessions import Sessions
+from graphql_api.services.sharing import Sharing
 from graphql_api.services.titles import Titles
 from graphql_api.settings import Settings
 
 PROMPT_WINDOW_SECONDS = 60
+SHARE_WINDOW_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,9 @@ class Services:
     catalog: ModelCatalog
     search: Search
     sessions: Sessions
+    sharing: Sharing
+    exporting: Exporting
+    importing: Importing
 
 
 @dataclass(frozen=True)
@@ -98,6 +105,12 @@ async def running(settings: Settings, metrics: Metrics) -> AsyncIterator[Wiring]
                     catalog=catalog,
                     search=Search(),
                     sessions=Sessions(settings, accounts),
+                    sharing=Sharing(
+                        settings,
+                        make_window(redis, f"{prefix}:limit:shares", SHARE_WINDOW_SECONDS),
+                    ),
+                    exporting=Exporting(),
+                    importing=Importing(settings),
                     answers=answers,
                     followers=followers,
                 )

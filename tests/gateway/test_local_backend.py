@@ -44,7 +44,7 @@ def test_embedded_model_reports_its_context_length(gateway: RunningGateway) -> N
 
 
 def test_embedded_generation_stops_when_the_caller_leaves(gateway: RunningGateway) -> None:
-    backend = gateway.app.state.gateway.backend
+    backend = gateway.model.backend
     body = stream_body("Write a long story about a cat.", max_tokens=400)
     with httpx.stream("POST", gateway.chat_url, json=body, timeout=120) as response:
         assert b"content" in next(response.iter_raw())
@@ -61,7 +61,7 @@ async def test_embedded_model_answers_one_at_a_time_and_queues_the_rest(
 ) -> None:
     import asyncio
 
-    admission = gateway.app.state.gateway.admission
+    admission = gateway.model.admission
     body = stream_body("Say hi.", max_tokens=8)
     async with httpx.AsyncClient(timeout=120) as client:
         first = asyncio.create_task(client.post(gateway.chat_url, json=body))

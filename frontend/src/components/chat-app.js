@@ -18,7 +18,7 @@ import { GraphQLClient } from '../lib/graphql.js';
 import { LOGOUT, SERVER_INFO } from '../lib/operations.js';
 import { applyTheme, loadTheme } from '../lib/preferences.js';
 import { spokenText } from '../lib/spoken-text.js';
-import { SubscriptionClient } from '../lib/ws-client.js';
+import { SubscriptionClient } from '../lib/subscriptions.js';
 import { sharedStyles } from '../styles/shared.js';
 import './chat-sidebar.js';
 import './chat-view.js';
@@ -107,6 +107,7 @@ export class ChatApp extends LitElement {
   });
   #subscriptions = new SubscriptionClient({
     url: webSocketUrl(),
+    graphql: this.#graphql,
     connectionParams: () => {
       const token = this.#sessions.token;
       return token ? { authorization: `Bearer ${token}` } : {};
@@ -143,6 +144,7 @@ export class ChatApp extends LitElement {
     this.addEventListener('notice', (event) => this.#toasts.value?.show(event.detail.message));
     this.addEventListener('preferences-change', (event) => this.#changePreferences(event.detail));
     this.addEventListener('logged-in', (event) => this.#onLoggedIn(event.detail.session));
+    this.addEventListener('conversations-imported', () => this.#list.value?.refresh());
   }
 
   connectedCallback() {

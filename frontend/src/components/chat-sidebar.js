@@ -6,6 +6,7 @@ import { emit } from '../lib/events.js';
 import { deepActiveElement } from '../lib/focus.js';
 import { icons } from '../lib/icons.js';
 import { sharedStyles } from '../styles/shared.js';
+import './data-transfer.js';
 import './settings-menu.js';
 
 /**
@@ -176,6 +177,7 @@ export class ChatSidebar extends LitElement {
         <slot></slot>
         <div class="bottom">
           <settings-menu></settings-menu>
+          <data-transfer></data-transfer>
           <div class="user">
             <span title=${username}>${username}</span>
             <button type="button" class="quiet" @click=${() => emit(this, 'logout')}>

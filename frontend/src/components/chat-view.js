@@ -26,6 +26,7 @@ import './model-picker.js';
 import './options-panel.js';
 import './post-list.js';
 import './prompt-composer.js';
+import './share-dialog.js';
 
 /** The options the API takes, from what the panel stored (and a model, when one is asked). */
 function generationOptions(stored, model = null) {
@@ -73,6 +74,7 @@ export class ChatView extends LitElement {
     _models: { state: true },
     _newModel: { state: true },
     _switching: { state: true },
+    _shareOpen: { state: true },
   };
 
   static styles = [
@@ -185,6 +187,7 @@ export class ChatView extends LitElement {
   constructor() {
     super();
     this._optionsOpen = false;
+    this._shareOpen = false;
     this._newInstructions = '';
     this._models = [];
     this._newModel = null;
@@ -249,7 +252,25 @@ export class ChatView extends LitElement {
           ${icons.sliders}<span class="label">${t('chat.options')}</span>
           <span class="visually-hidden">${t('chat.optionsHint')}</span>
         </button>
+        ${
+          conversation
+            ? html`<button
+                type="button"
+                class="quiet share"
+                aria-haspopup="dialog"
+                aria-label=${t('share.button')}
+                @click=${() => (this._shareOpen = true)}
+              >
+                ${icons.share}<span class="label">${t('share.button')}</span>
+              </button>`
+            : nothing
+        }
       </header>
+      <share-dialog
+        ?open=${this._shareOpen && Boolean(conversation)}
+        .conversation=${conversation}
+        @close=${() => (this._shareOpen = false)}
+      ></share-dialog>
       ${
         this._optionsOpen
           ? html`<section id="options" class="options" aria-label=${t('chat.options')}>

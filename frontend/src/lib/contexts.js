@@ -8,7 +8,7 @@ export const sessionContext = createContext(Symbol('session'));
 /** The GraphQLClient for queries and mutations (lib/graphql.js). */
 export const graphqlContext = createContext(Symbol('graphql'));
 
-/** The SubscriptionClient that streams answers (lib/ws-client.js). */
+/** The SubscriptionClient that streams answers, over WebSocket or HTTP (lib/subscriptions.js). */
 export const subscriptionsContext = createContext(Symbol('subscriptions'));
 
 /** The server's `serverInfo`: `{ allowSignup, maxPromptLength, graphiql }`, null until known. */

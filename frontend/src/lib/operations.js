@@ -79,8 +79,9 @@ export const REGENERATE_POST = `mutation RegeneratePost($postId: ID!, $options: 
   regeneratePost(postId: $postId, options: $options) { ${POST_FIELDS} }
 }`;
 
-export const PROMPT_STREAM = `subscription PromptStream($conversationId: ID, $prompt: String!, $options: GenerationOptions, $parentId: ID) {
-  promptStream(conversationId: $conversationId, prompt: $prompt, options: $options, parentId: $parentId) { ${STREAM_EVENT_FIELDS} }
+// Safe to send again with the same clientId: the server returns the post it already started.
+export const START_PROMPT = `mutation StartPrompt($conversationId: ID, $prompt: String!, $options: GenerationOptions, $clientId: String!, $parentId: ID) {
+  startPrompt(conversationId: $conversationId, prompt: $prompt, options: $options, clientId: $clientId, parentId: $parentId) { ${POST_FIELDS} }
 }`;
 
 export const POST_STREAM = `subscription PostStream($postId: ID!) {
@@ -96,3 +97,25 @@ export const SELECT_BRANCH = `mutation SelectBranch($postId: ID!) {
 }`;
 
 export const MODELS = 'query Models { models { id contextLength available isDefault } }';
+
+const SHARE_FIELDS = 'id url title postCount createdAt';
+
+export const SHARES = `query Shares($conversationId: ID) {
+  shares(conversationId: $conversationId) { ${SHARE_FIELDS} }
+}`;
+
+export const SHARE_CONVERSATION = `mutation ShareConversation($id: ID!) {
+  shareConversation(id: $id) { ${SHARE_FIELDS} }
+}`;
+
+export const REVOKE_SHARE = 'mutation RevokeShare($id: ID!) { revokeShare(id: $id) }';
+
+export const SHARED_CONVERSATION = `query SharedConversation($token: String!) {
+  sharedConversation(token: $token) {
+    title createdAt sharedAt posts { prompt body model createdAt }
+  }
+}`;
+
+export const CONTINUE_SHARED = `mutation ContinueShared($token: String!) {
+  continueSharedConversation(token: $token) { id }
+}`;

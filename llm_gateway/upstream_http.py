@@ -1,7 +1,13 @@
 """HTTP/1.1 to the model servers: asyncio protocols with httptools' C parser and a pool of
 keep-alive connections. Relaying costs one wake-up per read, however many SSE events (HTTP
 chunks) the read holds; general-purpose clients do Python work per chunk, which is per
-token here. Every failure comes out as the `GatewayError` the caller should see.
+token here. Every failure comes out as the `GatewayError` the caller should see. One client
+per model (its API key, its connect timeout) is shared by that model's backend, whichever of
+vLLM, TGI or another OpenAI-compatible server it talks to.
+
+Idle keep-alive connections are kept up to `max_idle_per_host` per server and closed after
+`idle_seconds` unused; header names and values with CR, LF or NUL are refused before
+anything is sent, so that no caller-supplied text can add a header or a request.
 
     client = UpstreamClient(connect_timeout=5, api_key=None)
     response = await client.post("http://vllm:8000/v1/chat/completions", payload, headers)
@@ -14,7 +20,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import ssl
+import time
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
@@ -23,11 +31,13 @@ from urllib.parse import urlsplit
 import httptools
 
 from llm_gateway.errors import (
+    ConnectTimeout,
     GatewayError,
+    InvalidRequest,
+    StreamFailed,
     error_message,
-    stream_failed,
+    from_upstream_status,
     unreachable,
-    upstream_status_error,
 )
 
 # Beyond this much unread body, stop reading from the socket until the caller catches up.
@@ -36,6 +46,21 @@ _HIGH_WATER = 1 << 20
 # this long (tokens held longer would show as stutter).
 GATHER_FROM_OPEN_RESPONSES = 8
 LONGEST_GATHER = 0.05
+MAX_IDLE_PER_HOST = 64
+IDLE_SECONDS = 30.0
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_UNSAFE_VALUE = re.compile(r"[\r\n\x00]")
+
+
+def header_lines(headers: dict[str, str]) -> str:
+    """`Name: value\r\n` lines; InvalidRequest for a name that is not an HTTP token or a
+    value with CR, LF or NUL (which would start a header or a request of its own)."""
+    lines = []
+    for name, value in headers.items():
+        if not _HEADER_NAME.fullmatch(name) or _UNSAFE_VALUE.search(value):
+            raise InvalidRequest(f"refusing to send the header {name!r} upstream")
+        lines.append(f"{name}: {value}\r\n")
+    return "".join(lines)
 
 
 @lru_cache(maxsize=64)
@@ -58,6 +83,7 @@ class _Connection(asyncio.Protocol):
         self.response: UpstreamResponse | None = None
         self.parser: httptools.HttpResponseParser | None = None
         self.lost = False
+        self.idle_since = 0.0
         # httptools' body callback, set per response to its list's `append`: no Python frame
         # per body chunk (per token).
         self.on_body: Callable[[bytes], None] = _ignore
@@ -73,7 +99,7 @@ class _Connection(asyncio.Protocol):
         try:
             self.parser.feed_data(data)  # body chunks go straight into `response.parts`
         except httptools.HttpParserError as error:
-            response.fail(stream_failed(f"malformed answer from the model server: {error}"))
+            response.fail(StreamFailed(f"malformed answer from the model server: {error}"))
             self.close()
             return
         response.body_received(len(data))
@@ -154,9 +180,9 @@ class UpstreamResponse:
             self.complete = True  # a body that runs until the connection closes
         else:
             self.fail(
-                stream_failed(
+                StreamFailed(
                     "the model server closed the connection before the answer ended",
-                    "upstream_disconnected",
+                    code="upstream_disconnected",
                 )
             )
         self._wake()
@@ -249,15 +275,43 @@ class UpstreamResponse:
 
 
 class UpstreamClient:
-    def __init__(self, connect_timeout: float, api_key: str | None) -> None:
+    def __init__(
+        self,
+        connect_timeout: float,
+        api_key: str | None,
+        *,
+        max_idle_per_host: int = MAX_IDLE_PER_HOST,
+        idle_seconds: float = IDLE_SECONDS,
+    ) -> None:
         self.connect_timeout = connect_timeout
-        self.auth = f"Authorization: Bearer {api_key}\r\n" if api_key else ""
+        self.auth = header_lines({"Authorization": f"Bearer {api_key}"}) if api_key else ""
+        self.max_idle_per_host = max_idle_per_host
+        self.idle_seconds = idle_seconds
         self._idle: dict[tuple[str, str, int], list[_Connection]] = {}
         self.open_responses = 0
         self._ssl: ssl.SSLContext | None = None
 
     def put_back(self, key: tuple[str, str, int], connection: _Connection) -> None:
-        self._idle.setdefault(key, []).append(connection)
+        idle = self._idle.setdefault(key, [])
+        self._expire(idle)
+        if len(idle) >= self.max_idle_per_host:
+            connection.close()
+            return
+        connection.idle_since = time.monotonic()
+        idle.append(connection)
+
+    def _expire(self, idle: list[_Connection]) -> None:
+        """Close the connections idle for longer than `idle_seconds` (the oldest come first:
+        `put_back` appends and `request` takes from the end)."""
+        oldest = time.monotonic() - self.idle_seconds
+        expired = 0
+        while expired < len(idle) and idle[expired].idle_since < oldest:
+            idle[expired].close()
+            expired += 1
+        del idle[:expired]
+
+    def idle_connections(self) -> int:
+        return sum(len(connections) for connections in self._idle.values())
 
     def close(self) -> None:
         for connections in self._idle.values():
@@ -277,14 +331,7 @@ class UpstreamClient:
                     _Connection, host, port, ssl=tls, server_hostname=host if tls else None
                 )
         except TimeoutError:
-            raise GatewayError(
-                504,
-                "timeout",
-                "connect_timeout",
-                f"connecting to the model server at {url} timed out",
-                retryable=True,
-                upstream_fault=True,
-            ) from None
+            raise ConnectTimeout(f"connecting to the model server at {url} timed out") from None
         except OSError as error:
             raise unreachable(url, str(error)) from None
         return connection
@@ -297,11 +344,13 @@ class UpstreamClient:
         key = (scheme, host, port)
         head = (
             f"{method} {path} HTTP/1.1\r\nHost: {host}:{port}\r\n{self.auth}"
-            + "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
+            + header_lines(headers or {})
             + (f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n" if body else "")
             + "\r\n"
         ).encode("latin-1")
         idle = self._idle.get(key)
+        if idle:
+            self._expire(idle)
         while idle:
             connection = idle.pop()
             if connection.lost:
@@ -373,7 +422,7 @@ class UpstreamClient:
             body = b""
         finally:
             response.done()
-        return upstream_status_error(response.status, error_message(parse_json(body)))
+        return from_upstream_status(response.status, error_message(parse_json(body)))
 
 
 async def drain(response: UpstreamResponse) -> None:
