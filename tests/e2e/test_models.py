@@ -1,21 +1,22 @@
 """Picking a model per conversation in the page, regenerating with another model, and two
-models' answers to one prompt side by side. Two stand-ins ("big" and "small", the default)
-behind a small router that stands for a gateway fronting several models, and a third model
-("spare") listed as unable to answer now."""
+models' answers to one prompt side by side. The real gateway (GATEWAY_MODELS) fronts two
+vLLM stand-ins, "big" and "small" (the API's DEFAULT_MODEL), and "spare", whose only server
+is down and out of rotation: listed as unable to answer now."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+import httpx
 import pytest
 from playwright.async_api import Locator, Page, expect
 
 from tests.e2e.conftest import OpenPage
-from tests.e2e.model_router import ModelRouter
 from tests.e2e.pages import answers, log_in, posts, send
 from tests.e2e.stack import Stack, start_api
 from tests.standins import Behaviour, VLLMStandin
+from tests.support import GatewayProcess, free_port
 
 pytestmark = pytest.mark.browser
 
@@ -29,17 +30,43 @@ class TwoModels:
     small: VLLMStandin
 
 
+def models_file(big: VLLMStandin, small: VLLMStandin, down_url: str) -> str:
+    return f"""
+models:
+  - name: big
+    backend: vllm
+    base_url: {big.base_url}
+  - name: small
+    backend: vllm
+    base_url: {small.base_url}
+  - name: spare
+    backend: vllm
+    base_url: {down_url}
+    max_retries: 0
+    failures_to_eject: 1
+    eject_seconds: 600
+"""
+
+
 @pytest.fixture(scope="module")
 async def two_models(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[TwoModels]:
-    with (
-        VLLMStandin(model="big") as big,
-        VLLMStandin(model="small") as small,
-        ModelRouter(big, small, down=["spare"]) as router,
-    ):
-        stack = start_api(tmp_path_factory.mktemp("models"), router.url, DEFAULT_MODEL="small")
-        yield TwoModels(stack, big, small)
-        await stack.http.aclose()
-        stack.api.stop()
+    directory = tmp_path_factory.mktemp("models")
+    with VLLMStandin(model="big") as big, VLLMStandin(model="small") as small:
+        path = directory / "models.yaml"
+        path.write_text(models_file(big, small, f"http://127.0.0.1:{free_port()}/v1"))
+        with GatewayProcess(
+            big.base_url, directory / "gateway.log", GATEWAY_MODELS=str(path)
+        ) as gw:
+            # One failed request takes spare's only server out of rotation.
+            async with httpx.AsyncClient(base_url=gw.url) as client:
+                chat = {"model": "spare", "messages": [{"role": "user", "content": "hi"}]}
+                assert (await client.post("/v1/chat/completions", json=chat)).status_code >= 500
+                listed = (await client.get("/v1/models")).json()["data"]
+                assert [m["available"] for m in listed] == [True, True, False]
+            stack = start_api(directory, gw.url, DEFAULT_MODEL="small")
+            yield TwoModels(stack, big, small)
+            await stack.http.aclose()
+            stack.api.stop()
 
 
 def answer_model(page: Page, index: int = -1) -> Locator:
