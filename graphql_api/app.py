@@ -116,7 +116,7 @@ def create_app(settings: Settings) -> Starlette:
             {
                 "token": token,
                 "expiresAt": datetime.fromtimestamp(claims.expires_at, UTC).isoformat(),
-                "user": {"id": str(user.id), "username": user.username},
+                "user": {"id": str(user.id), "username": user.username, "role": user.role.name},
             },
             headers={"cache-control": "no-store"},
         )

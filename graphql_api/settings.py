@@ -34,6 +34,7 @@ Every variable, its meaning and its default:
 | `REDIS_PREFIX` | what every Redis key and channel starts with | `chat` |
 | `MAX_ANSWERS_IN_FLIGHT` | answers one user may have streaming at once | `3` |
 | `PROMPTS_PER_MINUTE` | prompts one user may send per minute | `20` |
+| `DAILY_TOKEN_QUOTA`, `MONTHLY_TOKEN_QUOTA` | tokens per user per UTC day, month | none |
 | `WS_AUTH_TIMEOUT_SECONDS` | a WebSocket must authenticate within this time | `5` |
 | `MAX_SUBSCRIPTIONS_PER_CONNECTION` | subscriptions one WebSocket may hold | `10` |
 | `MAX_STREAMS_PER_USER`, `_PER_PROCESS` | answers followed at once (any transport) | `20`, `2000` |
@@ -114,6 +115,10 @@ class Settings(BaseSettings):
     redis_prefix: str = Field(default="chat", pattern=r"^[A-Za-z0-9_.-]{1,40}$")
     max_answers_in_flight: int = Field(default=3, ge=1)
     prompts_per_minute: int = Field(default=20, ge=1)
+    # Tokens (prompt and answer) each user may use per UTC day and month, unless an admin
+    # sets their own; none by default.
+    daily_token_quota: int | None = Field(default=None, ge=0)
+    monthly_token_quota: int | None = Field(default=None, ge=0)
     ws_auth_timeout_seconds: float = Field(default=5.0, gt=0)
     max_subscriptions_per_connection: int = Field(default=10, ge=1)
     max_streams_per_user: int = Field(default=20, ge=1)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from datetime import datetime
+from datetime import date, datetime
 from enum import Enum
 from typing import Annotated, Any
 
@@ -108,16 +108,95 @@ class Model:
         )
 
 
+@strawberry.enum(description="What an account may do.")
+class Role(Enum):
+    USER = strawberry.enum_value(records.Role.USER, description="Uses the chat.")
+    ADMIN = strawberry.enum_value(
+        records.Role.ADMIN, description="Also manages the users (made on the command line)."
+    )
+
+
+@strawberry.type(description="What one user asked of the models on one day (UTC).")
+class UsageDay:
+    day: date = strawberry.field(description="The day (UTC).")
+    prompt_tokens: int = strawberry.field(description="Tokens of the prompts sent.")
+    completion_tokens: int = strawberry.field(description="Tokens of the answers written.")
+    prompts: int = strawberry.field(description="How many answers were asked for.")
+
+    @classmethod
+    def from_record(cls, day: records.UsageDayRecord) -> UsageDay:
+        return cls(
+            day=day.day,
+            prompt_tokens=day.prompt_tokens,
+            completion_tokens=day.completion_tokens,
+            prompts=day.prompts,
+        )
+
+
+@strawberry.type(description="Token quotas (prompt and answer tokens together) and their use.")
+class Quota:
+    daily_tokens: int | None = strawberry.field(
+        description="Tokens allowed per UTC day; null: no daily quota."
+    )
+    monthly_tokens: int | None = strawberry.field(
+        description="Tokens allowed per calendar month (UTC); null: no monthly quota."
+    )
+    used_today: int = strawberry.field(description="Tokens used today (UTC).")
+    used_this_month: int = strawberry.field(description="Tokens used this month (UTC).")
+    resets_at: datetime | None = strawberry.field(
+        description="When the nearest quota that applies starts again; null without quotas."
+    )
+
+    @classmethod
+    def from_record(cls, quota: records.QuotaRecord) -> Quota:
+        return cls(
+            daily_tokens=quota.daily_tokens,
+            monthly_tokens=quota.monthly_tokens,
+            used_today=quota.used_today,
+            used_this_month=quota.used_this_month,
+            resets_at=quota.resets_at,
+        )
+
+
 @strawberry.type(description="An account.")
 class User:
     id: strawberry.ID = strawberry.field(description="The account's id.")
     username: str = strawberry.field(description="Its name, in lower case.")
     created_at: datetime = strawberry.field(description="When it was created.")
+    role: Role = strawberry.field(description="What it may do.")
+    disabled: bool = strawberry.field(
+        description="Whether an admin disabled it: it can neither sign in nor be used."
+    )
+
+    @strawberry.field(
+        description="Its tokens per day, the last `days` days up to today (UTC), oldest "
+        "first; only its owner and admins see it."
+    )
+    async def usage(
+        self,
+        info: Info,
+        days: Annotated[int, strawberry.argument(description="How many days, 1 to 366.")] = 30,
+    ) -> list[UsageDay]:
+        services = info.context.services
+        await services.accounts.require_self_or_admin(info.context.user_id, int(self.id))
+        return [UsageDay.from_record(day) for day in await services.usage.days(int(self.id), days)]
+
+    @strawberry.field(
+        description="Its token quotas and what is used of them; only its owner and admins see it."
+    )
+    async def quota(self, info: Info) -> Quota | None:
+        services = info.context.services
+        await services.accounts.require_self_or_admin(info.context.user_id, int(self.id))
+        return Quota.from_record(await services.quotas.of(int(self.id)))
 
     @classmethod
     def from_record(cls, user: records.UserRecord) -> User:
         return cls(
-            id=strawberry.ID(str(user.id)), username=user.username, created_at=user.created_at
+            id=strawberry.ID(str(user.id)),
+            username=user.username,
+            created_at=user.created_at,
+            role=Role(user.role),
+            disabled=user.disabled,
         )
 
 

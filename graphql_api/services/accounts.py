@@ -23,9 +23,15 @@ from redis.asyncio import Redis
 from tortoise.exceptions import IntegrityError
 
 from graphql_api import security
-from graphql_api.errors import BadUserInput, RateLimited, ServiceUnavailable, Unauthenticated
+from graphql_api.errors import (
+    BadUserInput,
+    Forbidden,
+    RateLimited,
+    ServiceUnavailable,
+    Unauthenticated,
+)
 from graphql_api.models import RefreshToken, Session, User
-from graphql_api.records import UserRecord
+from graphql_api.records import Role, UserRecord
 from graphql_api.security import InvalidToken, TokenClaims
 from graphql_api.services.broker import Broker
 from graphql_api.services.limits import LimitReached, Ticket, address_key, make_window
@@ -52,6 +58,7 @@ HASHING_BUSY_RETRY = 2
 VERIFIED_TOKENS_KEPT = 10_000
 BUSY = "the server is busy checking passwords; try again in a moment"
 LOCKED = "too many failed logins; try again later"
+DISABLED = "this account is disabled; ask an administrator"
 
 
 def normalize_username(username: str) -> str:
@@ -215,19 +222,58 @@ class Accounts:
         token, claims = await self.open_session(user.id, client=client)
         return user, token, claims
 
-    async def create_user(self, username: str, password: str) -> UserRecord:
+    async def create_user(self, username: str, password: str, role: Role = Role.USER) -> UserRecord:
         name = validate_credentials(username, password)
         digest = await self.hash_password(password)
         try:
-            return UserRecord.from_model(await User.create(username=name, password_hash=digest))
+            created = await User.create(username=name, password_hash=digest, role=role)
         except IntegrityError:
             raise BadUserInput("that username is taken", reason="username_taken") from None
+        return UserRecord.from_model(created)
 
     async def get_user(self, user_id: int) -> UserRecord:
-        """The signed-in user; UNAUTHENTICATED when the account is gone."""
+        """The signed-in user; UNAUTHENTICATED when the account is gone or disabled."""
         user = await User.get_or_none(id=user_id)
         if user is None:
             raise Unauthenticated("your account no longer exists")
+        if user.disabled_at is not None:
+            raise Unauthenticated(DISABLED, reason="account_disabled")
+        return UserRecord.from_model(user)
+
+    async def require_admin(self, user_id: int) -> UserRecord:
+        """The signed-in user if they are an admin, read from the database each time (a
+        demotion counts at once); FORBIDDEN for anyone else who is signed in."""
+        user = await self.get_user(user_id)
+        if user.role is not Role.ADMIN:
+            raise Forbidden("only administrators can do this", reason="admin_only")
+        return user
+
+    async def require_self_or_admin(self, viewer_id: int, user_id: int) -> None:
+        """What only a user and the admins may see of them (their usage, their quota)."""
+        if viewer_id != user_id:
+            await self.require_admin(viewer_id)
+
+    async def end_user_sessions(self, user_id: int) -> int:
+        """End every session of a user at once on every process (their WebSockets close),
+        and every "keep me signed in" of theirs: a disabled account, a password reset."""
+        now = datetime.now(UTC)
+        await RefreshToken.filter(user_id=user_id, revoked_at=None).update(revoked_at=now)
+        sessions = await Session.filter(
+            user_id=user_id, revoked_at=None, expires_at__gt=now
+        ).values_list("jti", "expires_at")
+        for jti, expires_at in sessions:
+            await self.end_session(str(jti), expires_at.timestamp())
+        # Any opened meanwhile (a login that had checked the account just before).
+        await Session.filter(user_id=user_id, revoked_at=None).update(revoked_at=now)
+        return len(sessions)
+
+    async def set_role(self, username: str, role: Role) -> UserRecord:
+        """Make a user an admin, or a plain user again (command line: `users promote`)."""
+        user = await User.get_or_none(username=normalize_username(username))
+        if user is None:
+            raise BadUserInput(f"no user named {normalize_username(username)!r}")
+        user.role = role
+        await user.save(update_fields=["role"])
         return UserRecord.from_model(user)
 
     async def login(
@@ -259,6 +305,8 @@ class Accounts:
             raise Unauthenticated("wrong username or password", reason="wrong_credentials")
         await self._failures.reset(account_key)
         await self._address_failures.release(tickets[1])
+        if user.disabled_at is not None:
+            raise Unauthenticated(DISABLED, reason="account_disabled")
         if check.needs_rehash:
             user.password_hash = await self.hash_password(password)
             await user.save(update_fields=["password_hash"])

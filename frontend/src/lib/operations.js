@@ -17,11 +17,11 @@ export const SERVER_INFO =
   'query ServerInfo { serverInfo { allowSignup maxPromptLength graphiql } }';
 
 export const LOGIN = `mutation Login($username: String!, $password: String!) {
-  login(username: $username, password: $password) { token expiresAt user { id username } }
+  login(username: $username, password: $password) { token expiresAt user { id username role } }
 }`;
 
 export const REGISTER = `mutation Register($username: String!, $password: String!) {
-  register(username: $username, password: $password) { token expiresAt user { id username } }
+  register(username: $username, password: $password) { token expiresAt user { id username role } }
 }`;
 
 export const LOGOUT = 'mutation Logout { logout }';
