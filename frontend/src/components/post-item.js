@@ -25,7 +25,8 @@ import './version-switcher.js';
  * show another version's answer beside its own. Unless `busy` (a prompt or an answer in
  * flight), the answer can be regenerated, with its model or with another (the models
  * context). `highlighted` outlines the prompt (a search hit). `updateComplete` also waits
- * for the answer's Markdown to render.
+ * for the answer's Markdown to render. While two versions are side by side it has the
+ * `comparing` attribute (its list may give it more room).
  *
  * @fires regenerate - {post, model}: Regenerate (or Retry) was pressed; model is null, or
  *   the one chosen under "Regenerate with…"
@@ -219,6 +220,10 @@ export class PostItem extends LitElement {
       const draft = loadEditDraft(this._userId, this.post.id);
       if (draft) Object.assign(this, { _editing: true, _editText: draft });
     }
+  }
+
+  updated(changed) {
+    if (changed.has('_compared')) this.toggleAttribute('comparing', Boolean(this._compared));
   }
 
   async getUpdateComplete() {
