@@ -209,14 +209,16 @@ export class PostItem extends LitElement {
 
   willUpdate(changed) {
     const before = changed.get('post');
-    if (changed.has('post') && before && before.id !== this.post.id) {
+    // Not a new text of the same post (as its answer streams): another post, or version.
+    const anotherPost = changed.has('post') && before?.id !== this.post.id;
+    if (anotherPost && before) {
       // Another version is shown here now: an edit that made it has been sent.
       if (this._editing) saveEditDraft(this._userId, before.id, '');
       this._editing = false;
       this._choosingModel = false;
       this._compared = null;
     }
-    if ((changed.has('post') || changed.has('_userId')) && this._userId && this.post.id) {
+    if ((anotherPost || changed.has('_userId')) && this._userId && this.post.id) {
       const draft = loadEditDraft(this._userId, this.post.id);
       if (draft) Object.assign(this, { _editing: true, _editText: draft });
     }
