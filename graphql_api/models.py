@@ -22,6 +22,7 @@ __all__ = [
     "AuditEntry",
     "Conversation",
     "ConversationStatus",
+    "Identity",
     "Post",
     "PostStatus",
     "Role",
@@ -278,3 +279,26 @@ class AuditEntry(Model):
 
     class Meta:
         table = "audit_log"
+
+
+# A person as an OpenID provider knows them: its issuer and their `sub` there, never their
+# e-mail, say who they are (an address can be reassigned or be unverified). (Not a docstring:
+# Tortoise would make it the table's comment.)
+class Identity(Model):
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="identities", on_delete=fields.CASCADE
+    )
+    # Compared byte for byte: `sub` is case-sensitive.
+    issuer = ExactCharField(max_length=255)
+    subject = ExactCharField(max_length=255)
+    # What the provider said last, for the operator; never used to find the account.
+    email = fields.CharField(max_length=320, null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    last_login_at = fields.DatetimeField(null=True)
+
+    user_id: int
+
+    class Meta:
+        table = "identities"
+        unique_together = (("issuer", "subject"),)

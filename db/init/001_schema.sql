@@ -122,3 +122,14 @@ CREATE TABLE IF NOT EXISTS `audit_log` (
     `detail` JSON,
     `created_at` DATETIME(6) NOT NULL
 ) CHARACTER SET utf8mb4;
+CREATE TABLE IF NOT EXISTS `identities` (
+    `id` INT NOT NULL PRIMARY KEY AUTO_INCREMENT,
+    `issuer` VARCHAR(255) COLLATE utf8mb4_bin NOT NULL,
+    `subject` VARCHAR(255) COLLATE utf8mb4_bin NOT NULL,
+    `email` VARCHAR(320),
+    `created_at` DATETIME(6) NOT NULL,
+    `last_login_at` DATETIME(6),
+    `user_id` INT NOT NULL,
+    UNIQUE KEY `uid_identities_issuer_1dda2d` (`issuer`, `subject`),
+    CONSTRAINT `fk_identiti_users_fb488572` FOREIGN KEY (`user_id`) REFERENCES `users` (`id`) ON DELETE CASCADE
+) CHARACTER SET utf8mb4;

@@ -97,10 +97,11 @@ def _event_plan(parent: GraphQLObjectType, selections: SelectionSetNode) -> list
             plan.append((key, parent.name))
             continue
         field = parent.fields.get(selection.name.value)
+        if field is None:
+            raise _Unmappable
         definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
         if (
-            field is None
-            or not isinstance(definition, StrawberryField)
+            not isinstance(definition, StrawberryField)
             or definition.base_resolver is not None
             or definition.permission_classes
             or definition.extensions
@@ -154,10 +155,11 @@ def _tree_plan(parent: GraphQLObjectType, selections: SelectionSetNode) -> list[
             plan.append((key, parent.name))
             continue
         field = parent.fields.get(selection.name.value)
+        if field is None:  # introspection (`__schema`, `__type`) among them
+            raise _Unmappable
         definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
         if (
-            field is None
-            or not isinstance(definition, StrawberryField)
+            not isinstance(definition, StrawberryField)
             or definition.permission_classes
             or definition.extensions
         ):

@@ -207,11 +207,25 @@ class AuthPayload:
     expires_at: datetime = strawberry.field(description="When the token stops working.")
 
 
+@strawberry.type(description="An OpenID Connect provider people can log in with.")
+class SingleSignOnProvider:
+    name: str = strawberry.field(description='Its name, for a "Log in with …" button.')
+    login_url: str = strawberry.field(
+        description="Where the browser goes to log in with it (a path of this server)."
+    )
+
+
 @strawberry.type(description="What this server allows.")
 class ServerInfo:
     allow_signup: bool = strawberry.field(description="Whether `register` works.")
     max_prompt_length: int = strawberry.field(description="The longest prompt, in characters.")
     graphiql: bool = strawberry.field(description="Whether GraphiQL is served at /graphql.")
+    password_login: bool = strawberry.field(
+        description="Whether `login` and `register` take a password (false: single sign-on only)."
+    )
+    single_sign_on: list[SingleSignOnProvider] = strawberry.field(
+        description="The providers people can log in with; empty when there is none."
+    )
 
 
 @strawberry.type(description="Where a page sits in its list (Relay's cursor connections).")

@@ -59,6 +59,7 @@ VERIFIED_TOKENS_KEPT = 10_000
 BUSY = "the server is busy checking passwords; try again in a moment"
 LOCKED = "too many failed logins; try again later"
 DISABLED = "this account is disabled; ask an administrator"
+NO_PASSWORDS = "this server logs people in through single sign-on only"
 
 
 def normalize_username(username: str) -> str:
@@ -205,6 +206,8 @@ class Accounts:
         address: str = "unknown",
         client: ClientInfo | None = None,
     ) -> tuple[UserRecord, str, TokenClaims]:
+        if not self.settings.password_login:
+            raise BadUserInput(NO_PASSWORDS, reason="password_login_disabled")
         if not self.settings.allow_signup:
             raise BadUserInput("sign-up is disabled on this server", reason="signup_disabled")
         validate_credentials(username, password)
@@ -288,6 +291,8 @@ class Accounts:
         before the password is checked, and is taken back only if it succeeds: past either
         limit the answer is RATE_LIMITED, even for the right password, however many
         attempts arrive at once."""
+        if not self.settings.password_login:
+            raise BadUserInput(NO_PASSWORDS, reason="password_login_disabled")
         check_text(password, "password", max_chars=MAX_PASSWORD_CHARS)
         name = normalize_username(check_text(username, "username", max_chars=256))
         # A name no account can have (accents, other scripts) is checked like an unknown

@@ -40,6 +40,7 @@ from graphql_api.services.quotas import Quotas
 from graphql_api.services.search import Search
 from graphql_api.services.sessions import Sessions
 from graphql_api.services.sharing import Sharing
+from graphql_api.services.single_sign_on import SingleSignOn
 from graphql_api.services.titles import Titles
 from graphql_api.services.usage import Usage
 from graphql_api.settings import Settings
@@ -67,6 +68,8 @@ class Services:
     admin: Admin
     usage: Usage
     quotas: Quotas
+    # None unless OIDC_ISSUER is set.
+    single_sign_on: SingleSignOn | None = None
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,7 @@ async def running(settings: Settings, metrics: Metrics) -> AsyncIterator[Wiring]
                     per_process=settings.max_streams_per_process,
                 )
                 recovery = Recovery(settings, writer, broker)
+                single_sign_on = SingleSignOn(settings, accounts) if settings.oidc_issuer else None
                 services = Services(
                     settings=settings,
                     metrics=metrics,
@@ -126,6 +130,7 @@ async def running(settings: Settings, metrics: Metrics) -> AsyncIterator[Wiring]
                     admin=Admin(accounts, stop_answers=answers.stop_all_of_user),
                     usage=usage,
                     quotas=quotas,
+                    single_sign_on=single_sign_on,
                 )
                 await broker.start(on_stop=writer.stop_local, on_revoke=accounts.revoked.add)
                 await recovery.mark_interrupted(starting=True)
@@ -144,6 +149,8 @@ async def running(settings: Settings, metrics: Metrics) -> AsyncIterator[Wiring]
                     await asyncio.gather(*chores, return_exceptions=True)
                     await writer.aclose()
                     await titles.aclose()
+                    if single_sign_on is not None:
+                        await single_sign_on.aclose()
                     accounts.close()
                     await broker.close()
     finally:

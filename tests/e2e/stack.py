@@ -89,10 +89,12 @@ class Stack:
         return post
 
 
-def start_stack(tmp: Path, llm: VLLMStandin, **settings: str) -> tuple[Stack, list[ServerProcess]]:
+def start_stack(
+    tmp: Path, llm: VLLMStandin, api_port: int | None = None, **settings: str
+) -> tuple[Stack, list[ServerProcess]]:
     """The gateway in front of `llm`, and the API on SQLite in `tmp`, each a process on a free
-    port. `settings` are extra environment variables for the API. The processes are returned
-    in start order, for the caller to stop."""
+    port (the API's `api_port` when given). `settings` are extra environment variables for the
+    API. The processes are returned in start order, for the caller to stop."""
     gateway_url = f"http://127.0.0.1:{free_port()}"
     gateway = ServerProcess(
         ["-m", "llm_gateway"],
@@ -109,19 +111,19 @@ def start_stack(tmp: Path, llm: VLLMStandin, **settings: str) -> tuple[Stack, li
     )
     gateway.start()
     try:
-        stack = start_api(tmp, gateway_url, **settings)
+        stack = start_api(tmp, gateway_url, api_port, **settings)
     except RuntimeError:
         gateway.stop()
         raise
     return stack, [gateway, stack.api]
 
 
-def start_api(tmp: Path, gateway_url: str, **settings: str) -> Stack:
-    """The API on SQLite in `tmp`, a process on a free port, in front of the gateway at
-    `gateway_url`; stop it with `stack.api.stop()`."""
+def start_api(tmp: Path, gateway_url: str, api_port: int | None = None, **settings: str) -> Stack:
+    """The API on SQLite in `tmp`, a process on a free port (or `api_port`), in front of the
+    gateway at `gateway_url`; stop it with `stack.api.stop()`."""
     if not (FRONTEND_DIST / "index.html").is_file():
         pytest.fail("frontend/dist is missing: run `make frontend` (make test does it first)")
-    api_url = f"http://127.0.0.1:{free_port()}"
+    api_url = f"http://127.0.0.1:{api_port or free_port()}"
     api = ServerProcess(
         ["-m", "graphql_api", "serve"],
         {

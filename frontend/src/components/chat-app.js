@@ -17,6 +17,7 @@ import { asApiError } from '../lib/errors.js';
 import { GraphQLClient } from '../lib/graphql.js';
 import { LOGOUT, SERVER_INFO } from '../lib/operations.js';
 import { applyTheme, loadTheme } from '../lib/preferences.js';
+import { sessionFromRefreshCookie, takeSignOnResult } from '../lib/single-sign-on.js';
 import { spokenText } from '../lib/spoken-text.js';
 import { SubscriptionClient } from '../lib/subscriptions.js';
 import { quotaErrorText } from '../lib/usage.js';
@@ -155,6 +156,7 @@ export class ChatApp extends LitElement {
   connectedCallback() {
     super.connectedCallback();
     this.#loadServerInfo();
+    this.#takeUpSignOn();
   }
 
   disconnectedCallback() {
@@ -232,6 +234,21 @@ export class ChatApp extends LitElement {
       if (asApiError(error).code === 'NETWORK') {
         this.#toasts.value?.show(t('error.NETWORK'), { kind: 'error' });
       }
+    }
+  }
+
+  /** Back from single sign-on: take up the session its callback left, or say why not. */
+  async #takeUpSignOn() {
+    const result = takeSignOnResult();
+    if (!result) return;
+    if (result.errorKey) {
+      this._loginNotice = t(result.errorKey);
+      return;
+    }
+    try {
+      await this.#onLoggedIn(await sessionFromRefreshCookie());
+    } catch {
+      this._loginNotice = t('login.sso.sso_failed');
     }
   }
 

@@ -58,7 +58,18 @@ export default {
   'login.logIn': 'Log in',
   'login.loggedOut': 'You are logged out.',
   'login.noAccount': 'No account yet?',
+  'login.or': 'or',
   'login.password': 'Password',
+  'login.singleSignOn': 'Log in with {name}',
+  'login.sso.signup_disabled':
+    'There is no account for you here, and this server does not create accounts at sign-in. Ask its administrator for one.',
+  'login.sso.sso_expired':
+    'The sign-in took too long or was started in another browser. Try again.',
+  'login.sso.sso_failed': 'The sign-in could not be completed. Try again.',
+  'login.sso.sso_refused': 'The sign-in was cancelled or refused.',
+  'login.sso.sso_state_mismatch':
+    'The sign-in did not match the one this browser started. Try again.',
+  'login.sso.sso_unavailable': 'Single sign-on is unavailable right now. Try again later.',
   'login.signUp': 'Sign up',
   'login.signUpTitle': 'Create an account',
   'login.title': 'Log in',

@@ -60,7 +60,18 @@ export default {
   'login.logIn': 'Entrar',
   'login.loggedOut': 'Você saiu.',
   'login.noAccount': 'Ainda não tem conta?',
+  'login.or': 'ou',
   'login.password': 'Senha',
+  'login.singleSignOn': 'Entrar com {name}',
+  'login.sso.signup_disabled':
+    'Não há conta sua aqui, e este servidor não cria contas na entrada. Peça uma ao administrador.',
+  'login.sso.sso_expired':
+    'A entrada demorou demais ou foi iniciada em outro navegador. Tente de novo.',
+  'login.sso.sso_failed': 'Não foi possível concluir a entrada. Tente de novo.',
+  'login.sso.sso_refused': 'A entrada foi cancelada ou recusada.',
+  'login.sso.sso_state_mismatch':
+    'A entrada não corresponde à que este navegador iniciou. Tente de novo.',
+  'login.sso.sso_unavailable': 'O login único está indisponível agora. Tente mais tarde.',
   'login.signUp': 'Criar conta',
   'login.signUpTitle': 'Criar uma conta',
   'login.title': 'Entrar',

@@ -13,8 +13,9 @@ const STREAM_EVENT_FIELDS = `
 
 const CONVERSATION_FIELDS = 'id title instructions updatedAt model';
 
-export const SERVER_INFO =
-  'query ServerInfo { serverInfo { allowSignup maxPromptLength graphiql } }';
+export const SERVER_INFO = `query ServerInfo {
+  serverInfo { allowSignup maxPromptLength graphiql passwordLogin singleSignOn { name loginUrl } }
+}`;
 
 export const LOGIN = `mutation Login($username: String!, $password: String!) {
   login(username: $username, password: $password) { token expiresAt user { id username role } }

@@ -173,3 +173,23 @@ def test_a_page_with_a_null_where_the_schema_says_non_null_reports_it_as_the_nor
     normal, normal_errors = run_page(StrawberryGraphQLCoreExecutionContext, root)
     assert fast == normal is None
     assert [error.message for error in fast_errors] == [error.message for error in normal_errors]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "{ __schema { mutationType { fields { name } } } }",
+        '{ __type(name: "Post") { name fields { name type { kind name } } } }',
+        "{ page { edges { node { __typename id } } } __typename }",
+    ],
+)
+def test_introspection_and_typenames_give_what_the_normal_execution_gives(query: str) -> None:
+    root = PageRoot(page=page_of(with_siblings(event().post, [42])), pages=[])
+    fast = execute(PAGE_SCHEMA, parse(query), root, executor_class=LeanExecutionContext)
+    normal = execute(
+        PAGE_SCHEMA, parse(query), root, executor_class=StrawberryGraphQLCoreExecutionContext
+    )
+    assert not isawaitable(fast)
+    assert not isawaitable(normal)
+    assert fast.errors is normal.errors is None
+    assert fast.data == normal.data
