@@ -244,6 +244,25 @@ async def test_an_unknown_or_revoked_token_answers_null_and_takes_as_long_as_a_k
     assert (await sharing_api.ok(SHARED, {"t": "x" * 10_000}))["sharedConversation"] is None
 
 
+async def test_one_request_reads_one_shared_conversation(
+    sharing_api: ApiServer, model: VLLMStandin
+) -> None:
+    alice = await sharing_api.new_user()
+    token = token_of(
+        (await share(sharing_api, alice, await chat(sharing_api, alice, "one")))["url"]
+    )
+    for query in (
+        "query($t: String!) { a: sharedConversation(token: $t) { title } "
+        "b: sharedConversation(token: $t) { title } }",
+        "query($t: String!) { a: sharedConversation(token: $t) { title } ...more } "
+        "fragment more on Query { b: sharedConversation(token: $t) { title } }",
+        "query($t: String!) { ... on Query { a: sharedConversation(token: $t) { title } } "
+        "b: sharedConversation(token: $t) { title } }",
+    ):
+        error = await sharing_api.error(query, {"t": token})
+        assert error["extensions"]["reason"] == "one_shared_conversation", query
+
+
 async def test_a_burst_of_token_guesses_finds_nothing_and_is_rate_limited(
     api: ApiServer, database_url: str, gateway: GatewayProcess, model: VLLMStandin
 ) -> None:

@@ -375,3 +375,53 @@ async def test_export_then_import_into_another_account_gives_the_same_conversati
     assert sorted(map(str, map(_tree, again["conversations"]))) == sorted(
         map(str, map(_tree, original["conversations"]))
     )
+    # The file named alice's ids: bob's import made rows of his own and left hers alone.
+    assert {item["id"] for item in report["imported"]}.isdisjoint(
+        conversation["id"] for conversation in original["conversations"]
+    )
+    after = (await export(api, alice, format="json")).json()
+    assert after["conversations"] == original["conversations"]
+
+
+async def test_imported_text_keeps_what_it_can_and_drops_options_it_would_refuse(
+    api: ApiServer,
+) -> None:
+    alice = await api.new_user()
+    document = {
+        "format_version": 1,
+        "conversations": [
+            {
+                "title": "odd\u0000 title",
+                "posts": [
+                    {
+                        "id": "1",
+                        "parent": None,
+                        "prompt": "nul\u0000 and \ud800 surrogate",
+                        "body": "fine",
+                        "options": {"temperature": "very hot", "unknown": 1},
+                    },
+                    {
+                        "id": "2",
+                        "parent": "1",
+                        "prompt": "kept options",
+                        "body": "fine",
+                        "options": {"temperature": 0.5, "format": "markdown"},
+                        "status": "streaming",
+                    },
+                ],
+            }
+        ],
+    }
+    raw = json.dumps(document).encode()  # NUL and the lone surrogate, escaped
+    report = await import_report(api, alice, raw)
+    [made] = report["imported"]
+    exported = (await export(api, alice, format="json", conversation=made["id"])).json()
+    [conversation] = exported["conversations"]
+    assert conversation["title"] == "odd\ufffd title"
+    first, second = conversation["posts"]
+    assert first["prompt"] == "nul\ufffd and \ufffd surrogate"
+    assert first["options"] is None
+    assert second["options"] == {"temperature": 0.5, "format": "markdown"}
+    # An answer being written when it was exported is not left "streaming" for ever.
+    assert second["status"] == "failed"
+    assert second["finish_reason"] == "interrupted"
