@@ -155,7 +155,10 @@ export default {
   'toast.error': 'Error',
 
   'transfer.close': 'Close',
-  'transfer.downloaded': 'Downloading {name}.',
+  'transfer.downloaded': 'Downloaded {name}.',
+  'transfer.downloading': 'Downloading… {size} MB',
+  'transfer.exportOneJson': 'This conversation (JSON)',
+  'transfer.exportOneMarkdown': 'This conversation (Markdown)',
   'transfer.export': 'Export',
   'transfer.exportJson': 'All conversations (JSON)',
   'transfer.exportMarkdown': 'All conversations (Markdown, zip)',

@@ -158,7 +158,10 @@ export default {
   'toast.error': 'Erro',
 
   'transfer.close': 'Fechar',
-  'transfer.downloaded': 'Baixando {name}.',
+  'transfer.downloaded': '{name} baixado.',
+  'transfer.downloading': 'Baixando… {size} MB',
+  'transfer.exportOneJson': 'Esta conversa (JSON)',
+  'transfer.exportOneMarkdown': 'Esta conversa (Markdown)',
   'transfer.export': 'Exportar',
   'transfer.exportJson': 'Todas as conversas (JSON)',
   'transfer.exportMarkdown': 'Todas as conversas (Markdown, zip)',
