@@ -149,10 +149,13 @@ async def test_an_import_needs_a_login_and_a_cross_site_form_cannot_post_one(
     assert response.status_code == 401
     assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     # A multipart GraphQL request without the Authorization header is what a form on another
-    # site can send: refused before it is read, whatever operation it carries.
+    # site can send: refused before it is read, whatever operation it carries; so is one
+    # whose token is not valid.
     forged = await upload(api, None, FIXTURE.read_bytes())
-    assert forged.status_code == 400
-    assert "Authorization" in forged.text
+    assert forged.status_code == 401
+    assert "log in" in forged.text
+    stranger = Account(id="0", username="nobody", token="not-a-token")
+    assert (await upload(api, stranger, FIXTURE.read_bytes())).status_code == 401
 
 
 async def test_oversized_uploads_are_refused_and_nothing_is_written(
