@@ -428,3 +428,24 @@ async def test_imported_text_keeps_what_it_can_and_drops_options_it_would_refuse
     # An answer being written when it was exported is not left "streaming" for ever.
     assert second["status"] == "failed"
     assert second["finish_reason"] == "interrupted"
+
+
+async def test_an_upload_arriving_in_one_read_with_its_headers_is_not_taken_for_huge_headers(
+    api: ApiServer,
+) -> None:
+    """The header-size guard counts only what comes before the blank line ending the
+    headers: a large body sent in the same write must reach the route."""
+    alice = await api.new_user()
+    body = json.dumps({"format_version": 1, "conversations": [], "pad": "x" * 600_000}).encode()
+    host, port = api.url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    head = (
+        f"POST /api/import HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {alice.token}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        "Connection: close\r\n\r\n"
+    ).encode()
+    writer.write(head + body)
+    await writer.drain()
+    status = (await reader.readline()).decode()
+    writer.close()
+    assert status.startswith("HTTP/1.1 200"), status
