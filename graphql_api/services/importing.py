@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from graphql_api.errors import BadUserInput
+from graphql_api.errors import ApiError, BadUserInput
 from graphql_api.records import ConversationRecord, PostStatus
 from graphql_api.services.chatgpt import parse_chatgpt_conversation
 from graphql_api.services.drafts import (
@@ -33,6 +33,7 @@ from graphql_api.services.drafts import (
     store_conversation,
 )
 from graphql_api.services.exporting import FORMAT_VERSION
+from graphql_api.services.prompting import OutputOptions
 from graphql_api.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,17 @@ def _when(value: object, what: str) -> datetime | None:
         raise Malformed(f"{what} is not a date") from None
 
 
+def _options(options: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Generation options as this server reads them (a regeneration reuses them); options it
+    would refuse are dropped, not the post."""
+    if not options:
+        return None
+    try:
+        return OutputOptions.from_json(options).validated().to_json() or None
+    except (TypeError, ValueError, ApiError):
+        return None
+
+
 def _own_post(index: int, item: object, known: set[str]) -> DraftPost:
     what = f"post {index + 1}"
     if not isinstance(item, dict):
@@ -125,7 +137,7 @@ def _own_post(index: int, item: object, known: set[str]) -> DraftPost:
         completion_tokens=_optional(item.get("completion_tokens"), int, what),
         latency_ms=_optional(item.get("latency_ms"), int, what),
         error=error,
-        options=_optional(item.get("options"), dict, what),
+        options=_options(_optional(item.get("options"), dict, what)),
         replaces=str(replaces) if replaces is not None and str(replaces) in known else None,
     )
 

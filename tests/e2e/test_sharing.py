@@ -158,3 +158,12 @@ async def test_export_and_import_from_the_sidebar(
     await expect(dialog.get_by_text("“Broken export”: damaged in the file")).to_be_visible()
     await dialog.get_by_role("button", name="Close").click()
     await expect(sidebar_links(page).filter(has_text="Trip to Lisbon")).to_have_count(1)
+
+    # With a conversation open, that one alone, as Markdown.
+    await sidebar_links(page).filter(has_text="exported question").click()
+    await page.get_by_role("button", name="Export and import").click()
+    async with page.expect_download() as started:
+        await dialog.get_by_role("button", name="This conversation (Markdown)").click()
+    markdown = Path(await (await started.value).path()).read_text()
+    assert markdown.startswith("# exported question\n")
+    assert "Echo: exported question" in markdown
