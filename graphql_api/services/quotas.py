@@ -42,27 +42,38 @@ class Quotas:
         self.metrics = metrics
 
     async def of(self, user_id: int) -> QuotaRecord:
-        user = await User.get_or_none(id=user_id).values("daily_token_quota", "monthly_token_quota")
-        if user is None:
+        found = await self.of_many([user_id])
+        if user_id not in found:
             raise Unauthenticated("your account no longer exists")
-        daily = user["daily_token_quota"]
-        monthly = user["monthly_token_quota"]
-        daily = self.settings.daily_token_quota if daily is None else int(daily)
-        monthly = self.settings.monthly_token_quota if monthly is None else int(monthly)
-        used_today, used_month = await self.usage.totals(user_id)
-        today = self.usage.today()
-        resets_at = None
-        if daily is not None:
-            resets_at = next_day(today)
-        elif monthly is not None:
-            resets_at = next_month(today)
-        return QuotaRecord(
-            daily_tokens=daily,
-            monthly_tokens=monthly,
-            used_today=used_today,
-            used_this_month=used_month,
-            resets_at=resets_at,
+        return found[user_id]
+
+    async def of_many(self, user_ids: list[int]) -> dict[int, QuotaRecord]:
+        """`of` for several users in two queries (a page of users); a missing one is left out."""
+        rows = await User.filter(id__in=user_ids).values(
+            "id", "daily_token_quota", "monthly_token_quota"
         )
+        totals = await self.usage.totals_of_many([int(row["id"]) for row in rows])
+        today = self.usage.today()
+        quotas = {}
+        for row in rows:
+            daily = row["daily_token_quota"]
+            monthly = row["monthly_token_quota"]
+            daily = self.settings.daily_token_quota if daily is None else int(daily)
+            monthly = self.settings.monthly_token_quota if monthly is None else int(monthly)
+            resets_at = None
+            if daily is not None:
+                resets_at = next_day(today)
+            elif monthly is not None:
+                resets_at = next_month(today)
+            used_today, used_month = totals[int(row["id"])]
+            quotas[int(row["id"])] = QuotaRecord(
+                daily_tokens=daily,
+                monthly_tokens=monthly,
+                used_today=used_today,
+                used_this_month=used_month,
+                resets_at=resets_at,
+            )
+        return quotas
 
     async def admit(self, user_id: int) -> None:
         """Nothing when the user may start an answer; QUOTA_EXCEEDED, saying when it resets,

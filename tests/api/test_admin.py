@@ -31,6 +31,7 @@ from tests.support import (
     ApiServer,
     GatewayProcess,
     GraphQLSocket,
+    counted_statements,
     start_api,
 )
 
@@ -472,3 +473,19 @@ async def test_a_disabled_users_remembered_browser_cannot_sign_in_again(api: Api
         # Enabled again, the cookie stays dead: the disabling ended that sign-in.
         await api.ok(UPDATE, {"id": ivan.id, "d": False}, token=admin.token)
         assert (await refresh(http)).status_code == 401
+
+
+async def test_a_page_of_users_with_usage_and_quotas_costs_the_same_queries_at_any_size(
+    api: ApiServer,
+) -> None:
+    admin = await make_admin(api)
+    tag = os.urandom(3).hex()
+    for _ in range(6):
+        await api.new_user(f"page{tag}")
+    counts = []
+    for size in (2, 6):
+        with counted_statements() as statements:
+            page = (await api.ok(USERS, {"s": f"page{tag}", "f": size}, token=admin.token))["users"]
+        assert len(page["edges"]) == size
+        counts.append(len(statements))
+    assert counts[0] == counts[1], counts
