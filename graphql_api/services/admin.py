@@ -80,8 +80,9 @@ def _checked_quota(value: int | Unchanged | None, name: str) -> int | Unchanged 
 async def _lock_admins() -> set[int]:
     """The enabled admins' ids, their rows locked until the transaction ends: two changes
     that could each remove an admin wait for one another."""
-    rows = await User.select_for_update().filter(role=Role.ADMIN, disabled_at=None).values("id")
-    return {int(row["id"]) for row in rows}
+    # Whole rows: Tortoise drops FOR UPDATE from a `.values()` query.
+    admins = await User.select_for_update().filter(role=Role.ADMIN, disabled_at=None)
+    return {admin.id for admin in admins}
 
 
 class Admin:
