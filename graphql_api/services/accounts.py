@@ -251,9 +251,10 @@ class Accounts:
             raise Forbidden("only administrators can do this", reason="admin_only")
         return user
 
-    async def require_self_or_admin(self, viewer_id: int, user_id: int) -> None:
-        """What only a user and the admins may see of them (their usage, their quota)."""
-        if viewer_id != user_id:
+    async def require_self_or_admin(self, viewer_id: int, user_ids: set[int]) -> None:
+        """What only a user and the admins may see of them (their usage, their quota):
+        FORBIDDEN unless every one of `user_ids` is the viewer, or the viewer is an admin."""
+        if user_ids - {viewer_id}:
             await self.require_admin(viewer_id)
 
     async def end_user_sessions(self, user_id: int) -> int:

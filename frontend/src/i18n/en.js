@@ -53,6 +53,7 @@ export default {
   'length.medium': 'Medium',
   'length.short': 'Short',
 
+  'login.disabled': 'This account is disabled. Ask an administrator.',
   'login.expired': 'Your session expired. Log in again; your unsent message is kept.',
   'login.haveAccount': 'Already have an account?',
   'login.logIn': 'Log in',

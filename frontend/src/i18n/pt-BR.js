@@ -55,6 +55,7 @@ export default {
   'length.medium': 'Média',
   'length.short': 'Curta',
 
+  'login.disabled': 'Esta conta está desativada. Fale com um administrador.',
   'login.expired': 'Sua sessão expirou. Entre novamente; a mensagem não enviada foi guardada.',
   'login.haveAccount': 'Já tem uma conta?',
   'login.logIn': 'Entrar',
