@@ -19,7 +19,7 @@ Routes:
   at least one model can answer), `GET /metrics` (Prometheus).
 
 Errors before streaming are an HTTP status with the body
-`{"error": {"message": ..., "type": ..., "code": ...}}` (the classes in `errors.py`):
+`{"error": {"message": ..., "type": ..., "param": null, "code": ...}}` (`errors.py`):
 - 400 `invalid_request_error`: `invalid_request` (a malformed body),
   `context_length_exceeded` (the prompt cannot fit even with all older turns dropped), or
   `upstream_4xx` (the model server refused the request, with its status);
