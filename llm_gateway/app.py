@@ -150,6 +150,9 @@ class Gateway:
         self.metrics.requests.labels(outcome=outcome).inc()
         tokens = answer.stats.completion_tokens if answer else 0
         self.metrics.tokens_out.inc(tokens)
+        if model is not None:
+            self.metrics.model_requests.labels(model.config.label, outcome).inc()
+            self.metrics.model_tokens_out.labels(model.config.label).inc(tokens)
         log = logger.info if outcome in {"ok", "cancelled"} else logger.warning
         log(
             "chat completion %s%s%s: %d tokens in %.0f ms%s",
