@@ -17,4 +17,7 @@ INSERT INTO `tortoise_migrations` (`app`, `name`, `applied_at`) VALUES
     ('models', '0004_conversation_model', UTC_TIMESTAMP(6)),
     ('models', '0005_client_ids', UTC_TIMESTAMP(6)),
     ('models', '0008_post_search', UTC_TIMESTAMP(6)),
-    ('models', '0009_sessions_pins_titles', UTC_TIMESTAMP(6));
+    ('models', '0009_sessions_pins_titles', UTC_TIMESTAMP(6)),
+    ('models', '0010_shares', UTC_TIMESTAMP(6)),
+    ('models', '0011_roles_usage_audit', UTC_TIMESTAMP(6)),
+    ('models', '0013_identities', UTC_TIMESTAMP(6));

@@ -6,6 +6,7 @@ import { emit } from '../lib/events.js';
 import { deepActiveElement } from '../lib/focus.js';
 import { icons } from '../lib/icons.js';
 import { sharedStyles } from '../styles/shared.js';
+import './data-transfer.js';
 import './settings-menu.js';
 
 /**
@@ -19,6 +20,8 @@ import './settings-menu.js';
  * @fires new-chat - {}: the New chat button was pressed
  * @fires open-search - {}: the search button (search earlier prompts) was pressed
  * @fires logout - {}: the Log out button was pressed
+ * @fires open-usage - {}: the Usage button was pressed
+ * @fires open-admin - {}: the Admin button (shown to admins only) was pressed
  * @fires sidebar-close - {}: the reader dismissed the drawer (Escape, or a tap beside it)
  */
 export class ChatSidebar extends LitElement {
@@ -60,6 +63,10 @@ export class ChatSidebar extends LitElement {
         display: flex;
         flex-direction: column;
         gap: 0.6rem;
+      }
+      .account {
+        display: flex;
+        gap: 0.4rem;
       }
       .user {
         display: flex;
@@ -176,6 +183,19 @@ export class ChatSidebar extends LitElement {
         <slot></slot>
         <div class="bottom">
           <settings-menu></settings-menu>
+          <data-transfer></data-transfer>
+          <div class="account">
+            <button type="button" class="quiet" @click=${() => emit(this, 'open-usage')}>
+              ${t('usage.open')}
+            </button>
+            ${
+              this.#session.value?.user.role === 'ADMIN'
+                ? html`<button type="button" class="quiet" @click=${() => emit(this, 'open-admin')}>
+                    ${t('admin.open')}
+                  </button>`
+                : ''
+            }
+          </div>
           <div class="user">
             <span title=${username}>${username}</span>
             <button type="button" class="quiet" @click=${() => emit(this, 'logout')}>
