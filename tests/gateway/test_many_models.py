@@ -299,3 +299,12 @@ models:
         ("quick", 4096),
         ("silent", None),
     ]
+
+
+def test_metrics_count_requests_and_tokens_by_model(gateway: RunningGateway) -> None:
+    assert httpx.post(gateway.chat_url, json=chat_body(model="small")).status_code == 200
+    assert httpx.post(gateway.chat_url, json=chat_body(model="nope")).status_code == 404
+    metrics = httpx.get(gateway.url + "/metrics").text
+    assert 'gateway_model_requests_total{model="small",outcome="ok"}' in metrics
+    assert 'gateway_model_tokens_out_total{model="small"}' in metrics
+    assert 'model="nope"' not in metrics  # unknown names make no series
