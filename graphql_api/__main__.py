@@ -5,7 +5,10 @@ python -m graphql_api migrate                     # applies pending migrations, 
 python -m graphql_api migrate --plan              # lists them, changes nothing
 python -m graphql_api makemigrations --name add_x # after changing graphql_api/models.py
 python -m graphql_api users create alice          # asks for the password twice
+python -m graphql_api users create root --admin   # an administrator (the only way to make one)
+python -m graphql_api users promote alice         # or `demote`: never the last admin
 echo "$PASSWORD" | python -m graphql_api users reset-password alice --password-stdin
+python -m graphql_api users link-identity alice --subject 248289761001   # single sign-on
 python -m graphql_api export-schema > schema.graphql
 """
 
@@ -51,22 +54,53 @@ def _read_password(from_stdin: bool) -> str:
     return password
 
 
-async def _manage_user(action: str, username: str, password: str) -> str:
+async def _manage_user(action: str, username: str, password: str, admin: bool = False) -> str:
     from graphql_api.database import open_database
+    from graphql_api.records import Role
     from graphql_api.services.accounts import Accounts
+    from graphql_api.services.admin import Admin
 
     settings = _settings()
     async with open_database(settings) as database:
         with database:
             accounts = Accounts(settings)
+            # Answers are written by the servers, not here: nothing of theirs to stop.
+            admins = Admin(accounts, stop_answers=_nothing_to_stop)
             try:
                 if action == "create":
-                    user = await accounts.create_user(username, password)
-                    return f"Created user {user.username!r} (id {user.id})."
+                    role = Role.ADMIN if admin else Role.USER
+                    user = await accounts.create_user(username, password, role)
+                    await admins.record_command_line("create_user", user, {"role": role.name})
+                    kind = "administrator" if admin else "user"
+                    return f"Created {kind} {user.username!r} (id {user.id})."
+                if action in ("promote", "demote"):
+                    role = Role.ADMIN if action == "promote" else Role.USER
+                    user = await admins.set_role_by_name(username, role)
+                    now = "an administrator" if user.role is Role.ADMIN else "a plain user"
+                    return f"{user.username!r} is now {now}."
                 user = await accounts.set_password(username, password)
+                await admins.record_command_line("reset_password", user)
                 return f"Reset the password of {user.username!r}; their sessions are logged out."
             finally:
                 accounts.close()
+
+
+async def _nothing_to_stop(user_id: int) -> None:
+    return None
+
+
+async def _link_identity(username: str, subject: str, issuer: str | None) -> str:
+    from graphql_api.database import open_database
+    from graphql_api.services.single_sign_on import link_identity
+
+    settings = _settings()
+    issuer = issuer or settings.oidc_issuer
+    if not issuer:
+        sys.exit("Nothing changed: give --issuer, or set OIDC_ISSUER.")
+    async with open_database(settings) as database:
+        with database:
+            user = await link_identity(username, issuer, subject)
+    return f"{user.username!r} now signs in as {subject!r} at {issuer}."
 
 
 async def _migrate(plan_only: bool, target: str | None) -> list[str]:
@@ -126,6 +160,19 @@ def main(argv: list[str] | None = None) -> None:
         command.add_argument(
             "--password-stdin", action="store_true", help="read the password from standard input"
         )
+        if action == "create":
+            command.add_argument("--admin", action="store_true", help="make an administrator")
+    for action, what in (
+        ("promote", "make a user an administrator"),
+        ("demote", "a plain user again"),
+    ):
+        user_actions.add_parser(action, help=what).add_argument("username")
+    link = user_actions.add_parser(
+        "link-identity", help="let an existing account log in through single sign-on"
+    )
+    link.add_argument("username")
+    link.add_argument("--subject", required=True, help="the person's `sub` at the provider")
+    link.add_argument("--issuer", help="the provider's issuer URL (default: OIDC_ISSUER)")
     args = parser.parse_args(argv)
 
     if args.command == "serve":
@@ -143,11 +190,20 @@ def main(argv: list[str] | None = None) -> None:
         from graphql_api.schema import export_sdl
 
         sys.stdout.write(export_sdl())
-    else:
-        password = _read_password(args.password_stdin)
-        action = "create" if args.action == "create" else "reset"
+    elif args.action == "link-identity":
         try:
-            print(asyncio.run(_manage_user(action, args.username, password)))
+            print(asyncio.run(_link_identity(args.username, args.subject, args.issuer)))
+        except ApiError as exc:
+            sys.exit(f"Nothing changed: {exc.message}")
+    else:
+        if args.action in ("promote", "demote"):
+            action, password = args.action, ""
+        else:
+            password = _read_password(args.password_stdin)
+            action = "create" if args.action == "create" else "reset"
+        admin = getattr(args, "admin", False)
+        try:
+            print(asyncio.run(_manage_user(action, args.username, password, admin)))
         except ApiError as exc:
             sys.exit(f"Nothing changed: {exc.message}")
 

@@ -5,8 +5,9 @@
 
 Routes: `/graphql` (HTTP, GraphiQL, and `graphql-transport-ws`), `/healthz` (the process
 answers), `/readyz` (the database answers), `/metrics` (for the operator's scraper),
-`/api/export` and `/api/import` (`transfer`), and the built frontend at `/`. The services
-are built by `services.wiring` in the lifespan.
+`/api/export` and `/api/import` (`transfer`), `/auth/refresh` and single sign-on's
+`/auth/oidc/...` (`sign_on_routes`), and the built frontend at `/`. The services are built by
+`services.wiring` in the lifespan.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ from graphql_api.services.accounts import ClientInfo
 from graphql_api.services.broker import Broker
 from graphql_api.services.wiring import running
 from graphql_api.settings import Settings
+from graphql_api.sign_on_routes import sign_on_routes
 from graphql_api.transfer import transfer_routes
 
 log = logging.getLogger(__name__)
@@ -116,7 +118,7 @@ def create_app(settings: Settings) -> Starlette:
             {
                 "token": token,
                 "expiresAt": datetime.fromtimestamp(claims.expires_at, UTC).isoformat(),
-                "user": {"id": str(user.id), "username": user.username},
+                "user": {"id": str(user.id), "username": user.username, "role": user.role.name},
             },
             headers={"cache-control": "no-store"},
         )
@@ -147,6 +149,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/readyz", readyz),
         Route("/metrics", metrics_route),
         Route("/auth/refresh", refresh_route, methods=["POST"]),
+        *sign_on_routes(settings),
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
         *transfer_routes(),

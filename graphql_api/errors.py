@@ -38,6 +38,12 @@ class BadUserInput(ApiError):
     code = "BAD_USER_INPUT"
 
 
+class Forbidden(ApiError):
+    """Signed in, but without the role it takes (another user's object is `NotFound`)."""
+
+    code = "FORBIDDEN"
+
+
 class NotFound(ApiError):
     """Also what another user's object looks like: never reveal that it exists."""
 
@@ -52,6 +58,12 @@ class RateLimited(ApiError):
 
     def __init__(self, message: str, retry_after: float, **extra: Any) -> None:
         super().__init__(message, retryAfter=max(1, round(retry_after)), **extra)
+
+
+class QuotaExceeded(ApiError):
+    """A token quota is used up: `reason` says which, `resetsAt` when it starts again."""
+
+    code = "QUOTA_EXCEEDED"
 
 
 class LLMUnavailable(ApiError):

@@ -16,9 +16,21 @@ from tortoise.fields.data import CharEnumFieldInstance
 from tortoise.indexes import Index
 from tortoise.models import Model
 
-from graphql_api.records import ConversationStatus, PostStatus
+from graphql_api.records import ConversationStatus, PostStatus, Role
 
-__all__ = ["Conversation", "ConversationStatus", "Post", "PostStatus", "Session", "Share", "User"]
+__all__ = [
+    "AuditEntry",
+    "Conversation",
+    "ConversationStatus",
+    "Identity",
+    "Post",
+    "PostStatus",
+    "Role",
+    "Session",
+    "Share",
+    "UsageDay",
+    "User",
+]
 
 
 class EnumColumn(CharEnumFieldInstance):
@@ -61,9 +73,17 @@ class User(Model):
     # The `password` column holds the argon2id hash, never the password.
     password_hash = fields.CharField(max_length=255, source_field="password")
     created_at = fields.DatetimeField(auto_now_add=True)
+    # Admins are made on the command line only (`users create --admin`, `users promote`).
+    role = EnumColumn(Role, default=Role.USER, db_default=Role.USER.value)
+    # A disabled user can neither sign in nor use a session they had.
+    disabled_at = fields.DatetimeField(null=True)
+    # Set by an admin; None: the server's default (`DAILY_TOKEN_QUOTA`, ...).
+    daily_token_quota: int | None = fields.BigIntField(null=True)
+    monthly_token_quota: int | None = fields.BigIntField(null=True)
 
     class Meta:
         table = "users"
+        indexes = (Index(fields=("role",), name="idx_users_role"),)
 
 
 class Session(Model):
@@ -224,3 +244,61 @@ class Share(Model):
     class Meta:
         table = "shares"
         indexes = (Index(fields=("user_id", "revoked_at", "id"), name="idx_shares_user"),)
+
+
+# What one user asked of the models on one UTC day, added to as each answer ends. (Not a
+# docstring: Tortoise would make it the table's comment.)
+class UsageDay(Model):
+    id = fields.BigIntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="usage_days", on_delete=fields.CASCADE
+    )
+    day = fields.DateField()
+    prompt_tokens = fields.BigIntField(default=0)
+    completion_tokens = fields.BigIntField(default=0)
+    prompts = fields.IntField(default=0)
+
+    user_id: int
+
+    class Meta:
+        table = "usage_days"
+        unique_together = (("user_id", "day"),)
+
+
+# What an admin did, to whom, and when: written once, never changed through the API. Names
+# are copied so that an entry still says who, after an account is gone.
+class AuditEntry(Model):
+    id = fields.BigIntField(primary_key=True)
+    actor_id: int | None = fields.IntField(null=True)
+    actor = fields.CharField(max_length=64)
+    action = fields.CharField(max_length=32)
+    target_id: int | None = fields.IntField(null=True)
+    target = fields.CharField(max_length=64, null=True)
+    detail: dict[str, Any] | None = fields.JSONField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "audit_log"
+
+
+# A person as an OpenID provider knows them: its issuer and their `sub` there, never their
+# e-mail, say who they are (an address can be reassigned or be unverified). (Not a docstring:
+# Tortoise would make it the table's comment.)
+class Identity(Model):
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="identities", on_delete=fields.CASCADE
+    )
+    # Compared byte for byte: `sub` is case-sensitive.
+    issuer = ExactCharField(max_length=255)
+    subject = ExactCharField(max_length=255)
+    # What the provider said last, for the operator; never used to find the account.
+    email = fields.CharField(max_length=320, null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    last_login_at = fields.DatetimeField(null=True)
+
+    user_id: int
+
+    class Meta:
+        table = "identities"
+        unique_together = (("issuer", "subject"),)

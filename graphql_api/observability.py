@@ -67,6 +67,19 @@ class Metrics:
             ["status"],
             registry=self.registry,
         )
+        self.tokens = Counter(
+            "chat_tokens",
+            "Tokens of the answers ended here, counted toward their users' usage: prompt or "
+            "completion.",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.quota_refusals = Counter(
+            "chat_quota_refusals",
+            "Prompts refused because their user had used a token quota up: daily or monthly.",
+            ["quota"],
+            registry=self.registry,
+        )
         self.answers_in_flight = Gauge(
             "chat_answers_in_flight",
             "Answers this process is writing now.",

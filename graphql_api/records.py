@@ -11,7 +11,7 @@ models (`models.py`) use the same status enums.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +35,11 @@ class PostStatus(StrEnum):
 IN_FLIGHT = (PostStatus.PENDING, PostStatus.STREAMING)
 
 
+class Role(StrEnum):
+    USER = "user"
+    ADMIN = "admin"
+
+
 @dataclass(frozen=True, slots=True)
 class ModelRecord:
     """A model the gateway serves."""
@@ -50,10 +55,55 @@ class UserRecord:
     id: int
     username: str
     created_at: datetime
+    role: Role = Role.USER
+    disabled: bool = False
+    # Tokens per day and per month set for this user by an admin (None: the server's default).
+    daily_token_quota: int | None = None
+    monthly_token_quota: int | None = None
 
     @classmethod
     def from_model(cls, user: models.User) -> UserRecord:
-        return cls(id=user.id, username=user.username, created_at=user.created_at)
+        return cls(
+            id=user.id,
+            username=user.username,
+            created_at=user.created_at,
+            role=user.role,
+            disabled=user.disabled_at is not None,
+            daily_token_quota=user.daily_token_quota,
+            monthly_token_quota=user.monthly_token_quota,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class UsageDayRecord:
+    """What one user asked of the models on one day (UTC)."""
+
+    day: date
+    prompt_tokens: int
+    completion_tokens: int
+    prompts: int
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaRecord:
+    """A user's token quotas (None: none) and what they have used of them."""
+
+    daily_tokens: int | None
+    monthly_tokens: int | None
+    used_today: int
+    used_this_month: int
+    # When the nearest quota that applies starts again (None without quotas).
+    resets_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntryRecord:
+    id: int
+    actor: str
+    action: str
+    target: str | None
+    detail: dict[str, Any]
+    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)

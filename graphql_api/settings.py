@@ -34,6 +34,7 @@ Every variable, its meaning and its default:
 | `REDIS_PREFIX` | what every Redis key and channel starts with | `chat` |
 | `MAX_ANSWERS_IN_FLIGHT` | answers one user may have streaming at once | `3` |
 | `PROMPTS_PER_MINUTE` | prompts one user may send per minute | `20` |
+| `DAILY_TOKEN_QUOTA`, `MONTHLY_TOKEN_QUOTA` | tokens per user per UTC day, month | none |
 | `WS_AUTH_TIMEOUT_SECONDS` | a WebSocket must authenticate within this time | `5` |
 | `MAX_SUBSCRIPTIONS_PER_CONNECTION` | subscriptions one WebSocket may hold | `10` |
 | `MAX_STREAMS_PER_USER`, `_PER_PROCESS` | answers followed at once (any transport) | `20`, `2000` |
@@ -55,6 +56,12 @@ Every variable, its meaning and its default:
 | `IMPORT_MAX_BYTES` | largest import file (upload) | `52428800` |
 | `IMPORT_MAX_CONVERSATIONS` | conversations one import file may hold | `5000` |
 | `IMPORT_MAX_POSTS_PER_CONVERSATION` | posts one imported conversation may hold | `5000` |
+| `PUBLIC_URL` | where people reach the product (sign-on returns) | `http://API_HOST:API_PORT` |
+| `PASSWORD_LOGIN` | whether `login` (and `register`) take a password | `true` |
+| `OIDC_ISSUER` | the OpenID provider's issuer URL; set, single sign-on is offered | unset |
+| `OIDC_CLIENT_ID`, `OIDC_CLIENT_SECRET` | this product as a client registered with the provider | |
+| `OIDC_SCOPES` | the scopes asked for (space-separated, with `openid`) | `openid email profile` |
+| `OIDC_NAME` | the provider's name on the button ("Log in with …") | `single sign-on` |
 """
 
 from __future__ import annotations
@@ -71,6 +78,9 @@ DEFAULT_SYSTEM_PROMPT = (
     "say so when you do not know."
 )
 MIN_SECRET_BYTES = 32
+# Single sign-on's routes: the callback, under PUBLIC_URL, is what the provider registers.
+OIDC_LOGIN_PATH = "/auth/oidc/login"
+OIDC_CALLBACK_PATH = "/auth/oidc/callback"
 # OWASP's argon2id configurations trade memory for passes at about this product of the two
 # (m=47104 KiB with t=1 ... m=7168 KiB with t=5); nothing weaker is accepted.
 MIN_ARGON2_MEMORY_KIB = 7168
@@ -114,6 +124,10 @@ class Settings(BaseSettings):
     redis_prefix: str = Field(default="chat", pattern=r"^[A-Za-z0-9_.-]{1,40}$")
     max_answers_in_flight: int = Field(default=3, ge=1)
     prompts_per_minute: int = Field(default=20, ge=1)
+    # Tokens (prompt and answer) each user may use per UTC day and month, unless an admin
+    # sets their own; none by default.
+    daily_token_quota: int | None = Field(default=None, ge=0, le=2**31 - 1)
+    monthly_token_quota: int | None = Field(default=None, ge=0, le=2**31 - 1)
     ws_auth_timeout_seconds: float = Field(default=5.0, gt=0)
     max_subscriptions_per_connection: int = Field(default=10, ge=1)
     max_streams_per_user: int = Field(default=20, ge=1)
@@ -138,6 +152,13 @@ class Settings(BaseSettings):
     import_max_bytes: int = Field(default=50 << 20, ge=1024)
     import_max_conversations: int = Field(default=5_000, ge=1)
     import_max_posts_per_conversation: int = Field(default=5_000, ge=1)
+    public_url: str = ""
+    password_login: bool = True
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    oidc_scopes: str = "openid email profile"
+    oidc_name: str = Field(default="single sign-on", min_length=1, max_length=60)
 
     @field_validator("database_url")
     @classmethod
@@ -203,6 +224,40 @@ class Settings(BaseSettings):
         # Development without a secret: a random one per start, so tokens die with the process.
         object.__setattr__(self, "jwt_secret", secrets.token_urlsafe(48))
         return self
+
+    @field_validator("oidc_issuer")
+    @classmethod
+    def _issuer_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must be the provider's https:// issuer URL")
+        return value or None
+
+    @model_validator(mode="after")
+    def _public_url(self) -> Settings:
+        url = self.public_url.rstrip("/") or f"http://{self.api_host}:{self.api_port}"
+        if not url.startswith(("http://", "https://")):
+            raise ValueError("PUBLIC_URL must be an http:// or https:// URL")
+        object.__setattr__(self, "public_url", url)
+        return self
+
+    @model_validator(mode="after")
+    def _single_sign_on_complete(self) -> Settings:
+        if not self.oidc_issuer:
+            if not self.password_login:
+                raise ValueError("PASSWORD_LOGIN=false needs OIDC_ISSUER: nobody could log in")
+            return self
+        if not self.oidc_client_id:
+            raise ValueError("OIDC_ISSUER is set: OIDC_CLIENT_ID must be set too")
+        if "openid" not in self.oidc_scopes.split():
+            raise ValueError("OIDC_SCOPES must include openid")
+        if self.app_env == "production" and not self.oidc_issuer.startswith("https://"):
+            raise ValueError("OIDC_ISSUER must be an https:// URL in production")
+        return self
+
+    @property
+    def oidc_redirect_uri(self) -> str:
+        """Where the provider sends the browser back: register it with the provider."""
+        return f"{self.public_url}{OIDC_CALLBACK_PATH}"
 
     @model_validator(mode="after")
     def _workers_share_redis(self) -> Settings:

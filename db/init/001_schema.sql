@@ -9,7 +9,12 @@ CREATE TABLE IF NOT EXISTS `users` (
     `id` INT NOT NULL PRIMARY KEY AUTO_INCREMENT,
     `username` VARCHAR(64) COLLATE utf8mb4_bin NOT NULL UNIQUE,
     `password` VARCHAR(255) NOT NULL,
-    `created_at` DATETIME(6) NOT NULL
+    `created_at` DATETIME(6) NOT NULL,
+    `daily_token_quota` BIGINT,
+    `disabled_at` DATETIME(6),
+    `monthly_token_quota` BIGINT,
+    `role` ENUM('user','admin') NOT NULL DEFAULT 'user' COMMENT 'USER: user\nADMIN: admin',
+    KEY `idx_users_role` (`role`)
 ) CHARACTER SET utf8mb4;
 CREATE TABLE IF NOT EXISTS `conversation` (
     `id` INT NOT NULL PRIMARY KEY AUTO_INCREMENT,
@@ -96,4 +101,35 @@ CREATE TABLE IF NOT EXISTS `shares` (
     CONSTRAINT `fk_shares_conversa_42418fe1` FOREIGN KEY (`conversation_id`) REFERENCES `conversation` (`id`) ON DELETE CASCADE,
     CONSTRAINT `fk_shares_users_93044e6b` FOREIGN KEY (`user_id`) REFERENCES `users` (`id`) ON DELETE CASCADE,
     KEY `idx_shares_user` (`user_id`, `revoked_at`, `id`)
+) CHARACTER SET utf8mb4;
+CREATE TABLE IF NOT EXISTS `usage_days` (
+    `id` BIGINT NOT NULL PRIMARY KEY AUTO_INCREMENT,
+    `day` DATE NOT NULL,
+    `prompt_tokens` BIGINT NOT NULL,
+    `completion_tokens` BIGINT NOT NULL,
+    `prompts` INT NOT NULL,
+    `user_id` INT NOT NULL,
+    UNIQUE KEY `uid_usage_days_user_id_613100` (`user_id`, `day`),
+    CONSTRAINT `fk_usage_da_users_40a91470` FOREIGN KEY (`user_id`) REFERENCES `users` (`id`) ON DELETE CASCADE
+) CHARACTER SET utf8mb4;
+CREATE TABLE IF NOT EXISTS `audit_log` (
+    `id` BIGINT NOT NULL PRIMARY KEY AUTO_INCREMENT,
+    `actor_id` INT,
+    `actor` VARCHAR(64) NOT NULL,
+    `action` VARCHAR(32) NOT NULL,
+    `target_id` INT,
+    `target` VARCHAR(64),
+    `detail` JSON,
+    `created_at` DATETIME(6) NOT NULL
+) CHARACTER SET utf8mb4;
+CREATE TABLE IF NOT EXISTS `identities` (
+    `id` INT NOT NULL PRIMARY KEY AUTO_INCREMENT,
+    `issuer` VARCHAR(255) COLLATE utf8mb4_bin NOT NULL,
+    `subject` VARCHAR(255) COLLATE utf8mb4_bin NOT NULL,
+    `email` VARCHAR(320),
+    `created_at` DATETIME(6) NOT NULL,
+    `last_login_at` DATETIME(6),
+    `user_id` INT NOT NULL,
+    UNIQUE KEY `uid_identities_issuer_1dda2d` (`issuer`, `subject`),
+    CONSTRAINT `fk_identiti_users_fb488572` FOREIGN KEY (`user_id`) REFERENCES `users` (`id`) ON DELETE CASCADE
 ) CHARACTER SET utf8mb4;

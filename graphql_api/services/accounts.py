@@ -23,9 +23,15 @@ from redis.asyncio import Redis
 from tortoise.exceptions import IntegrityError
 
 from graphql_api import security
-from graphql_api.errors import BadUserInput, RateLimited, ServiceUnavailable, Unauthenticated
+from graphql_api.errors import (
+    BadUserInput,
+    Forbidden,
+    RateLimited,
+    ServiceUnavailable,
+    Unauthenticated,
+)
 from graphql_api.models import RefreshToken, Session, User
-from graphql_api.records import UserRecord
+from graphql_api.records import Role, UserRecord
 from graphql_api.security import InvalidToken, TokenClaims
 from graphql_api.services.broker import Broker
 from graphql_api.services.limits import LimitReached, Ticket, address_key, make_window
@@ -48,8 +54,12 @@ SIGNUP_WINDOW_SECONDS = 3600
 SESSION_KEEP_SECONDS = 7 * 86_400
 PRUNE_SECONDS = 3600
 HASHING_BUSY_RETRY = 2
+# Signatures verified are remembered for this many tokens (about 1 KB each).
+VERIFIED_TOKENS_KEPT = 10_000
 BUSY = "the server is busy checking passwords; try again in a moment"
 LOCKED = "too many failed logins; try again later"
+DISABLED = "this account is disabled; ask an administrator"
+NO_PASSWORDS = "this server logs people in through single sign-on only"
 
 
 def normalize_username(username: str) -> str:
@@ -172,6 +182,8 @@ class Accounts:
         self._failures = make_window(redis, f"{prefix}:login:account", lockout)
         self._address_failures = make_window(redis, f"{prefix}:login:address", lockout)
         self._signups = make_window(redis, f"{prefix}:signup:address", SIGNUP_WINDOW_SECONDS)
+        # Tokens whose signature was verified, oldest first (a bounded cache).
+        self._verified: dict[str, security.TokenClaims] = {}
         # Logouts the database could not record yet: jti -> when the token expires.
         self._unrecorded_logouts: dict[str, float] = {}
 
@@ -194,6 +206,8 @@ class Accounts:
         address: str = "unknown",
         client: ClientInfo | None = None,
     ) -> tuple[UserRecord, str, TokenClaims]:
+        if not self.settings.password_login:
+            raise BadUserInput(NO_PASSWORDS, reason="password_login_disabled")
         if not self.settings.allow_signup:
             raise BadUserInput("sign-up is disabled on this server", reason="signup_disabled")
         validate_credentials(username, password)
@@ -211,19 +225,59 @@ class Accounts:
         token, claims = await self.open_session(user.id, client=client)
         return user, token, claims
 
-    async def create_user(self, username: str, password: str) -> UserRecord:
+    async def create_user(self, username: str, password: str, role: Role = Role.USER) -> UserRecord:
         name = validate_credentials(username, password)
         digest = await self.hash_password(password)
         try:
-            return UserRecord.from_model(await User.create(username=name, password_hash=digest))
+            created = await User.create(username=name, password_hash=digest, role=role)
         except IntegrityError:
             raise BadUserInput("that username is taken", reason="username_taken") from None
+        return UserRecord.from_model(created)
 
     async def get_user(self, user_id: int) -> UserRecord:
-        """The signed-in user; UNAUTHENTICATED when the account is gone."""
+        """The signed-in user; UNAUTHENTICATED when the account is gone or disabled."""
         user = await User.get_or_none(id=user_id)
         if user is None:
             raise Unauthenticated("your account no longer exists")
+        if user.disabled_at is not None:
+            raise Unauthenticated(DISABLED, reason="account_disabled")
+        return UserRecord.from_model(user)
+
+    async def require_admin(self, user_id: int) -> UserRecord:
+        """The signed-in user if they are an admin, read from the database each time (a
+        demotion counts at once); FORBIDDEN for anyone else who is signed in."""
+        user = await self.get_user(user_id)
+        if user.role is not Role.ADMIN:
+            raise Forbidden("only administrators can do this", reason="admin_only")
+        return user
+
+    async def require_self_or_admin(self, viewer_id: int, user_ids: set[int]) -> None:
+        """What only a user and the admins may see of them (their usage, their quota):
+        FORBIDDEN unless every one of `user_ids` is the viewer, or the viewer is an admin."""
+        if user_ids - {viewer_id}:
+            await self.require_admin(viewer_id)
+
+    async def end_user_sessions(self, user_id: int) -> int:
+        """End every session of a user at once on every process (their WebSockets close),
+        and every "keep me signed in" of theirs: a disabled account, a password reset."""
+        now = datetime.now(UTC)
+        await RefreshToken.filter(user_id=user_id, revoked_at=None).update(revoked_at=now)
+        sessions = await Session.filter(
+            user_id=user_id, revoked_at=None, expires_at__gt=now
+        ).values_list("jti", "expires_at")
+        for jti, expires_at in sessions:
+            await self.end_session(str(jti), expires_at.timestamp())
+        # Any opened meanwhile (a login that had checked the account just before).
+        await Session.filter(user_id=user_id, revoked_at=None).update(revoked_at=now)
+        return len(sessions)
+
+    async def set_role(self, username: str, role: Role) -> UserRecord:
+        """Make a user an admin, or a plain user again (command line: `users promote`)."""
+        user = await User.get_or_none(username=normalize_username(username))
+        if user is None:
+            raise BadUserInput(f"no user named {normalize_username(username)!r}")
+        user.role = role
+        await user.save(update_fields=["role"])
         return UserRecord.from_model(user)
 
     async def login(
@@ -238,6 +292,8 @@ class Accounts:
         before the password is checked, and is taken back only if it succeeds: past either
         limit the answer is RATE_LIMITED, even for the right password, however many
         attempts arrive at once."""
+        if not self.settings.password_login:
+            raise BadUserInput(NO_PASSWORDS, reason="password_login_disabled")
         check_text(password, "password", max_chars=MAX_PASSWORD_CHARS)
         name = normalize_username(check_text(username, "username", max_chars=256))
         # A name no account can have (accents, other scripts) is checked like an unknown
@@ -255,6 +311,8 @@ class Accounts:
             raise Unauthenticated("wrong username or password", reason="wrong_credentials")
         await self._failures.reset(account_key)
         await self._address_failures.release(tickets[1])
+        if user.disabled_at is not None:
+            raise Unauthenticated(DISABLED, reason="account_disabled")
         if check.needs_rehash:
             user.password_hash = await self.hash_password(password)
             await user.save(update_fields=["password_hash"])
@@ -293,7 +351,17 @@ class Accounts:
         return token, claims
 
     def authenticate(self, token: str) -> TokenClaims:
-        claims = security.decode_token(token, self.settings)
+        """The claims of a valid token. Signatures already verified are remembered (a page
+        sends the same token with every request, and verifying costs as much as the rest of
+        a small query); the expiry and the revocation are checked on every call."""
+        claims = self._verified.get(token)
+        if claims is None:
+            claims = security.decode_token(token, self.settings)
+            if len(self._verified) >= VERIFIED_TOKENS_KEPT:
+                self._verified.pop(next(iter(self._verified)))
+            self._verified[token] = claims
+        if claims.expires_at <= time.time():
+            raise InvalidToken("token expired")
         if claims.jti in self.revoked:
             raise InvalidToken("token revoked")
         return claims

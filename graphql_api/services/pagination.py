@@ -63,6 +63,24 @@ def decode_conversation_cursor(cursor: str) -> tuple[datetime, int]:
     return at, _positive_int(conversation_id)
 
 
+def user_cursor(user_id: int) -> str:
+    return encode_cursor("u", user_id)
+
+
+def decode_user_cursor(cursor: str) -> int:
+    (user_id,) = _decode(cursor, "u", 1)
+    return _positive_int(user_id)
+
+
+def audit_cursor(entry_id: int) -> str:
+    return encode_cursor("a", entry_id)
+
+
+def decode_audit_cursor(cursor: str) -> int:
+    (entry_id,) = _decode(cursor, "a", 1)
+    return _positive_int(entry_id)
+
+
 def _positive_int(text: str) -> int:
     if not (text.isascii() and text.isdigit()) or len(text) > 18:
         raise BadUserInput("malformed cursor", reason="malformed_cursor")

@@ -92,7 +92,7 @@ class Sessions:
                 raise signed_out
             # Exchanged already: a copy of it is in other hands.
             replayed = found.used_at is not None
-            user = None if replayed else await User.get_or_none(id=found.user_id)
+            user = None if replayed else await User.get_or_none(id=found.user_id, disabled_at=None)
             if user is not None:
                 token, claims = await self.accounts.open_session(
                     user.id, self.settings.refresh_access_ttl_seconds, client

@@ -24,6 +24,7 @@ from graphql_api.database import open_database
 from graphql_api.gateway_client import GatewayClient
 from graphql_api.observability import Metrics
 from graphql_api.services.accounts import Accounts
+from graphql_api.services.admin import Admin
 from graphql_api.services.answers import Answers
 from graphql_api.services.answers.followers import Followers
 from graphql_api.services.answers.limits import AnswerLimits
@@ -35,10 +36,13 @@ from graphql_api.services.conversations import Conversations
 from graphql_api.services.exporting import Exporting
 from graphql_api.services.importing import Importing
 from graphql_api.services.limits import make_slots, make_window
+from graphql_api.services.quotas import Quotas
 from graphql_api.services.search import Search
 from graphql_api.services.sessions import Sessions
 from graphql_api.services.sharing import Sharing
+from graphql_api.services.single_sign_on import SingleSignOn
 from graphql_api.services.titles import Titles
+from graphql_api.services.usage import Usage
 from graphql_api.settings import Settings
 
 PROMPT_WINDOW_SECONDS = 60
@@ -61,6 +65,11 @@ class Services:
     sharing: Sharing
     exporting: Exporting
     importing: Importing
+    admin: Admin
+    usage: Usage
+    quotas: Quotas
+    # None unless OIDC_ISSUER is set.
+    single_sign_on: SingleSignOn | None = None
 
 
 @dataclass(frozen=True)
@@ -85,11 +94,15 @@ async def running(settings: Settings, metrics: Metrics) -> AsyncIterator[Wiring]
                 await accounts.revoked.refresh()
                 slots = make_slots(redis, f"{prefix}:slots:answers")
                 titles = Titles(gateway, enabled=settings.auto_titles)
-                writer = AnswerWriter(settings, gateway, broker, slots, metrics, titles)
+                usage = Usage()
+                quotas = Quotas(settings, usage, metrics)
+                writer = AnswerWriter(
+                    settings, gateway, broker, slots, metrics, titles, usage=usage
+                )
                 prompts = make_window(redis, f"{prefix}:limit:prompts", PROMPT_WINDOW_SECONDS)
                 catalog = ModelCatalog(gateway, settings.default_model)
                 limits = AnswerLimits(settings, prompts, slots)
-                answers = Answers(settings, writer, limits, catalog, broker)
+                answers = Answers(settings, writer, limits, catalog, broker, quotas)
                 followers = Followers(
                     writer,
                     broker,
@@ -97,6 +110,7 @@ async def running(settings: Settings, metrics: Metrics) -> AsyncIterator[Wiring]
                     per_process=settings.max_streams_per_process,
                 )
                 recovery = Recovery(settings, writer, broker)
+                single_sign_on = SingleSignOn(settings, accounts) if settings.oidc_issuer else None
                 services = Services(
                     settings=settings,
                     metrics=metrics,
@@ -113,6 +127,10 @@ async def running(settings: Settings, metrics: Metrics) -> AsyncIterator[Wiring]
                     importing=Importing(settings),
                     answers=answers,
                     followers=followers,
+                    admin=Admin(accounts, stop_answers=answers.stop_all_of_user),
+                    usage=usage,
+                    quotas=quotas,
+                    single_sign_on=single_sign_on,
                 )
                 await broker.start(on_stop=writer.stop_local, on_revoke=accounts.revoked.add)
                 await recovery.mark_interrupted(starting=True)
@@ -131,6 +149,8 @@ async def running(settings: Settings, metrics: Metrics) -> AsyncIterator[Wiring]
                     await asyncio.gather(*chores, return_exceptions=True)
                     await writer.aclose()
                     await titles.aclose()
+                    if single_sign_on is not None:
+                        await single_sign_on.aclose()
                     accounts.close()
                     await broker.close()
     finally:

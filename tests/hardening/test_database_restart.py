@@ -34,6 +34,8 @@ CONTRACT_CODES = {
     "RATE_LIMITED",
     "LLM_UNAVAILABLE",
     "INTERNAL_SERVER_ERROR",
+    "FORBIDDEN",
+    "QUOTA_EXCEEDED",
 }
 RECOVERY_SECONDS = 30
 # Every request must be answered within this while the database is down: none may hang.

@@ -3,7 +3,7 @@ import { css, html, LitElement } from 'lit';
 import { createRef, ref } from 'lit/directives/ref.js';
 import { RouteController } from '../controllers/route.js';
 import { SessionController } from '../controllers/session.js';
-import { language, setLanguage, t } from '../i18n/index.js';
+import { formatDateTime, language, setLanguage, t } from '../i18n/index.js';
 import {
   graphqlContext,
   openConversationContext,
@@ -18,8 +18,10 @@ import { GraphQLClient } from '../lib/graphql.js';
 import { CONTINUE_SHARED, LOGOUT, SERVER_INFO } from '../lib/operations.js';
 import { applyTheme, loadTheme } from '../lib/preferences.js';
 import { takePendingContinue } from '../lib/share-links.js';
+import { sessionFromRefreshCookie, takeSignOnResult } from '../lib/single-sign-on.js';
 import { spokenText } from '../lib/spoken-text.js';
-import { SubscriptionClient } from '../lib/ws-client.js';
+import { SubscriptionClient } from '../lib/subscriptions.js';
+import { quotaErrorText } from '../lib/usage.js';
 import { sharedStyles } from '../styles/shared.js';
 import './chat-sidebar.js';
 import './chat-view.js';
@@ -29,6 +31,8 @@ import './live-announcer.js';
 import './login-view.js';
 import './prompt-search.js';
 import './toast-stack.js';
+import './admin-page.js';
+import './usage-panel.js';
 
 const MOBILE_QUERY = '(max-width: 768px)';
 
@@ -108,6 +112,7 @@ export class ChatApp extends LitElement {
   });
   #subscriptions = new SubscriptionClient({
     url: webSocketUrl(),
+    graphql: this.#graphql,
     connectionParams: () => {
       const token = this.#sessions.token;
       return token ? { authorization: `Bearer ${token}` } : {};
@@ -132,6 +137,8 @@ export class ChatApp extends LitElement {
   #list = createRef();
   #chat = createRef();
   #search = createRef();
+  #usage = createRef();
+  #admin = createRef();
 
   constructor() {
     super();
@@ -150,6 +157,7 @@ export class ChatApp extends LitElement {
   connectedCallback() {
     super.connectedCallback();
     this.#loadServerInfo();
+    this.#takeUpSignOn();
   }
 
   disconnectedCallback() {
@@ -189,6 +197,8 @@ export class ChatApp extends LitElement {
           @new-chat=${this.#newChat}
           @open-search=${this.#openSearch}
           @logout=${this.#logout}
+          @open-usage=${() => this.#openDialog(this.#usage)}
+          @open-admin=${() => this.#openDialog(this.#admin)}
           @sidebar-close=${() => (this._sidebarOpen = false)}
         >
           <conversation-list
@@ -212,6 +222,8 @@ export class ChatApp extends LitElement {
         ${ref(this.#search)}
         @open-post=${(event) => this.#router.openPost(event.detail)}
       ></prompt-search>
+      <usage-panel ${ref(this.#usage)}></usage-panel>
+      <admin-page ${ref(this.#admin)}></admin-page>
     `;
   }
 
@@ -223,6 +235,21 @@ export class ChatApp extends LitElement {
       if (asApiError(error).code === 'NETWORK') {
         this.#toasts.value?.show(t('error.NETWORK'), { kind: 'error' });
       }
+    }
+  }
+
+  /** Back from single sign-on: take up the session its callback left, or say why not. */
+  async #takeUpSignOn() {
+    const result = takeSignOnResult();
+    if (!result) return;
+    if (result.errorKey) {
+      this._loginNotice = t(result.errorKey);
+      return;
+    }
+    try {
+      await this.#onLoggedIn(await sessionFromRefreshCookie());
+    } catch {
+      this._loginNotice = t('login.sso.sso_failed');
     }
   }
 
@@ -289,9 +316,21 @@ export class ChatApp extends LitElement {
       this.#sessions.expire();
       return;
     }
-    const message =
-      apiError.code === 'BAD_USER_INPUT' ? apiError.message : t(`error.${apiError.code}`);
-    this.#toasts.value?.show(message, { kind: 'error' });
+    this.#toasts.value?.show(this.#errorMessage(apiError), { kind: 'error' });
+  }
+
+  #errorMessage(apiError) {
+    if (apiError.code === 'BAD_USER_INPUT') return apiError.message;
+    if (apiError.code === 'QUOTA_EXCEEDED' && apiError.extensions?.resetsAt) {
+      const { key, params } = quotaErrorText(apiError.extensions);
+      return t(key, { ...params, resetsAt: formatDateTime(params.resetsAt) });
+    }
+    return t(`error.${apiError.code}`);
+  }
+
+  #openDialog(dialog) {
+    this._sidebarOpen = false;
+    dialog.value?.show();
   }
 
   #newChat() {

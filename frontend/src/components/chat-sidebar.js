@@ -20,6 +20,8 @@ import './settings-menu.js';
  * @fires new-chat - {}: the New chat button was pressed
  * @fires open-search - {}: the search button (search earlier prompts) was pressed
  * @fires logout - {}: the Log out button was pressed
+ * @fires open-usage - {}: the Usage button was pressed
+ * @fires open-admin - {}: the Admin button (shown to admins only) was pressed
  * @fires sidebar-close - {}: the reader dismissed the drawer (Escape, or a tap beside it)
  */
 export class ChatSidebar extends LitElement {
@@ -61,6 +63,10 @@ export class ChatSidebar extends LitElement {
         display: flex;
         flex-direction: column;
         gap: 0.6rem;
+      }
+      .account {
+        display: flex;
+        gap: 0.4rem;
       }
       .user {
         display: flex;
@@ -178,6 +184,18 @@ export class ChatSidebar extends LitElement {
         <div class="bottom">
           <settings-menu></settings-menu>
           <data-transfer></data-transfer>
+          <div class="account">
+            <button type="button" class="quiet" @click=${() => emit(this, 'open-usage')}>
+              ${t('usage.open')}
+            </button>
+            ${
+              this.#session.value?.user.role === 'ADMIN'
+                ? html`<button type="button" class="quiet" @click=${() => emit(this, 'open-admin')}>
+                    ${t('admin.open')}
+                  </button>`
+                : ''
+            }
+          </div>
           <div class="user">
             <span title=${username}>${username}</span>
             <button type="button" class="quiet" @click=${() => emit(this, 'logout')}>

@@ -57,6 +57,11 @@ export function formatDateTime(iso) {
     : date.toLocaleString(current, { dateStyle: 'medium', timeStyle: 'short' });
 }
 
+/** A count in the reader's language ("12,345" or "12.345"). */
+export function formatNumber(value) {
+  return typeof value === 'number' ? value.toLocaleString(current) : '';
+}
+
 /** Re-render `host` whenever the page's preferences (its language among them) change. */
 export class I18nController {
   constructor(host) {

@@ -8,18 +8,24 @@ export class ApiError extends Error {
    *                       NETWORK (no answer from the server), INTERRUPTED (an answer cut off
    *                       by a server restart)
    * @param {string} message  the server's plain message, shown to the user for BAD_USER_INPUT
+   * @param {object} extensions  the error's `extensions` (its `reason`, `resetsAt`, ...)
    */
-  constructor(code, message) {
+  constructor(code, message, extensions = {}) {
     super(message || code);
     this.name = 'ApiError';
     this.code = code;
+    this.extensions = extensions;
   }
 }
 
 /** An ApiError from a GraphQL `errors` array (the first error decides). */
 export function errorFromGraphQL(errors) {
   const first = errors?.[0] ?? {};
-  return new ApiError(first.extensions?.code ?? 'INTERNAL_SERVER_ERROR', first.message);
+  return new ApiError(
+    first.extensions?.code ?? 'INTERNAL_SERVER_ERROR',
+    first.message,
+    first.extensions ?? {},
+  );
 }
 
 /** Anything thrown, as an ApiError. */

@@ -21,3 +21,15 @@ test('anything else thrown is a network error; an ApiError stays itself', () => 
   expect(asApiError(apiError)).toBe(apiError);
   expect(asApiError(new TypeError('Failed to fetch')).code).toBe('NETWORK');
 });
+
+test("an error keeps its extensions, for the page to word it (a quota's reset time)", () => {
+  const error = errorFromGraphQL([
+    {
+      message: 'quota used up',
+      extensions: { code: 'QUOTA_EXCEEDED', reason: 'daily_token_quota', limit: 10 },
+    },
+  ]);
+  expect(error.code).toBe('QUOTA_EXCEEDED');
+  expect(error.extensions.reason).toBe('daily_token_quota');
+  expect(error.extensions.limit).toBe(10);
+});

@@ -21,6 +21,7 @@ import asyncio
 import dataclasses
 import time
 import weakref
+from typing import Any
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -39,8 +40,10 @@ from graphql_api.services.conversations import (
     title_from_prompt,
     touch_conversation,
 )
+from graphql_api.services.limits import Ticket
 from graphql_api.services.ownership import get_owned_conversation, get_owned_post, owned_posts
 from graphql_api.services.prompting import OutputOptions
+from graphql_api.services.quotas import Quotas
 from graphql_api.services.text import check_text
 from graphql_api.settings import Settings
 
@@ -59,10 +62,12 @@ class Answers:
         limits: AnswerLimits,
         catalog: ModelCatalog,
         broker: Broker,
+        quotas: Quotas | None = None,
     ) -> None:
         self.settings = settings
         self.writer = writer
         self.limits = limits
+        self.quotas = quotas
         self.catalog = catalog
         self.broker = broker
         self._starting: weakref.WeakValueDictionary[tuple[int, str], asyncio.Lock] = (
@@ -96,7 +101,7 @@ class Answers:
             elif parent.conversation_id != conversation.id:
                 raise NotFound("post")
         options = await self._with_model(options, conversation)
-        slot = await self.limits.admit(user_id)
+        slot = await self._admit(user_id)
         try:
             if conversation is not None:
                 post, conversation = await self._add_post(
@@ -202,7 +207,7 @@ class Answers:
         parent = await Post.get(id=old.parent_id) if old.parent_id is not None else None
         conversation = await get_owned_conversation(user_id, old.conversation_id)
         options = await self._with_model(options, conversation)
-        slot = await self.limits.admit(user_id)
+        slot = await self._admit(user_id)
         try:
             post, conversation = await self._add_post(
                 user_id, old.conversation_id, parent, prompt, options, replaced, beside=old
@@ -211,6 +216,12 @@ class Answers:
             await self.limits.release(slot)
             raise
         return self.writer.launch(post, conversation, options, request_id, slot)
+
+    async def _admit(self, user_id: int) -> Ticket:
+        """QUOTA_EXCEEDED before anything is counted or saved; then the per-user limits."""
+        if self.quotas is not None:
+            await self.quotas.admit(user_id)
+        return await self.limits.admit(user_id)
 
     async def _with_model(
         self, options: OutputOptions, conversation: Conversation | None
@@ -351,7 +362,18 @@ class Answers:
 
     async def stop_in_conversation(self, conversation_id: int) -> None:
         """Stop every answer still being written in a conversation, wherever it is written."""
-        rows = await Post.filter(conversation_id=conversation_id, status__in=IN_FLIGHT).values("id")
+        await self._stop_everywhere(
+            await Post.filter(conversation_id=conversation_id, status__in=IN_FLIGHT).values("id")
+        )
+
+    async def stop_all_of_user(self, user_id: int) -> None:
+        """Stop every answer of a user still being written, wherever (a disabled account):
+        each is saved CANCELLED with its text so far."""
+        await self._stop_everywhere(
+            await Post.filter(user_id=user_id, status__in=IN_FLIGHT).values("id")
+        )
+
+    async def _stop_everywhere(self, rows: list[dict[str, Any]]) -> None:
         for post_id in (int(row["id"]) for row in rows):
             if post_id in self.writer.running:
                 await self.writer.stop_local(post_id)

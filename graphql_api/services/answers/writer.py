@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 
 from graphql_api.gateway_client import Delta, Finish, GatewayClient, GatewayFailure
-from graphql_api.models import Conversation, Post
+from graphql_api.models import Conversation, Post, User
 from graphql_api.observability import Metrics
 from graphql_api.records import PostStatus
 from graphql_api.services.answers.live import LiveAnswer
@@ -27,6 +27,7 @@ from graphql_api.services.broker import Broker
 from graphql_api.services.limits import Slots, Ticket
 from graphql_api.services.prompting import OutputOptions, build_messages, load_history
 from graphql_api.services.titles import Titles
+from graphql_api.services.usage import Usage
 from graphql_api.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ FINAL_SAVE_ATTEMPTS = 4
 FINAL_SAVE_BACKOFF = 0.25
 # How often the slots of the answers being written are renewed (their lease is longer).
 RENEW_SECONDS = 10.0
+CHARS_PER_TOKEN = 4
 INTERRUPTED = "interrupted: the server stopped while writing this answer"
 ENDING_FIELDS = (
     "body",
@@ -49,6 +51,10 @@ ENDING_FIELDS = (
 )
 
 
+async def _disabled(user_id: int) -> bool:
+    return await User.filter(id=user_id).exclude(disabled_at=None).exists()
+
+
 class AnswerWriter:
     def __init__(
         self,
@@ -59,8 +65,11 @@ class AnswerWriter:
         metrics: Metrics,
         titles: Titles | None = None,
         clock: Callable[[], float] = time.monotonic,
+        usage: Usage | None = None,
     ) -> None:
         self.settings = settings
+        # Where each answer's tokens are counted for its user (quotas read it).
+        self.usage = usage
         # What times the flushes and the latency (a test's clock, or the monotonic one).
         self.clock = clock
         self.gateway = gateway
@@ -109,6 +118,12 @@ class AnswerWriter:
         started = self.clock()
         ending: Finish | None = None
         try:
+            if await _disabled(post.user_id):
+                # Disabled while this prompt was being saved: the disabling looked for their
+                # answers before this one existed, so it is stopped here.
+                post.status = PostStatus.CANCELLED
+                post.finish_reason = "cancelled"
+                return
             history = await load_history(post.parent_id)
             messages = build_messages(
                 self.settings.system_prompt,
@@ -186,6 +201,7 @@ class AnswerWriter:
         post = live.post
         try:
             await self.save_ending(post, live.text)
+            await self._count_usage(post)
             if self.titles and post.status is PostStatus.COMPLETE and post.parent_id is None:
                 self.titles.after_first_answer(post.conversation_id, post.prompt, post.body)
         except Exception:
@@ -203,6 +219,25 @@ class AnswerWriter:
                 except Exception:  # a lease in Redis frees itself
                     log.warning("could not release the slot of answer %s", post.id)
             live.finish()
+
+    async def _count_usage(self, post: Post) -> None:
+        """Add the answer's tokens to its user's usage. A stopped stream has no count from
+        the gateway: its text is estimated (about 4 characters a token), so that stopping
+        answers early cannot get around a quota."""
+        if self.usage is None:
+            return
+        prompt_tokens = post.prompt_tokens
+        completion_tokens = post.completion_tokens
+        if prompt_tokens is None:
+            prompt_tokens = len(post.prompt) // CHARS_PER_TOKEN if post.body else 0
+        if completion_tokens is None:
+            completion_tokens = -(-len(post.body) // CHARS_PER_TOKEN)
+        self.metrics.tokens.labels("prompt").inc(prompt_tokens)
+        self.metrics.tokens.labels("completion").inc(completion_tokens)
+        try:
+            await self.usage.record(post.user_id, prompt_tokens, completion_tokens)
+        except Exception:
+            log.warning("could not count the usage of answer %s", post.id, exc_info=True)
 
     async def save_ending(self, post: Post, text: str, attempts: int = FINAL_SAVE_ATTEMPTS) -> None:
         """Write an answer's final state, trying again for a few seconds (a database blip at
