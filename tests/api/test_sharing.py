@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.api.test_processes import REDIS_URL, require_redis
-from tests.standins import VLLMStandin
+from tests.standins import Behaviour, VLLMStandin
 from tests.support import Account, ApiProcess, ApiServer, GatewayProcess, start_api
 
 SHARE = (
@@ -119,6 +119,29 @@ async def test_posts_written_after_sharing_do_not_appear_and_sharing_again_makes
     assert [post["prompt"] for post in new["posts"]] == ["before sharing", "after sharing"]
     # The first link still shows its own snapshot.
     assert (await sharing_api.ok(SHARED, {"t": first}))["sharedConversation"] == old
+
+
+async def test_an_answer_still_being_written_is_left_out_of_the_snapshot(
+    sharing_api: ApiServer, model: VLLMStandin
+) -> None:
+    alice = await sharing_api.new_user()
+    conversation_id = await chat(sharing_api, alice, "finished one")
+    model.queue_behaviour(Behaviour(text="slow words " * 20, token_delay=0.05))
+    await sharing_api.ok(
+        "mutation($c: ID, $p: String!) { startPrompt(conversationId: $c, prompt: $p, "
+        'clientId: "share-in-flight") { id } }',
+        {"c": conversation_id, "p": "still streaming"},
+        token=alice.token,
+    )
+    made = await share(sharing_api, alice, conversation_id)
+    assert made["postCount"] == 1
+    shared = (await sharing_api.ok(SHARED, {"t": token_of(made["url"])}))["sharedConversation"]
+    assert [post["prompt"] for post in shared["posts"]] == ["finished one"]
+    await sharing_api.ok(
+        "mutation($c: ID!) { deleteConversation(id: $c) }",
+        {"c": conversation_id},
+        token=alice.token,
+    )
 
 
 async def test_shares_lists_mine_and_revoke_share_ends_the_link_at_once(
