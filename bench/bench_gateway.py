@@ -2,7 +2,7 @@
 to a vLLM stand-in that sends tokens as fast as it can, against the same stand-in called
 directly, in one run; then the embedded model's tokens/s.
 
-    /work/main/.venv/bin/python bench/bench_gateway.py [--streams 64] [--requests 4]
+    .venv/bin/python bench/bench_gateway.py [--streams 64] [--requests 4]
 
 LiteLLM lives in its own virtualenv (bench/.venv-litellm, created when missing) so that it
 cannot change the project's packages. Everything listens on 127.0.0.1 only.
@@ -48,7 +48,7 @@ def wait_until_answers(url: str, process: subprocess.Popen[bytes], seconds: floa
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"{process.args} exited with {process.returncode}")
+            raise RuntimeError(f"{process.args!r} exited with {process.returncode}")
         try:
             with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (loopback)
                 if response.status == 200:

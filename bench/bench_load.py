@@ -1,7 +1,8 @@
 """Load benchmark: simulated users against the API on MariaDB for a minute, answers streamed
-from a paced stand-in model behind the real gateway; then a check of the database.
+from a paced stand-in model behind the real gateway; then a check of the database. Run once
+with one API process and once with two (API_WORKERS), on the same machine in the same run.
 
-    .venv/bin/python bench/bench_load.py [--users 200] [--seconds 60] [--quick]
+    .venv/bin/python bench/bench_load.py [--users 200] [--seconds 60] [--workers 1,2] [--quick]
 
 `--quick` (10 users for 5 seconds) only shows that the benchmark runs.
 
@@ -10,11 +11,14 @@ reads its history (conversations, a conversation's posts, prompts), thinking bet
 (bench/_load_users.py). The stand-in (`python -m tests.standins vllm`) echoes each prompt
 `--repeat` times at `--token-delay` seconds a token, so every answer is known in advance.
 
-Prints requests/s, p50/p99 latency per operation and the errors, against baselines from the
-same run: each read alone on the idle API after the load, and the stand-in's first token
-with as many streams called directly. Then checks the database: every prompt the API
-accepted is there once, COMPLETE, with exactly the stand-in's text, and nothing else was
-saved. Exits non-zero if that check fails.
+Prints, for each number of API processes, requests/s, p50/p99 latency per operation and the
+errors, against baselines from the same run: each read alone on the idle API after the load,
+and the stand-in's first token with as many streams called directly. Then checks the
+database: every prompt the API accepted is there once, COMPLETE, with exactly the stand-in's
+text, and nothing else was saved. Exits non-zero if that check fails. Last, the runs side by
+side, with each figure of the later runs as a ratio of the first run's. Every run has a
+fresh database and stack, and Redis (REDIS_URL, which more than one worker needs; one worker
+gets it too, so that only the number of processes differs).
 
 The API's per-user limits are raised for the run, which measures capacity, not the limits;
 so is the gateway's concurrency (the stand-in has none of its own; a real server batches).
@@ -26,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import math
 import os
 import resource
 import secrets
@@ -57,10 +62,14 @@ from _streams import run_load
 from bench_gateway import MODEL, free_port, service
 from bench_streaming import database
 
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 RAISED_LIMITS = {
     "MAX_ANSWERS_IN_FLIGHT": "100000",
     "PROMPTS_PER_MINUTE": "100000",
     "SIGNUPS_PER_HOUR_PER_ADDRESS": "100000",
+    # Every simulated user logs in from loopback, and a login counts against its address
+    # while it is checked: a slow start would otherwise lock the others out.
+    "LOGIN_MAX_FAILURES_PER_ADDRESS": "100000",
 }
 POOL_SIZE = "20"
 REGISTER = "mutation($u: String!, $p: String!) { register(username: $u, password: $p) { token } }"
@@ -74,13 +83,27 @@ class Stack:
     pids: dict[str, int]
 
 
+def with_descendants(pid: int) -> list[int]:
+    """A process and every process below it (the API's workers)."""
+    found = [pid]
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        with contextlib.suppress(OSError):
+            for child in task.read_text().split():
+                found += with_descendants(int(child))
+    return found
+
+
 def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
-    """CPU time used so far by each process (user and system), and by this client."""
+    """CPU time used so far by each process and its children (user and system), and by this
+    client."""
     tick = os.sysconf("SC_CLK_TCK")
     used = {}
     for name, pid in pids.items():
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        used[name] = (int(fields[11]) + int(fields[12])) / tick
+        used[name] = 0.0
+        for each in with_descendants(pid):
+            with contextlib.suppress(OSError):
+                fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+                used[name] += (int(fields[11]) + int(fields[12])) / tick
     own = resource.getrusage(resource.RUSAGE_SELF)
     used["load client"] = own.ru_utime + own.ru_stime
     # The whole machine (first line of /proc/stat: user nice system idle iowait irq softirq
@@ -100,8 +123,10 @@ def mariadb_pid() -> int | None:
 
 
 @contextmanager
-def load_stack(database_url: str, repeat: int, token_delay: float, users: int) -> Iterator[Stack]:
-    """Stand-in, gateway and API as processes."""
+def load_stack(
+    database_url: str, repeat: int, token_delay: float, users: int, workers: int
+) -> Iterator[Stack]:
+    """Stand-in, gateway and API (`workers` processes sharing its port) as processes."""
     standin_port, gateway_port, api_port = free_port(), free_port(), free_port()
     standin_url = f"http://127.0.0.1:{standin_port}"
     gateway_url = f"http://127.0.0.1:{gateway_port}"
@@ -124,6 +149,9 @@ def load_stack(database_url: str, repeat: int, token_delay: float, users: int) -
         "JWT_SECRET": secrets.token_urlsafe(48),
         "DATABASE_POOL_SIZE": POOL_SIZE,
         "LOG_LEVEL": "WARNING",
+        "API_WORKERS": str(workers),
+        "REDIS_URL": REDIS_URL,
+        "REDIS_PREFIX": f"bench-{secrets.token_hex(4)}",
         **RAISED_LIMITS,
     }
     with ExitStack() as running:
@@ -134,6 +162,8 @@ def load_stack(database_url: str, repeat: int, token_delay: float, users: int) -
         api = running.enter_context(
             service([sys.executable, "-m", "graphql_api", "serve"], f"{api_url}/readyz", api_env)
         )
+        if workers > 1:
+            time.sleep(3)  # /readyz answered from one worker: give the others time to be up
         pids = {"API": api.pid, "gateway": gateway.pid, "stand-in model": model.pid}
         if (mariadb := mariadb_pid()) is not None:
             pids["MariaDB"] = mariadb
@@ -232,18 +262,26 @@ def check_database(database_url: str, stats: Stats, repeat: int) -> list[str]:
     return problems
 
 
-def report(
-    args: argparse.Namespace,
-    stats: Stats,
-    seconds: float,
-    idle: Stats,
-    direct_ttfts: list[float],
-    problems: list[str],
-) -> None:
+@dataclass
+class Run:
+    workers: int
+    stats: Stats
+    seconds: float
+    idle: Stats
+    direct_ttfts: list[float]
+    problems: list[str]
+    cpu: dict[str, float]
+
+
+def report(args: argparse.Namespace, run: Run) -> None:
+    stats, seconds, idle, problems = run.stats, run.seconds, run.idle, run.problems
+    direct_ttfts = run.direct_ttfts
     tokens = args.repeat * 7  # "Echo:" and the six words of each prompt
+    processes = "one API process" if run.workers == 1 else f"{run.workers} API processes"
     print(
-        f"\n{args.users} users for {args.seconds:g} s (starting over the first {args.ramp:g} s; "
-        f"the last answers ended at {seconds:.0f} s) against one API process on MariaDB; think "
+        f"\n== {processes}\n{args.users} users for {args.seconds:g} s (starting over the first "
+        f"{args.ramp:g} s; the last answers ended at {seconds:.0f} s) against {processes} "
+        "(API_WORKERS) on MariaDB; think "
         f"time {args.think:g} s; answers of {tokens} tokens at {1 / args.token_delay:.0f} "
         "tokens/s a stream (stand-in vLLM behind the real gateway)."
     )
@@ -302,26 +340,14 @@ def report(
         print(f"  {problem}")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--users", type=int, default=200)
-    parser.add_argument("--seconds", type=float, default=60)
-    parser.add_argument("--think", type=float, default=1.0, help="mean seconds between steps")
-    parser.add_argument("--ramp", type=float, default=10, help="seconds over which users start")
-    parser.add_argument("--answers", type=int, default=3, help="questions per conversation")
-    parser.add_argument("--repeat", type=int, default=15, help="echoes per answer (~7 tokens)")
-    parser.add_argument("--token-delay", type=float, default=0.02, help="stand-in pacing")
-    parser.add_argument("--quick", action="store_true", help="10 users, 5 s: that it runs")
-    args = parser.parse_args()
-    if args.quick:
-        args.users, args.seconds, args.ramp, args.think = 10, 5.0, 1.0, 0.3
-
+def run_once(args: argparse.Namespace, workers: int) -> Run:
+    """One run with `workers` API processes, on a database and a stack of its own."""
     database_url, drop = database()
     if not database_url.startswith("mysql://"):
         drop()  # type: ignore[operator]
         sys.exit("MariaDB is not reachable at 127.0.0.1:3306; this benchmark needs it")
     try:
-        with load_stack(database_url, args.repeat, args.token_delay, args.users) as stack:
+        with load_stack(database_url, args.repeat, args.token_delay, args.users, workers) as stack:
             direct = uvloop.run(
                 run_load(f"{stack.standin_url}/v1", MODEL, args.users, 2, spread=args.ramp / 5)
             )
@@ -335,15 +361,90 @@ def main() -> None:
         problems = check_database(database_url, stats, args.repeat)
     finally:
         drop()  # type: ignore[operator]
-    report(args, stats, seconds, idle, direct.ttfts, problems)
+    return Run(workers, stats, seconds, idle, direct.ttfts, problems, cpu)
+
+
+def report_cpu(run: Run) -> None:
+    cpu = dict(run.cpu)
     rest = max(0.0, cpu.pop("machine") - sum(cpu.values()))
     print(
-        f"\nCPU used during the load ({os.cpu_count()} cores, {seconds:.0f} s: "
-        f"{(os.cpu_count() or 1) * seconds:.0f} core-seconds available): "
+        f"\nCPU used during the load ({os.cpu_count()} cores, {run.seconds:.0f} s: "
+        f"{(os.cpu_count() or 1) * run.seconds:.0f} core-seconds available): "
         + ", ".join(f"{name} {used:.0f} s" for name, used in cpu.items())
         + f"; everything else (kernel, other processes) {rest:.0f} s"
     )
-    if problems:
+
+
+def compare(runs: list[Run]) -> None:
+    """The runs side by side; each later run's figure also as a ratio of the first run's."""
+    first = runs[0]
+
+    def figures(run: Run) -> dict[str, float]:
+        requests = sum(
+            len(run.stats.latencies(operation))
+            for operation in OPERATIONS
+            if operation != FIRST_TOKEN
+        )
+        ttfts = run.stats.latencies(FIRST_TOKEN)
+        reads = run.stats.latencies("conversations")
+        return {
+            "requests/s": requests / run.seconds,
+            "answers/s": len(run.stats.latencies(WHOLE_ANSWER)) / run.seconds,
+            "first token p50 ms": percentile(ttfts, 50),
+            "first token p99 ms": percentile(ttfts, 99),
+            "conversations p50 ms": percentile(reads, 50),
+            "conversations p99 ms": percentile(reads, 99),
+            "errors": float(sum(run.stats.errors.values())),
+            "API CPU s": run.cpu["API"],
+            # On a shared machine this decides more than the number of workers does.
+            "others' CPU s": max(
+                0.0,
+                run.cpu["machine"]
+                - sum(used for name, used in run.cpu.items() if name != "machine"),
+            ),
+        }
+
+    base = figures(first)
+    print("\n== side by side (same machine, same run)")
+    print(f"{'':24}" + "".join(f"{f'{run.workers} worker(s)':>22}" for run in runs))
+    for name, value in base.items():
+        cells = [f"{value:22.1f}"]
+        for run in runs[1:]:
+            other = figures(run)[name]
+            ratio = f" ({other / value:.2f}x)" if value and math.isfinite(value) else ""
+            cells.append(f"{f'{other:.1f}{ratio}':>22}")
+        print(f"{name:<24}" + "".join(cells))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--users", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--think", type=float, default=1.0, help="mean seconds between steps")
+    parser.add_argument("--ramp", type=float, default=10, help="seconds over which users start")
+    parser.add_argument("--answers", type=int, default=3, help="questions per conversation")
+    parser.add_argument("--repeat", type=int, default=15, help="echoes per answer (~7 tokens)")
+    parser.add_argument("--token-delay", type=float, default=0.02, help="stand-in pacing")
+    parser.add_argument(
+        "--workers", default="1,2", help="API processes of each run, comma-separated"
+    )
+    parser.add_argument("--quick", action="store_true", help="10 users, 5 s: that it runs")
+    args = parser.parse_args()
+    if args.quick:
+        args.users, args.seconds, args.ramp, args.think = 10, 5.0, 1.0, 0.3
+    counts = [int(count) for count in args.workers.split(",")]
+    if any(count < 1 for count in counts):
+        sys.exit("--workers: counts of processes, each at least 1")
+
+    runs = []
+    for workers in counts:
+        run = run_once(args, workers)
+        report(args, run)
+        report_cpu(run)
+        runs.append(run)
+    if len(runs) > 1:
+        compare(runs)
+    if any(run.problems for run in runs):
         sys.exit(1)
 
 

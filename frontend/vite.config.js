@@ -1,5 +1,6 @@
-// Two entries: the chat page (index.html, small) and the GraphiQL explorer (graphiql.html,
-// big, loaded only at /graphql). graphql_api serves dist/: index.html at `/`, assets/* at
+// Three entries: the chat page (index.html, small), the GraphiQL explorer (graphiql.html,
+// big, loaded only at /graphql), and the page of a share link (shared.html, served at
+// /s/<token>). graphql_api serves dist/: index.html at `/`, assets/* at
 // `/assets/*`, graphiql.html at `GET /graphql` for browsers.
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
@@ -47,11 +48,12 @@ export default defineConfig({
       input: {
         index: resolve(import.meta.dirname, 'index.html'),
         graphiql: resolve(import.meta.dirname, 'graphiql.html'),
+        shared: resolve(import.meta.dirname, 'shared.html'),
       },
     },
   },
   worker: { format: 'es' },
   server: {
-    proxy: { '/graphql': { target: apiUrl, ws: true } },
+    proxy: { '/graphql': { target: apiUrl, ws: true }, '/api': { target: apiUrl } },
   },
 });

@@ -8,6 +8,7 @@ python -m graphql_api users create alice          # asks for the password twice
 python -m graphql_api users create root --admin   # an administrator (the only way to make one)
 python -m graphql_api users promote alice         # or `demote`: never the last admin
 echo "$PASSWORD" | python -m graphql_api users reset-password alice --password-stdin
+python -m graphql_api users link-identity alice --subject 248289761001   # single sign-on
 python -m graphql_api export-schema > schema.graphql
 """
 
@@ -88,6 +89,20 @@ async def _nothing_to_stop(user_id: int) -> None:
     return None
 
 
+async def _link_identity(username: str, subject: str, issuer: str | None) -> str:
+    from graphql_api.database import open_database
+    from graphql_api.services.single_sign_on import link_identity
+
+    settings = _settings()
+    issuer = issuer or settings.oidc_issuer
+    if not issuer:
+        sys.exit("Nothing changed: give --issuer, or set OIDC_ISSUER.")
+    async with open_database(settings) as database:
+        with database:
+            user = await link_identity(username, issuer, subject)
+    return f"{user.username!r} now signs in as {subject!r} at {issuer}."
+
+
 async def _migrate(plan_only: bool, target: str | None) -> list[str]:
     from graphql_api.database import connect
     from graphql_api.migrate import migrate, pending_migrations
@@ -152,6 +167,12 @@ def main(argv: list[str] | None = None) -> None:
         ("demote", "a plain user again"),
     ):
         user_actions.add_parser(action, help=what).add_argument("username")
+    link = user_actions.add_parser(
+        "link-identity", help="let an existing account log in through single sign-on"
+    )
+    link.add_argument("username")
+    link.add_argument("--subject", required=True, help="the person's `sub` at the provider")
+    link.add_argument("--issuer", help="the provider's issuer URL (default: OIDC_ISSUER)")
     args = parser.parse_args(argv)
 
     if args.command == "serve":
@@ -169,6 +190,11 @@ def main(argv: list[str] | None = None) -> None:
         from graphql_api.schema import export_sdl
 
         sys.stdout.write(export_sdl())
+    elif args.action == "link-identity":
+        try:
+            print(asyncio.run(_link_identity(args.username, args.subject, args.issuer)))
+        except ApiError as exc:
+            sys.exit(f"Nothing changed: {exc.message}")
     else:
         if args.action in ("promote", "demote"):
             action, password = args.action, ""

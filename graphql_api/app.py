@@ -4,8 +4,10 @@
     uvicorn.run(app, host=..., port=...)
 
 Routes: `/graphql` (HTTP, GraphiQL, and `graphql-transport-ws`), `/healthz` (the process
-answers), `/readyz` (the database answers), `/metrics` (for the operator's scraper), and the
-built frontend at `/`. The services are built by `services.wiring` in the lifespan.
+answers), `/readyz` (the database answers), `/metrics` (for the operator's scraper),
+`/api/export` and `/api/import` (`transfer`), `/auth/refresh` and single sign-on's
+`/auth/oidc/...` (`sign_on_routes`), and the built frontend at `/`. The services are built by
+`services.wiring` in the lifespan.
 """
 
 from __future__ import annotations
@@ -51,6 +53,8 @@ from graphql_api.services.accounts import ClientInfo
 from graphql_api.services.broker import Broker
 from graphql_api.services.wiring import running
 from graphql_api.settings import Settings
+from graphql_api.sign_on_routes import sign_on_routes
+from graphql_api.transfer import transfer_routes
 
 log = logging.getLogger(__name__)
 
@@ -137,14 +141,18 @@ def create_app(settings: Settings) -> Starlette:
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, MULTIPART_SUBSCRIPTION_PROTOCOL),
         connection_init_wait_timeout=timedelta(seconds=settings.ws_auth_timeout_seconds),
         max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
+        # For importConversations(file: Upload!); see GraphQLView.parse_http_body on CSRF.
+        multipart_uploads_enabled=True,
     )
     routes: list[BaseRoute] = [
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics_route),
         Route("/auth/refresh", refresh_route, methods=["POST"]),
+        *sign_on_routes(settings),
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
+        *transfer_routes(),
     ]
     routes.extend(_frontend_routes(FRONTEND_DIST, graphiql=settings.graphiql_enabled))
     middleware = [
@@ -153,6 +161,8 @@ def create_app(settings: Settings) -> Starlette:
             BodyLimitMiddleware,
             max_bytes=settings.max_body_bytes,
             chunk_timeout=settings.request_body_timeout,
+            upload_max_bytes=settings.import_max_bytes,
+            upload_paths=("/api/import",),
         ),
     ]
     if settings.cors_origins:
@@ -222,6 +232,14 @@ def _frontend_routes(dist: Path, graphiql: bool) -> list[BaseRoute]:
     async def page(request: Request) -> Response:
         return FileResponse(index, headers={"cache-control": "no-cache"})
 
+    async def shared_page(request: Request) -> Response:
+        """A share link's page: the same for every token (it asks the API for the snapshot),
+        kept out of search engines."""
+        return FileResponse(
+            dist / "shared.html",
+            headers={"cache-control": "no-cache", "x-robots-tag": "noindex, nofollow"},
+        )
+
     async def not_found(request: Request) -> Response:
         return PlainTextResponse("Not Found", status_code=404)
 
@@ -230,6 +248,7 @@ def _frontend_routes(dist: Path, graphiql: bool) -> list[BaseRoute]:
     return [
         *hidden,
         Route("/", page),
+        Route("/s/{token}", shared_page),
         Mount("/assets", BuiltFiles(dist / "assets", immutable=True)),
         Mount("/", BuiltFiles(dist, immutable=False)),
     ]

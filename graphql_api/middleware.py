@@ -36,6 +36,9 @@ SECURITY_HEADERS = [
 ]
 # Routes named in metrics; anything else (static files, unknown paths) counts as "other".
 NAMED_ROUTES = {"/graphql", "/healthz", "/readyz", "/metrics", "/auth/refresh", "/"}
+NAMED_ROUTES |= {"/api/export", "/api/import"}
+# What a multipart upload adds around its file: boundaries, part headers, other fields.
+MULTIPART_FRAMING = 64 << 10
 
 
 class RequestScopeMiddleware:
@@ -97,17 +100,39 @@ class RequestScopeMiddleware:
 
 
 class BodyLimitMiddleware:
-    def __init__(self, app: ASGIApp, max_bytes: int, chunk_timeout: float) -> None:
+    """`max_bytes` for every body but uploads (`upload_paths`, and multipart GraphQL requests,
+    which carry files): `upload_max_bytes` and a little for the multipart framing."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        chunk_timeout: float,
+        upload_max_bytes: int | None = None,
+        upload_paths: tuple[str, ...] = (),
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.chunk_timeout = chunk_timeout
+        self.upload_max_bytes = max(upload_max_bytes or max_bytes, max_bytes) + MULTIPART_FRAMING
+        self.upload_paths = upload_paths
+
+    def _limit(self, scope: Scope, headers: dict[bytes, bytes]) -> int:
+        if scope["path"] in self.upload_paths or (
+            scope["path"] == "/graphql"
+            and headers.get(b"content-type", b"").startswith(b"multipart/form-data")
+        ):
+            return self.upload_max_bytes
+        return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+        headers = dict(scope["headers"])
+        max_bytes = self._limit(scope, headers)
+        declared = headers.get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > max_bytes):
             await _plain(send, 413, b"request body too large")
             return
         received = 0
@@ -124,7 +149,7 @@ class BodyLimitMiddleware:
                 raise _BodyRefused(408, b"request body arrived too slowly") from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > max_bytes:
                     refused = True
                     raise _BodyRefused(413, b"request body too large")
             return message

@@ -22,10 +22,12 @@ __all__ = [
     "AuditEntry",
     "Conversation",
     "ConversationStatus",
+    "Identity",
     "Post",
     "PostStatus",
     "Role",
     "Session",
+    "Share",
     "UsageDay",
     "User",
 ]
@@ -215,6 +217,35 @@ class Post(Model):
         )
 
 
+# A read-only public copy of a conversation's current branch as it was when shared: the posts
+# are copied (`snapshot`, JSON), so that what is written later never shows. Found by the
+# SHA-256 of its link's secret (`token_hash`); the secret itself is kept for its owner to copy
+# the link again. (Not a docstring: Tortoise would make it the table's comment.)
+class Share(Model):
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="shares", on_delete=fields.CASCADE
+    )
+    conversation: fields.ForeignKeyRelation[Conversation] = fields.ForeignKeyField(
+        "models.Conversation", related_name="shares", on_delete=fields.CASCADE
+    )
+    token = fields.CharField(max_length=64)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    title = fields.CharField(max_length=200)
+    post_count = fields.IntField()
+    snapshot = fields.TextField()
+    conversation_created_at = fields.DatetimeField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+    revoked_at = fields.DatetimeField(null=True)
+
+    user_id: int
+    conversation_id: int
+
+    class Meta:
+        table = "shares"
+        indexes = (Index(fields=("user_id", "revoked_at", "id"), name="idx_shares_user"),)
+
+
 # What one user asked of the models on one UTC day, added to as each answer ends. (Not a
 # docstring: Tortoise would make it the table's comment.)
 class UsageDay(Model):
@@ -248,3 +279,26 @@ class AuditEntry(Model):
 
     class Meta:
         table = "audit_log"
+
+
+# A person as an OpenID provider knows them: its issuer and their `sub` there, never their
+# e-mail, say who they are (an address can be reassigned or be unverified). (Not a docstring:
+# Tortoise would make it the table's comment.)
+class Identity(Model):
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="identities", on_delete=fields.CASCADE
+    )
+    # Compared byte for byte: `sub` is case-sensitive.
+    issuer = ExactCharField(max_length=255)
+    subject = ExactCharField(max_length=255)
+    # What the provider said last, for the operator; never used to find the account.
+    email = fields.CharField(max_length=320, null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    last_login_at = fields.DatetimeField(null=True)
+
+    user_id: int
+
+    class Meta:
+        table = "identities"
+        unique_together = (("issuer", "subject"),)

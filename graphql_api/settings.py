@@ -52,6 +52,16 @@ Every variable, its meaning and its default:
 | `PASSWORD_HASH_TIME_COST`, `_MEMORY_KIB`, `_PARALLELISM` | argon2id | `2`, `19456`, `1` |
 | `PASSWORD_HASH_THREADS` | passwords hashed at once | the number of cores |
 | `PASSWORD_HASH_QUEUE` | passwords waiting to be hashed before `RATE_LIMITED` | `256` |
+| `SHARE_MISSES_PER_MINUTE` | unknown share links one address may try per minute | `30` |
+| `IMPORT_MAX_BYTES` | largest import file (upload) | `52428800` |
+| `IMPORT_MAX_CONVERSATIONS` | conversations one import file may hold | `5000` |
+| `IMPORT_MAX_POSTS_PER_CONVERSATION` | posts one imported conversation may hold | `5000` |
+| `PUBLIC_URL` | where people reach the product (sign-on returns) | `http://API_HOST:API_PORT` |
+| `PASSWORD_LOGIN` | whether `login` (and `register`) take a password | `true` |
+| `OIDC_ISSUER` | the OpenID provider's issuer URL; set, single sign-on is offered | unset |
+| `OIDC_CLIENT_ID`, `OIDC_CLIENT_SECRET` | this product as a client registered with the provider | |
+| `OIDC_SCOPES` | the scopes asked for (space-separated, with `openid`) | `openid email profile` |
+| `OIDC_NAME` | the provider's name on the button ("Log in with …") | `single sign-on` |
 """
 
 from __future__ import annotations
@@ -68,6 +78,9 @@ DEFAULT_SYSTEM_PROMPT = (
     "say so when you do not know."
 )
 MIN_SECRET_BYTES = 32
+# Single sign-on's routes: the callback, under PUBLIC_URL, is what the provider registers.
+OIDC_LOGIN_PATH = "/auth/oidc/login"
+OIDC_CALLBACK_PATH = "/auth/oidc/callback"
 # OWASP's argon2id configurations trade memory for passes at about this product of the two
 # (m=47104 KiB with t=1 ... m=7168 KiB with t=5); nothing weaker is accepted.
 MIN_ARGON2_MEMORY_KIB = 7168
@@ -135,6 +148,17 @@ class Settings(BaseSettings):
     password_hash_parallelism: int = Field(default=1, ge=1, le=16)
     password_hash_threads: int | None = Field(default=None, ge=1, le=64)
     password_hash_queue: int = Field(default=256, ge=0)
+    share_misses_per_minute: int = Field(default=30, ge=1)
+    import_max_bytes: int = Field(default=50 << 20, ge=1024)
+    import_max_conversations: int = Field(default=5_000, ge=1)
+    import_max_posts_per_conversation: int = Field(default=5_000, ge=1)
+    public_url: str = ""
+    password_login: bool = True
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    oidc_scopes: str = "openid email profile"
+    oidc_name: str = Field(default="single sign-on", min_length=1, max_length=60)
 
     @field_validator("database_url")
     @classmethod
@@ -200,6 +224,40 @@ class Settings(BaseSettings):
         # Development without a secret: a random one per start, so tokens die with the process.
         object.__setattr__(self, "jwt_secret", secrets.token_urlsafe(48))
         return self
+
+    @field_validator("oidc_issuer")
+    @classmethod
+    def _issuer_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must be the provider's https:// issuer URL")
+        return value or None
+
+    @model_validator(mode="after")
+    def _public_url(self) -> Settings:
+        url = self.public_url.rstrip("/") or f"http://{self.api_host}:{self.api_port}"
+        if not url.startswith(("http://", "https://")):
+            raise ValueError("PUBLIC_URL must be an http:// or https:// URL")
+        object.__setattr__(self, "public_url", url)
+        return self
+
+    @model_validator(mode="after")
+    def _single_sign_on_complete(self) -> Settings:
+        if not self.oidc_issuer:
+            if not self.password_login:
+                raise ValueError("PASSWORD_LOGIN=false needs OIDC_ISSUER: nobody could log in")
+            return self
+        if not self.oidc_client_id:
+            raise ValueError("OIDC_ISSUER is set: OIDC_CLIENT_ID must be set too")
+        if "openid" not in self.oidc_scopes.split():
+            raise ValueError("OIDC_SCOPES must include openid")
+        if self.app_env == "production" and not self.oidc_issuer.startswith("https://"):
+            raise ValueError("OIDC_ISSUER must be an https:// URL in production")
+        return self
+
+    @property
+    def oidc_redirect_uri(self) -> str:
+        """Where the provider sends the browser back: register it with the provider."""
+        return f"{self.public_url}{OIDC_CALLBACK_PATH}"
 
     @model_validator(mode="after")
     def _workers_share_redis(self) -> Settings:

@@ -8,18 +8,20 @@ import uvicorn
 
 from llm_gateway.app import create_app
 from llm_gateway.logs import configure_logging
+from llm_gateway.models import ModelsFileError
 from llm_gateway.settings import GatewaySettings, SettingsError
 
 
 def main() -> None:
     try:
         settings = GatewaySettings()
-    except SettingsError as error:
+        app = create_app(settings)
+    except (SettingsError, ModelsFileError) as error:
         print(error, file=sys.stderr)
         raise SystemExit(2) from None
     configure_logging(settings.log_level, settings.log_format or "text")
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.gateway_host,
         port=settings.gateway_port,
         http="httptools",

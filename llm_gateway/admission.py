@@ -1,7 +1,7 @@
 """A concurrency limit with a bounded first-come-first-served queue.
 
 admission = Admission(limit=128, max_queue=256, queue_timeout=60)
-async with admission.slot():     # GatewayError 429 at once when the queue is full
+async with admission.slot():     # RateLimited 429 at once when the queue is full
     ...
 """
 
@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from llm_gateway.errors import GatewayError
+from llm_gateway.errors import RateLimited
 
 
 class Admission:
@@ -40,12 +40,10 @@ class Admission:
             self.running += 1
             return
         if len(self._waiters) >= self.max_queue:
-            raise GatewayError(
-                429,
-                "rate_limit_error",
-                "queue_full",
+            raise RateLimited(
                 f"the gateway is busy: {self.running} answers running and "
                 f"{len(self._waiters)} waiting; try again shortly",
+                code="queue_full",
             )
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
@@ -58,11 +56,9 @@ class Admission:
             elif waiter in self._waiters:
                 self._waiters.remove(waiter)
             if isinstance(error, TimeoutError):
-                raise GatewayError(
-                    429,
-                    "rate_limit_error",
-                    "queue_timeout",
+                raise RateLimited(
                     f"waited {self.queue_timeout:g} s for a free slot; try again shortly",
+                    code="queue_timeout",
                 ) from None
             raise
 

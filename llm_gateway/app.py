@@ -1,25 +1,32 @@
-"""The gateway's HTTP service: one OpenAI-style front for vLLM, TGI, any OpenAI-compatible
-server, or an embedded llama.cpp model.
+"""The gateway's HTTP service: one OpenAI-style front for several named models, each on vLLM,
+TGI, any OpenAI-compatible server, or an embedded llama.cpp model.
 
     app = create_app(GatewaySettings(llm_backend="vllm", llm_base_url="http://vllm:8000/v1"))
+    app = create_app(GatewaySettings(gateway_models=Path("models.yaml")))
 
 Routes:
 - `POST /v1/chat/completions`: OpenAI chat completions, streamed (SSE ending `data: [DONE]`)
-  or whole. Every backend streams `chat.completion.chunk` events with
-  `choices[0].delta.content`, `model` set, a `finish_reason` on the last content chunk, a
-  final usage chunk (`prompt_tokens`, `completion_tokens`) when
-  `stream_options.include_usage` is true, then `data: [DONE]`. The caller's `X-Request-ID`
-  (or a new one) is echoed in the response headers and carried into every log line.
-- `GET /v1/models`, `GET /healthz` (the process runs), `GET /readyz` (an upstream answers),
-  `GET /metrics` (Prometheus).
+  or whole, by the model the body's `model` names (none: the first configured). Every
+  backend streams `chat.completion.chunk` events with `choices[0].delta.content`, `model`
+  set, a `finish_reason` on the last content chunk, a final usage chunk (`prompt_tokens`,
+  `completion_tokens`) when `stream_options.include_usage` is true, then `data: [DONE]`. The
+  caller's `X-Request-ID` (when it is 1 to 64 letters, digits, `.`, `_` or `-`; otherwise a
+  new one) is echoed in the response headers, sent upstream and carried into every log line.
+- `GET /v1/models`: every model in OpenAI's list shape, each with `max_model_len` (when
+  known), `available` (false when all its upstreams are out of rotation or it failed to
+  load) and `backend`.
+- `GET /healthz` (the process runs), `GET /readyz` (each model's upstreams probed; 200 when
+  at least one model can answer), `GET /metrics` (Prometheus).
 
 Errors before streaming are an HTTP status with the body
-`{"error": {"message": ..., "type": ..., "code": ...}}`:
+`{"error": {"message": ..., "type": ..., "code": ...}}` (the classes in `errors.py`):
 - 400 `invalid_request_error`: `invalid_request` (a malformed body),
   `context_length_exceeded` (the prompt cannot fit even with all older turns dropped), or
-  `upstream_4xx` (the model server refused the request);
-- 429 `rate_limit_error`: `queue_full` (at once, when the concurrency limit and the queue
-  are full), `queue_timeout`, or `upstream_overloaded` (still 429 after the retries);
+  `upstream_4xx` (the model server refused the request, with its status);
+- 404 `invalid_request_error` `model_not_found`: no model has that name;
+- 413 `invalid_request_error` `request_too_large`: a body over `GATEWAY_MAX_BODY_BYTES`;
+- 429 `rate_limit_error`: `queue_full` (at once, when the model's concurrency limit and
+  queue are full), `queue_timeout`, or `upstream_overloaded` (still 429 after the retries);
 - 502 `upstream_error`: the model server failed (`upstream_5xx`, `upstream_stream_error`,
   `upstream_disconnected`) before the first token;
 - 503 `upstream_error`: `upstream_unreachable` / `upstream_unavailable` (no upstream
@@ -36,7 +43,6 @@ import asyncio
 import json
 import logging
 import time
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -46,22 +52,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from llm_gateway.admission import Admission
-from llm_gateway.asgi import DisconnectWatch, read_body, send_json
-from llm_gateway.backends.base import Backend
-from llm_gateway.backends.http import UpstreamClient
-from llm_gateway.backends.local import LocalBackend
-from llm_gateway.backends.openai import OpenAIBackend
-from llm_gateway.backends.tgi import TGIBackend
+from llm_gateway.asgi import DisconnectWatch, read_body, send_json, too_large
 from llm_gateway.chat import ChatRequest, completion_from_stream
-from llm_gateway.chat_templates import load_template
 from llm_gateway.errors import GatewayError
-from llm_gateway.fitting import ContextFitter
-from llm_gateway.logs import install_request_ids, request_id
+from llm_gateway.logs import accepted_request_id, install_request_ids, request_id
 from llm_gateway.metrics import GatewayMetrics
-from llm_gateway.relay import Answer, Relay
+from llm_gateway.relay import Answer
+from llm_gateway.served import Catalog, ServedModel
 from llm_gateway.settings import GatewaySettings
-from llm_gateway.upstreams import UpstreamPool
 
 logger = logging.getLogger("llm_gateway")
 
@@ -73,70 +71,31 @@ SSE_HEADERS = [
 
 
 class Gateway:
-    """The parts of one running gateway, wired together at start-up."""
+    """The parts of one running gateway, wired together at start-up: one `ServedModel` per
+    configured model."""
 
     def __init__(self, settings: GatewaySettings) -> None:
         self.settings = settings
-        self.admission = Admission(
-            # The embedded model generates one answer at a time: the others wait in the
-            # queue, under its limits, rather than inside the model.
-            1 if settings.llm_backend == "local" else settings.gateway_max_concurrency,
-            settings.gateway_max_queue,
-            settings.gateway_queue_timeout,
-        )
-        self.metrics = GatewayMetrics(self.admission)
-        self.client = UpstreamClient(settings.llm_connect_timeout, settings.llm_api_key)
-        self.backend: Backend
-        self.pool: UpstreamPool
-        self.relay: Relay
-        self.fitter: ContextFitter
-
-    def build_backend(self) -> Backend:
-        settings = self.settings
-        if settings.llm_backend in {"vllm", "openai"}:
-            return OpenAIBackend(self.client, settings)
-        template = load_template(settings.llm_chat_template, settings.stop_sequences)
-        if settings.llm_backend == "tgi":
-            return TGIBackend(self.client, settings, template)
-        return LocalBackend(settings, template)
+        self.max_body_bytes = settings.gateway_max_body_bytes
+        self.metrics = GatewayMetrics()
+        self.catalog = Catalog([ServedModel(config, self.metrics) for config in settings.models()])
+        self.metrics.watch_admissions([model.admission for model in self.catalog.models])
 
     @asynccontextmanager
     async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
         install_request_ids()
-        self.backend = self.build_backend()
-        urls = self.settings.base_urls if self.backend.name != "local" else ["local"]
-        self.pool = UpstreamPool(
-            urls,
-            self.settings.llm_failures_to_eject,
-            self.settings.llm_eject_seconds,
-            self.backend.probe,
-        )
-        self.relay = Relay(self.backend, self.pool, self.settings, self.metrics)
-        self.fitter = ContextFitter(self.backend, self.settings.llm_default_max_tokens)
-        logger.info(
-            "LLM gateway: backend %s, upstream %s, at most %d answers at once and %d waiting",
-            self.backend.name,
-            ", ".join(urls),
-            self.admission.limit,
-            self.admission.max_queue,
-        )
-        await self.backend.start()
-        background = [
-            asyncio.create_task(self.pool.run_probes()),
-            asyncio.create_task(self.relay.watch_idle_answers()),
-        ]
+        for model in self.catalog.models:
+            await model.start()
         try:
             yield
         finally:
-            for task in background:
-                task.cancel()
-            await self.backend.aclose()
-            self.client.close()
+            for model in self.catalog.models:
+                await model.aclose()
 
     # -- chat completions ----------------------------------------------------------------
 
     async def chat_completions(self, scope: Scope, receive: Receive, send: Send) -> None:
-        rid = header(scope, b"x-request-id") or uuid.uuid4().hex
+        rid = accepted_request_id(header(scope, b"x-request-id"))
         token = request_id.set(rid)
         headers = [(b"x-request-id", rid.encode())]
         arrived = time.monotonic()
@@ -144,17 +103,21 @@ class Gateway:
         answer: Answer | None = None
         started = False
         try:
-            raw = await read_body(receive)
+            length = header(scope, b"content-length")
+            if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
+                raise too_large(self.max_body_bytes)
+            raw = await read_body(receive, self.max_body_bytes)
             if raw is None:
                 outcome, detail = "cancelled", "the caller left before sending its request"
                 return
             with DisconnectWatch(receive) as watch:
                 request = ChatRequest.parse(raw, rid)
+                model = self.catalog.route(request.model)
                 if logger.isEnabledFor(logging.DEBUG):
                     logger.debug("prompt messages: %s", json.dumps(request.messages))
-                async with self.admission.slot():
-                    request = await self.fitter.fit(request)
-                    answer = await self.relay.open(request)
+                async with model.admission.slot():
+                    request = await model.fitter.fit(request)
+                    answer = await model.relay.open(request)
                     self.metrics.time_to_first_token.observe(time.monotonic() - arrived)
                     if request.stream:
                         started = True
@@ -222,25 +185,25 @@ class Gateway:
     # -- the rest ------------------------------------------------------------------------
 
     async def models(self, request: Request) -> Response:
-        try:
-            name = await self.backend.model_name()
-            limits = await self.backend.context_limits()
-        except GatewayError as error:
-            return Response(error.body(), error.status, media_type="application/json")
-        model = {"id": name, "object": "model", "created": 0, "owned_by": "llm-gateway"}
-        if limits is not None:
-            model["max_model_len"] = limits.total
-        return JSONResponse({"object": "list", "data": [model]})
+        entries, failure = await self.catalog.listing()
+        if not entries and failure is not None:
+            return Response(failure.body(), failure.status, media_type="application/json")
+        return JSONResponse({"object": "list", "data": entries})
 
     async def healthz(self, request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
     async def readyz(self, request: Request) -> Response:
-        answers = await asyncio.gather(*(self.backend.probe(u.url) for u in self.pool.upstreams))
-        upstreams = {u.url: ok for u, ok in zip(self.pool.upstreams, answers, strict=True)}
-        ready = any(answers)
+        reports = await asyncio.gather(*(model.readiness() for model in self.catalog.models))
+        names = [model.config.label for model in self.catalog.models]
+        ready = any(report["ready"] for report in reports)
         return JSONResponse(
-            {"status": "ready" if ready else "unavailable", "upstreams": upstreams},
+            {
+                "status": "ready" if ready else "unavailable",
+                "models": dict(zip(names, reports, strict=True)),
+                # Every model's upstreams together, as before there were several models.
+                "upstreams": {url: ok for r in reports for url, ok in r["upstreams"].items()},
+            },
             status_code=200 if ready else 503,
         )
 

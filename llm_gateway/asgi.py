@@ -1,7 +1,7 @@
 """Small ASGI pieces for the streaming route, where Starlette's request and response classes
 would cost time on every chunk and would not notice a caller that leaves while nothing is sent.
 
-    body = await read_body(receive)          # before the watch: both would take messages
+    body = await read_body(receive, limit)   # before the watch: both would take messages
     with DisconnectWatch(receive) as watch:   # cancels this task if the caller goes away
         ...
     watch.disconnected
@@ -14,15 +14,30 @@ from types import TracebackType
 
 from starlette.types import Message, Receive, Send
 
+from llm_gateway.errors import BodyTooLarge
 
-async def read_body(receive: Receive) -> bytes | None:
-    """The request body, or None if the caller left before sending all of it."""
+
+def too_large(limit: int) -> BodyTooLarge:
+    return BodyTooLarge(
+        f"the request body is larger than {limit} bytes (GATEWAY_MAX_BODY_BYTES); "
+        "send fewer or shorter messages"
+    )
+
+
+async def read_body(receive: Receive, limit: int) -> bytes | None:
+    """The request body, or None if the caller left before sending all of it. BodyTooLarge
+    as soon as more than `limit` bytes have come, without waiting for the rest."""
     chunks = []
+    size = 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
             return None
-        chunks.append(message.get("body", b""))
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise too_large(limit)
+        chunks.append(chunk)
         if not message.get("more_body"):
             return b"".join(chunks)
 

@@ -2,7 +2,7 @@
 accepts, the stream chunks it writes for backends that do not speak OpenAI themselves, and
 the whole answer built from a stream for callers that asked for no stream.
 
-    request = ChatRequest.parse(raw_body)            # GatewayError 400 when malformed
+    request = ChatRequest.parse(raw_body)            # InvalidRequest (400) when malformed
     chunks = ChunkEncoder("gemma")
     chunks.role() + chunks.content(" Hi", None) + chunks.usage(5, 1) + DONE
     completion_from_stream(sse_bytes)                # {"object": "chat.completion", ...}
@@ -16,14 +16,14 @@ import uuid
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from llm_gateway.errors import GatewayError
+from llm_gateway.errors import InvalidRequest
 
 DONE = b"data: [DONE]\n\n"
 ROLES = {"system", "user", "assistant", "tool", "developer"}
 
 
-def invalid(message: str) -> GatewayError:
-    return GatewayError(400, "invalid_request_error", "invalid_request", message)
+def invalid(message: str) -> InvalidRequest:
+    return InvalidRequest(message)
 
 
 def message_text(message: dict[str, Any]) -> str:
@@ -44,6 +44,7 @@ class ChatRequest:
     temperature: float | None
     stop: list[str] = field(default_factory=list)
     request_id: str = ""
+    model: str | None = None
 
     @classmethod
     def parse(cls, raw: bytes, request_id: str = "") -> ChatRequest:
@@ -65,9 +66,19 @@ class ChatRequest:
         if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens < 1):
             raise invalid("`max_tokens` must be a positive integer")
         temperature = body.get("temperature")
-        if temperature is not None and not isinstance(temperature, int | float):
-            raise invalid("`temperature` must be a number")
+        if temperature is not None and (
+            not isinstance(temperature, int | float) or not 0 <= temperature <= 2
+        ):
+            raise invalid("`temperature` must be a number from 0 to 2")
+        top_p = body.get("top_p")
+        if top_p is not None and (not isinstance(top_p, int | float) or not 0 < top_p <= 1):
+            raise invalid("`top_p` must be a number above 0 and at most 1")
+        model = body.get("model")
+        if model is not None and not isinstance(model, str):
+            raise invalid("`model` must be a string")
         stop = body.get("stop") or []
+        if not isinstance(stop, str | list):
+            raise invalid("`stop` must be a string or a list of strings")
         options = body.get("stream_options") or {}
         return cls(
             body=body,
@@ -80,6 +91,7 @@ class ChatRequest:
             temperature=None if temperature is None else float(temperature),
             stop=[stop] if isinstance(stop, str) else [str(s) for s in stop],
             request_id=request_id,
+            model=model or None,
         )
 
     def with_messages(self, messages: list[dict[str, Any]]) -> ChatRequest:

@@ -27,6 +27,9 @@ BUILTIN_STOPS = {
     "llama3": ("<|eot_id|>",),
     "chatml": ("<|im_end|>",),
     "mistral": ("</s>",),
+    # The start of the next turn, and a blank line (a base model's answer to a short
+    # question is one paragraph; what follows is the model inventing the transcript's rest).
+    "transcript": ("\nUser:", "\nAssistant:", "\n\n"),
 }
 
 

@@ -1,42 +1,40 @@
-"""Errors the gateway reports, in OpenAI's shape.
+"""Errors the gateway reports, in OpenAI's shape: one class per kind of failure, each with its
+HTTP status, OpenAI error type and default code.
 
-raise GatewayError(429, "rate_limit_error", "queue_full", "the gateway is busy")
-error.body()    # b'{"error": {"message": ..., "type": ..., "code": ...}}'
-error.event()   # the same as an SSE event followed by `data: [DONE]`
+    raise QueueFull("the gateway is busy")            # 429 rate_limit_error queue_full
+    raise StreamFailed("...", code="upstream_disconnected")
+    error.body()    # b'{"error": {"message": ..., "type": ..., "code": ...}}'
+    error.event()   # the same as an SSE event followed by `data: [DONE]`
+
+What a model server answered becomes one of these in one place, `from_upstream_status`.
 """
 
 from __future__ import annotations
 
 import json
+from typing import ClassVar
 
 
 class GatewayError(Exception):
     """An answer the caller gets instead of a completion.
 
     `retryable` marks errors that are safe to try again before the first token (connection
-    refused, upstream 429 and 503); `upstream_fault` marks errors that count against the
-    upstream's health.
+    refused, a connect timeout, upstream 429 and 503); `upstream_fault` marks errors that
+    count against the upstream's health.
     """
 
-    def __init__(
-        self,
-        status: int,
-        type: str,
-        code: str,
-        message: str,
-        *,
-        retryable: bool = False,
-        upstream_fault: bool = False,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.type = type
-        self.code = code
-        self.message = message
-        self.retryable = retryable
-        self.upstream_fault = upstream_fault
+    status: int = 500
+    type: ClassVar[str] = "server_error"
+    default_code: ClassVar[str] = "internal_error"
+    retryable: ClassVar[bool] = False
+    upstream_fault: ClassVar[bool] = False
 
-    def payload(self) -> dict[str, dict[str, str]]:
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code or self.default_code
+
+    def payload(self) -> dict[str, dict[str, str | None]]:
         return {"error": {"message": self.message, "type": self.type, "code": self.code}}
 
     def body(self) -> bytes:
@@ -46,43 +44,124 @@ class GatewayError(Exception):
         return b"data: " + self.body() + b"\n\ndata: [DONE]\n\n"
 
 
-def upstream_status_error(status: int, message: str) -> GatewayError:
-    """The error for an upstream that answered `status` before streaming."""
+class InvalidRequest(GatewayError):
+    """The request itself is wrong: a malformed body, a bad field."""
+
+    status = 400
+    type = "invalid_request_error"
+    default_code = "invalid_request"
+
+
+class BodyTooLarge(InvalidRequest):
+    """The request body is over `GATEWAY_MAX_BODY_BYTES`."""
+
+    status = 413
+    default_code = "request_too_large"
+
+
+class ContextTooLong(InvalidRequest):
+    """The prompt cannot fit the model's context even with all older turns dropped."""
+
+    default_code = "context_length_exceeded"
+
+
+class ModelNotFound(InvalidRequest):
+    """The request names a model the gateway does not serve."""
+
+    status = 404
+    default_code = "model_not_found"
+
+
+class RateLimited(GatewayError):
+    """No room now (`queue_full`, `queue_timeout`): worth trying again shortly."""
+
+    status = 429
+    type = "rate_limit_error"
+    default_code = "queue_full"
+
+
+class UpstreamOverloaded(RateLimited):
+    """The model server answered 429, still after the retries."""
+
+    default_code = "upstream_overloaded"
+    retryable = True
+
+
+class UpstreamRefused(InvalidRequest):
+    """The model server refused the request with a 4xx: passed on with its status."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message, code=f"upstream_{status}")
+        self.status = status  # the upstream's own status
+
+
+class UpstreamFailed(GatewayError):
+    """The model server failed before or while answering (`upstream_5xx`, ...)."""
+
+    status = 502
+    type = "upstream_error"
+    default_code = "upstream_error"
+    upstream_fault = True
+
+
+class StreamFailed(UpstreamFailed):
+    """The answer broke off: an error event, a malformed answer, a closed connection."""
+
+    default_code = "upstream_stream_error"
+
+
+class UpstreamUnavailable(UpstreamFailed):
+    """No model server can take the request now (unreachable, or it answered 503)."""
+
+    status = 503
+    default_code = "upstream_unavailable"
+    retryable = True
+
+
+class ModelUnavailable(GatewayError):
+    """A model that cannot answer at all: the embedded one failed to load, or every
+    upstream of a model is out of rotation."""
+
+    status = 503
+    type = "upstream_error"
+    default_code = "model_unavailable"
+
+
+class LocalModelError(GatewayError):
+    """The embedded model failed while generating."""
+
+    default_code = "local_model_error"
+
+
+class GatewayTimeout(GatewayError):
+    """A time limit passed: `connect_timeout`, `first_token_timeout`, `idle_timeout`."""
+
+    status = 504
+    type = "timeout"
+    default_code = "timeout"
+    upstream_fault = True
+
+
+class ConnectTimeout(GatewayTimeout):
+    default_code = "connect_timeout"
+    retryable = True
+
+
+def from_upstream_status(status: int, message: str) -> GatewayError:
+    """The error for an upstream that answered `status` (not 200) before streaming."""
     if status == 429:
-        return GatewayError(429, "rate_limit_error", "upstream_overloaded", message, retryable=True)
+        return UpstreamOverloaded(message)
     if status == 503:
-        return GatewayError(
-            503,
-            "upstream_error",
-            "upstream_unavailable",
-            message,
-            retryable=True,
-            upstream_fault=True,
-        )
+        return UpstreamUnavailable(message)
     if status >= 500:
-        return GatewayError(
-            502, "upstream_error", f"upstream_{status}", message, upstream_fault=True
-        )
-    return GatewayError(status, "invalid_request_error", f"upstream_{status}", message)
+        return UpstreamFailed(message, code=f"upstream_{status}")
+    return UpstreamRefused(status, message)
 
 
-def unreachable(url: str, reason: str) -> GatewayError:
-    return GatewayError(
-        503,
-        "upstream_error",
-        "upstream_unreachable",
-        f"cannot reach the model server at {url}: {reason}",
-        retryable=True,
-        upstream_fault=True,
+def unreachable(url: str, reason: str) -> UpstreamUnavailable:
+    return UpstreamUnavailable(
+        f"cannot reach the model server at {url}: {reason}", code="upstream_unreachable"
     )
-
-
-def stream_failed(message: str, code: str = "upstream_stream_error") -> GatewayError:
-    return GatewayError(502, "upstream_error", code, message, upstream_fault=True)
-
-
-def timed_out(code: str, message: str) -> GatewayError:
-    return GatewayError(504, "timeout", code, message, upstream_fault=True)
 
 
 def error_message(payload: object) -> str:

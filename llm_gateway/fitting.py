@@ -1,12 +1,13 @@
 """Context fitting: drop the oldest turns after the system message(s) so that the prompt plus
 the answer's tokens fit the model's context; refuse a prompt that cannot fit at all.
 
-    fitter = ContextFitter(backend, default_max_tokens=512)
-    request = await fitter.fit(request)     # GatewayError 400 `context_length_exceeded`
+    fitter = ContextFitter(backend, pool, default_max_tokens=512)
+    request = await fitter.fit(request)     # ContextTooLong (400 `context_length_exceeded`)
 
 Counting costs nothing in the common case: a UTF-8 byte count (plus a margin per message for
 the template's markup) bounds the token count from above, so only a prompt near the limit is
-counted exactly by the model server (vLLM and TGI `/tokenize`, llama.cpp's tokenizer).
+counted exactly by a model server (vLLM and TGI `/tokenize`, llama.cpp's tokenizer): one in
+rotation first, the next when it cannot be reached, an estimate when none can.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from typing import Any
 
 from llm_gateway.backends.base import Backend, ContextLimits
 from llm_gateway.chat import ChatRequest, message_text
-from llm_gateway.errors import GatewayError
+from llm_gateway.errors import ContextTooLong, GatewayError
+from llm_gateway.upstreams import UpstreamPool
 
 logger = logging.getLogger(__name__)
 
@@ -54,11 +56,8 @@ def split_turns(
     return messages[:start], turns
 
 
-def too_long(needed: int, limits: ContextLimits, reserve: int) -> GatewayError:
-    return GatewayError(
-        400,
-        "invalid_request_error",
-        "context_length_exceeded",
+def too_long(needed: int, limits: ContextLimits, reserve: int) -> ContextTooLong:
+    return ContextTooLong(
         f"the prompt needs {needed} tokens, but the model's context holds {limits.total} "
         f"tokens and {reserve} are kept for the answer"
         + (f" (prompts are limited to {limits.max_input})" if limits.max_input else "")
@@ -67,13 +66,22 @@ def too_long(needed: int, limits: ContextLimits, reserve: int) -> GatewayError:
 
 
 class ContextFitter:
-    def __init__(self, backend: Backend, default_max_tokens: int) -> None:
+    def __init__(self, backend: Backend, pool: UpstreamPool, default_max_tokens: int) -> None:
         self.backend = backend
+        self.pool = pool
         self.default_max_tokens = default_max_tokens
 
     async def _count(self, messages: list[dict[str, Any]]) -> int:
-        counted = await self.backend.count_prompt_tokens(messages)
-        return approximate(messages) if counted is None else counted
+        for upstream in self.pool.in_order_of_preference():
+            try:
+                counted = await self.backend.count_prompt_tokens(messages, upstream.url)
+            except GatewayError as error:
+                if not (error.upstream_fault or error.retryable):
+                    raise
+                logger.info("cannot count tokens at %s: %s", upstream.url, error.message)
+                continue
+            return approximate(messages) if counted is None else counted
+        return approximate(messages)
 
     async def fit(self, request: ChatRequest) -> ChatRequest:
         try:

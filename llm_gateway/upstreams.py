@@ -34,7 +34,7 @@ class Upstream:
 class UpstreamPool:
     def __init__(
         self,
-        urls: list[str],
+        urls: list[str] | tuple[str, ...],
         failures_to_eject: int,
         eject_seconds: float,
         probe: Callable[[str], Awaitable[bool]],
@@ -53,6 +53,15 @@ class UpstreamPool:
         start = next(self._turn) % len(fresh)
         rotated = fresh[start:] + fresh[:start]
         return min(rotated, key=lambda upstream: upstream.in_flight)
+
+    def in_order_of_preference(self) -> list[Upstream]:
+        """Every upstream: those in rotation first, the least busy of them first."""
+        return sorted(self.upstreams, key=lambda u: (u.ejected, u.in_flight))
+
+    @property
+    def available(self) -> bool:
+        """Whether an upstream is in rotation (all ejected: this model cannot answer now)."""
+        return any(not upstream.ejected for upstream in self.upstreams)
 
     def succeeded(self, upstream: Upstream) -> None:
         upstream.failures = 0

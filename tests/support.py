@@ -152,10 +152,11 @@ def make_settings(**overrides: Any) -> Settings:
 
 
 @asynccontextmanager
-async def start_api(**overrides: Any) -> AsyncIterator[ApiServer]:
-    """Serve the API on a free loopback port in this event loop until the block ends."""
+async def start_api(*, port: int = 0, **overrides: Any) -> AsyncIterator[ApiServer]:
+    """Serve the API on a loopback port (0: a free one) in this event loop until the block
+    ends."""
     settings = make_settings(**overrides)
-    config = server_config(create_app(settings), settings, host="127.0.0.1", port=0)
+    config = server_config(create_app(settings), settings, host="127.0.0.1", port=port)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:

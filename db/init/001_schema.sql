@@ -86,6 +86,22 @@ CREATE TABLE IF NOT EXISTS `refresh_tokens` (
     CONSTRAINT `fk_refresh__users_1c3fe0a4` FOREIGN KEY (`user_id`) REFERENCES `users` (`id`) ON DELETE CASCADE,
     KEY `idx_refresh_family` (`family`)
 ) CHARACTER SET utf8mb4;
+CREATE TABLE IF NOT EXISTS `shares` (
+    `id` INT NOT NULL PRIMARY KEY AUTO_INCREMENT,
+    `token` VARCHAR(64) NOT NULL,
+    `token_hash` VARCHAR(64) NOT NULL UNIQUE,
+    `title` VARCHAR(200) NOT NULL,
+    `post_count` INT NOT NULL,
+    `snapshot` LONGTEXT NOT NULL,
+    `conversation_created_at` DATETIME(6) NOT NULL,
+    `created_at` DATETIME(6) NOT NULL,
+    `revoked_at` DATETIME(6),
+    `conversation_id` INT NOT NULL,
+    `user_id` INT NOT NULL,
+    CONSTRAINT `fk_shares_conversa_42418fe1` FOREIGN KEY (`conversation_id`) REFERENCES `conversation` (`id`) ON DELETE CASCADE,
+    CONSTRAINT `fk_shares_users_93044e6b` FOREIGN KEY (`user_id`) REFERENCES `users` (`id`) ON DELETE CASCADE,
+    KEY `idx_shares_user` (`user_id`, `revoked_at`, `id`)
+) CHARACTER SET utf8mb4;
 CREATE TABLE IF NOT EXISTS `usage_days` (
     `id` BIGINT NOT NULL PRIMARY KEY AUTO_INCREMENT,
     `day` DATE NOT NULL,
@@ -105,4 +121,15 @@ CREATE TABLE IF NOT EXISTS `audit_log` (
     `target` VARCHAR(64),
     `detail` JSON,
     `created_at` DATETIME(6) NOT NULL
+) CHARACTER SET utf8mb4;
+CREATE TABLE IF NOT EXISTS `identities` (
+    `id` INT NOT NULL PRIMARY KEY AUTO_INCREMENT,
+    `issuer` VARCHAR(255) COLLATE utf8mb4_bin NOT NULL,
+    `subject` VARCHAR(255) COLLATE utf8mb4_bin NOT NULL,
+    `email` VARCHAR(320),
+    `created_at` DATETIME(6) NOT NULL,
+    `last_login_at` DATETIME(6),
+    `user_id` INT NOT NULL,
+    UNIQUE KEY `uid_identities_issuer_1dda2d` (`issuer`, `subject`),
+    CONSTRAINT `fk_identiti_users_fb488572` FOREIGN KEY (`user_id`) REFERENCES `users` (`id`) ON DELETE CASCADE
 ) CHARACTER SET utf8mb4;

@@ -18,4 +18,6 @@ INSERT INTO `tortoise_migrations` (`app`, `name`, `applied_at`) VALUES
     ('models', '0005_client_ids', UTC_TIMESTAMP(6)),
     ('models', '0008_post_search', UTC_TIMESTAMP(6)),
     ('models', '0009_sessions_pins_titles', UTC_TIMESTAMP(6)),
-    ('models', '0011_roles_usage_audit', UTC_TIMESTAMP(6));
+    ('models', '0010_shares', UTC_TIMESTAMP(6)),
+    ('models', '0011_roles_usage_audit', UTC_TIMESTAMP(6)),
+    ('models', '0013_identities', UTC_TIMESTAMP(6));

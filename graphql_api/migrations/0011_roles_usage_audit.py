@@ -14,7 +14,7 @@ from graphql_api.records import Role
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0009_sessions_pins_titles")]
+    dependencies = [("models", "0010_shares")]
 
     initial = False
 

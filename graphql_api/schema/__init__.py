@@ -20,7 +20,7 @@ from strawberry.types.graphql import OperationType
 from tortoise.exceptions import DBConnectionError
 
 from graphql_api.errors import ApiError
-from graphql_api.schema import admin, mutations, queries, search, sessions
+from graphql_api.schema import admin, mutations, queries, search, sessions, sharing, transfer
 from graphql_api.schema.execution import LeanExecutionContext
 from graphql_api.schema.pipeline import PipelineRules, RequestPipeline
 from graphql_api.schema.subscriptions import Subscription
@@ -29,6 +29,18 @@ from graphql_api.settings import Settings
 log = logging.getLogger("graphql_api.errors")
 # Client-side MySQL error codes: cannot connect, server gone away, lost connection, and so on.
 MYSQL_CONNECTION_ERRORS = {2002, 2003, 2005, 2006, 2013, 2055}
+# Tortoise talks to MariaDB through asyncmy when it is installed (it is a dependency: rows
+# decoded in C), else through aiomysql; either driver's connection errors mean an outage.
+DRIVER_CONNECTION_ERRORS: tuple[type[Exception], ...] = (
+    pymysql.err.OperationalError,
+    pymysql.err.InterfaceError,
+)
+try:
+    from asyncmy import errors as asyncmy_errors
+except ImportError:  # the aiomysql fallback (bench/bench_read_path.py --driver-baseline)
+    pass
+else:
+    DRIVER_CONNECTION_ERRORS += (asyncmy_errors.OperationalError, asyncmy_errors.InterfaceError)
 
 
 def _root(name: str, description: str, parts: tuple[type, ...]) -> type:
@@ -39,12 +51,12 @@ def _root(name: str, description: str, parts: tuple[type, ...]) -> type:
 Query = _root(
     "Query",
     "What a client can read.",
-    (queries.Query, search.Query, sessions.Query, admin.Query),
+    (queries.Query, search.Query, sessions.Query, sharing.Query, admin.Query),
 )
 Mutation = _root(
     "Mutation",
     "What a client can change.",
-    (mutations.Mutation, sessions.Mutation, admin.Mutation),
+    (mutations.Mutation, sessions.Mutation, sharing.Mutation, transfer.Mutation, admin.Mutation),
 )
 
 
@@ -55,7 +67,7 @@ def is_database_outage(exc: BaseException | None) -> bool:
     while exc is not None and seen < 10:
         if isinstance(exc, DBConnectionError | ConnectionError | TimeoutError):
             return True
-        if isinstance(exc, pymysql.err.OperationalError | pymysql.err.InterfaceError):
+        if isinstance(exc, DRIVER_CONNECTION_ERRORS):
             code = exc.args[0] if exc.args else None
             return code in MYSQL_CONNECTION_ERRORS or not isinstance(code, int)
         wrapped = exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else None

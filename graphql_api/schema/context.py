@@ -43,6 +43,8 @@ class Context:
     response: Any = None
     user_agent: str = ""
     secure: bool = False
+    # Where the client reached this API ("https://chat.example/"), for links it is given.
+    base_url: str = ""
     _claims: TokenClaims | None = None
 
     @property
@@ -108,6 +110,11 @@ class Context:
         """The versions at one place of a tree; the places asked for together load together."""
         loaders = _operation_loaders.get() or OperationLoaders()
         return await loaders.siblings(self).load((conversation_id, parent_id))
+
+    async def siblings_many(self, places: list[PlaceKey]) -> list[list[int]]:
+        """The versions at several places at once (a page's posts), batched like `siblings`."""
+        loaders = _operation_loaders.get() or OperationLoaders()
+        return await loaders.siblings(self).load_many(places)
 
     async def usage_days(self, user_id: int, days: int) -> list[UsageDayRecord]:
         """A user's usage (theirs, or any for an admin); a page of users loads together."""

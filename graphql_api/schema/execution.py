@@ -14,6 +14,14 @@ plan built once per subscription, which reads the same attributes and serializes
 the same GraphQL types: the client receives exactly what the normal path sends (a test
 compares the two). Anything else, and any event the plan cannot map exactly (a null where
 the schema says non-null), takes the normal path.
+
+A page (`edges { cursor node { ... } }`, `pageInfo { ... }`) is a tree of plain fields too:
+graphql-core completes each of its hundreds of values one at a time, at a few microseconds
+each. A field whose whole selection is plain fields, nested objects and lists of them is
+mapped the same way, by a plan built once per operation. A field computed by a resolver can
+join such a plan when its value was loaded beforehand for the whole page (`PREFETCHED`
+metadata naming the attribute that holds it, None when it was not loaded): else, and for any
+value the plan cannot map exactly, the field takes the normal path.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ from graphql import (
     FieldNode,
     GraphQLField,
     GraphQLLeafType,
+    GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     OperationType,
@@ -36,6 +45,10 @@ from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
+
+# A resolver field's metadata key: the attribute holding its value when it was loaded for a
+# whole page beforehand (None there: not loaded, the resolver runs).
+PREFETCHED = "prefetched"
 
 # (attribute name, leaf type, non-null), or None when the field needs the normal path.
 Plan = tuple[str, GraphQLLeafType, bool] | None
@@ -65,6 +78,9 @@ class _Unmappable(Exception):
     """This event (or this selection) needs the normal path."""
 
 
+_NOT_MAPPED = object()
+
+
 # One field of an event's selection: (response key, how to get its value from the source).
 EventField = tuple[str, Any]
 
@@ -81,10 +97,11 @@ def _event_plan(parent: GraphQLObjectType, selections: SelectionSetNode) -> list
             plan.append((key, parent.name))
             continue
         field = parent.fields.get(selection.name.value)
+        if field is None:
+            raise _Unmappable
         definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
         if (
-            field is None
-            or not isinstance(definition, StrawberryField)
+            not isinstance(definition, StrawberryField)
             or definition.base_resolver is not None
             or definition.permission_classes
             or definition.extensions
@@ -121,6 +138,96 @@ def _map_event(source: Any, plan: list[EventField]) -> dict[str, Any]:
     return data
 
 
+# A subtree's plan: (response key, how); how is a type name (`__typename`) or
+# (attribute, prefetched, non-null, list: None | items non-null, leaf type, inner plan).
+TreeField = tuple[str, Any]
+
+
+def _tree_plan(parent: GraphQLObjectType, selections: SelectionSetNode) -> list[TreeField]:
+    """How to map an object of type `parent` for `selections`, lists included; raises
+    _Unmappable for what only the normal path does."""
+    plan: list[TreeField] = []
+    for selection in selections.selections:
+        if not isinstance(selection, FieldNode) or selection.directives or selection.arguments:
+            raise _Unmappable
+        key = selection.alias.value if selection.alias else selection.name.value
+        if selection.name.value == "__typename":
+            plan.append((key, parent.name))
+            continue
+        field = parent.fields.get(selection.name.value)
+        if field is None:  # introspection (`__schema`, `__type`) among them
+            raise _Unmappable
+        definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+        if (
+            not isinstance(definition, StrawberryField)
+            or definition.permission_classes
+            or definition.extensions
+        ):
+            raise _Unmappable
+        prefetched = definition.base_resolver is not None
+        if prefetched:
+            metadata: dict[str, Any] = dict(definition.metadata or {})
+            attribute = metadata.get(PREFETCHED)
+            if not isinstance(attribute, str):
+                raise _Unmappable
+        else:
+            attribute = definition.python_name
+        field_type: Any = field.type
+        non_null = isinstance(field_type, GraphQLNonNull)
+        if non_null:
+            field_type = field_type.of_type
+        items_non_null = None
+        if isinstance(field_type, GraphQLList):
+            field_type = field_type.of_type
+            items_non_null = isinstance(field_type, GraphQLNonNull)
+            if items_non_null:
+                field_type = field_type.of_type
+        if is_leaf_type(field_type) and selection.selection_set is None:
+            plan.append((key, (attribute, prefetched, non_null, items_non_null, field_type, None)))
+        elif isinstance(field_type, GraphQLObjectType) and selection.selection_set is not None:
+            inner = _tree_plan(field_type, selection.selection_set)
+            plan.append((key, (attribute, prefetched, non_null, items_non_null, None, inner)))
+        else:
+            raise _Unmappable
+    return plan
+
+
+def _map_value(value: Any, leaf: Any, inner: list[TreeField] | None) -> Any:
+    if inner is not None:
+        return _map_tree(value, inner)
+    coerced = leaf.coerce_output_value(value)
+    if coerced is None:
+        raise _Unmappable  # the normal path reports the error
+    return coerced
+
+
+def _map_tree(source: Any, plan: list[TreeField]) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for key, how in plan:
+        if isinstance(how, str):  # __typename
+            data[key] = how
+            continue
+        attribute, prefetched, non_null, items_non_null, leaf, inner = how
+        value = getattr(source, attribute, None)
+        if value is None:
+            if non_null or prefetched:  # an error to report, or a value not loaded
+                raise _Unmappable
+            data[key] = None
+        elif items_non_null is None:
+            data[key] = _map_value(value, leaf, inner)
+        else:
+            items: list[Any] = []
+            for item in value:
+                if item is None:
+                    if items_non_null:
+                        raise _Unmappable
+                    items.append(None)
+                else:
+                    items.append(_map_value(item, leaf, inner))
+            data[key] = items
+    return data
+
+
 class _MappedEvent:
     """A per-event executor whose result is the plan's mapping of the payload."""
 
@@ -133,6 +240,37 @@ class _MappedEvent:
 
 class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
     _subscription_plan: tuple[str, list[EventField]] | bool | None = False
+    # This operation's subtree plans, by the id of the field's node (alive as long as the
+    # operation's document, which outlives the operation).
+    _tree_plans: dict[int, list[TreeField] | None] | None = None
+
+    def _mapped_subtree(
+        self, parent_type: GraphQLObjectType, source: Any, field_details_list: FieldDetailsList
+    ) -> Any:
+        """The field's whole value mapped by its subtree plan, or _NOT_MAPPED."""
+        if len(field_details_list) != 1:
+            return _NOT_MAPPED
+        node = field_details_list[0].node
+        if node.selection_set is None or node.directives or node.arguments:
+            return _NOT_MAPPED
+        plans = self._tree_plans
+        if plans is None:
+            plans = self._tree_plans = {}
+        try:
+            plan = plans[id(node)]
+        except KeyError:
+            try:
+                plan = _tree_plan(parent_type, SelectionSetNode(selections=(node,)))
+            except _Unmappable:
+                plan = None
+            plans[id(node)] = plan
+        if plan is None:
+            return _NOT_MAPPED
+        try:
+            mapped = _map_tree(source, plan)
+        except _Unmappable:
+            return _NOT_MAPPED
+        return mapped.popitem()[1]
 
     def build_per_event_executor(self, payload: Any) -> Any:
         """One subscription event: mapped by the plan when it can be, else executed."""
@@ -179,7 +317,13 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
             plan = _plans[key]
         except KeyError:
             plan = _plans[key] = _plan(self.schema.get_field(parent_type, field_name))
-        if plan is not None and not getattr(self.middleware_manager, "middlewares", None):
+        if getattr(self.middleware_manager, "middlewares", None):
+            plan = None
+        elif plan is None and self.operation.operation is OperationType.QUERY:
+            mapped = self._mapped_subtree(parent_type, source, field_details_list)
+            if mapped is not _NOT_MAPPED:
+                return mapped
+        if plan is not None:
             attribute, leaf_type, non_null = plan
             value = getattr(source, attribute, None)
             if value is not None:

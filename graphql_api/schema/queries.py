@@ -17,9 +17,11 @@ from graphql_api.schema.types import (
     PostConnection,
     Search,
     ServerInfo,
+    SingleSignOnProvider,
     User,
 )
 from graphql_api.services.pagination import PageWindow
+from graphql_api.settings import OIDC_LOGIN_PATH
 
 ListFirst = Annotated[int | None, strawberry.argument(description="Page size.")]
 
@@ -38,6 +40,12 @@ class Query:
             allow_signup=settings.allow_signup,
             max_prompt_length=settings.max_prompt_chars,
             graphiql=settings.graphiql_enabled,
+            password_login=settings.password_login,
+            single_sign_on=[
+                SingleSignOnProvider(name=settings.oidc_name, login_url=OIDC_LOGIN_PATH)
+            ]
+            if settings.oidc_issuer
+            else [],
         )
 
     @strawberry.field(description="The models people can pick, the default marked.")

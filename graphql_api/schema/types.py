@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import date, datetime
 from enum import Enum
 from typing import Annotated, Any
 
 import strawberry
+from strawberry.types.nodes import SelectedField, Selection
 
 from graphql_api import records
 from graphql_api.schema.context import Info
+from graphql_api.schema.execution import PREFETCHED
 from graphql_api.services import prompting
 from graphql_api.services.pagination import Page, conversation_cursor, post_cursor
 
@@ -202,11 +205,25 @@ class AuthPayload:
     expires_at: datetime = strawberry.field(description="When the token stops working.")
 
 
+@strawberry.type(description="An OpenID Connect provider people can log in with.")
+class SingleSignOnProvider:
+    name: str = strawberry.field(description='Its name, for a "Log in with …" button.')
+    login_url: str = strawberry.field(
+        description="Where the browser goes to log in with it (a path of this server)."
+    )
+
+
 @strawberry.type(description="What this server allows.")
 class ServerInfo:
     allow_signup: bool = strawberry.field(description="Whether `register` works.")
     max_prompt_length: int = strawberry.field(description="The longest prompt, in characters.")
     graphiql: bool = strawberry.field(description="Whether GraphiQL is served at /graphql.")
+    password_login: bool = strawberry.field(
+        description="Whether `login` and `register` take a password (false: single sign-on only)."
+    )
+    single_sign_on: list[SingleSignOnProvider] = strawberry.field(
+        description="The providers people can log in with; empty when there is none."
+    )
 
 
 @strawberry.type(description="Where a page sits in its list (Relay's cursor connections).")
@@ -245,17 +262,47 @@ class Post:
         description="The post whose answer this one follows; null for a conversation's first."
     )
 
+    # The versions at this place, when the page that holds this post loaded them for all its
+    # posts at once (`Conversation.posts`): the fields below then answer without awaiting,
+    # and a page of posts completes without a task per post.
+    siblings: strawberry.Private[list[int] | None] = None
+
     @strawberry.field(
         description="The versions at this place of the conversation's tree (edits of the "
-        "prompt, regenerations of the answer), oldest first, this post included."
+        "prompt, regenerations of the answer), oldest first, this post included.",
+        graphql_type=list[strawberry.ID],
+        metadata={PREFETCHED: "prefetched_sibling_ids"},
     )
-    async def sibling_ids(self, info: Info) -> list[strawberry.ID]:
-        siblings = await info.context.siblings(int(self.conversation_id), self._parent())
-        return [strawberry.ID(str(number)) for number in siblings]
+    def sibling_ids(self, info: Info) -> list[strawberry.ID] | Awaitable[list[strawberry.ID]]:
+        if self.siblings is not None:
+            return _ids(self.siblings)
+        return self._sibling_ids(info)
 
-    @strawberry.field(description="This post's place among its versions, from 0.")
-    async def sibling_index(self, info: Info) -> int:
-        siblings = await info.context.siblings(int(self.conversation_id), self._parent())
+    async def _sibling_ids(self, info: Info) -> list[strawberry.ID]:
+        return _ids(await info.context.siblings(int(self.conversation_id), self._parent()))
+
+    @property
+    def prefetched_sibling_ids(self) -> list[strawberry.ID] | None:
+        return None if self.siblings is None else _ids(self.siblings)
+
+    @property
+    def prefetched_sibling_index(self) -> int | None:
+        return None if self.siblings is None else self._index(self.siblings)
+
+    @strawberry.field(
+        description="This post's place among its versions, from 0.",
+        graphql_type=int,
+        metadata={PREFETCHED: "prefetched_sibling_index"},
+    )
+    def sibling_index(self, info: Info) -> int | Awaitable[int]:
+        if self.siblings is not None:
+            return self._index(self.siblings)
+        return self._sibling_index(info)
+
+    async def _sibling_index(self, info: Info) -> int:
+        return self._index(await info.context.siblings(int(self.conversation_id), self._parent()))
+
+    def _index(self, siblings: list[int]) -> int:
         return siblings.index(int(self.id)) if int(self.id) in siblings else 0
 
     def _parent(self) -> int | None:
@@ -333,7 +380,30 @@ class Conversation:
         page = await info.context.posts_page(
             self.db_id, first=first, after=after, last=last, before=before
         )
-        return PostConnection.from_page(page)
+        connection = PostConnection.from_page(page)
+        if connection.edges and _selects(info.selected_fields, _SIBLING_FIELDS):
+            posts = [edge.node for edge in connection.edges]
+            places = [(self.db_id, post._parent()) for post in posts]
+            for post, siblings in zip(posts, await info.context.siblings_many(places), strict=True):
+                post.siblings = siblings
+        return connection
+
+
+_SIBLING_FIELDS = frozenset({"siblingIds", "siblingIndex"})
+
+
+def _ids(numbers: list[int]) -> list[strawberry.ID]:
+    return [strawberry.ID(str(number)) for number in numbers]
+
+
+def _selects(selections: list[Selection], names: frozenset[str]) -> bool:
+    """Whether any of `names` is asked for anywhere under `selections` (fragments included)."""
+    for selection in selections:
+        if isinstance(selection, SelectedField) and selection.name in names:
+            return True
+        if _selects(selection.selections, names):
+            return True
+    return False
 
 
 @strawberry.type(description="A conversation in a page, with its cursor.")

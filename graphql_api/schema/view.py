@@ -9,13 +9,15 @@ context built per request (or per socket), and a socket closed when its session 
 
 from __future__ import annotations
 
-import json
+from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from cross_web import AsyncHTTPRequestAdapter
+import orjson
+from cross_web import AsyncHTTPRequestAdapter, parse_content_type
 from starlette.requests import Request
-from starlette.responses import FileResponse, PlainTextResponse, Response
+from starlette.responses import FileResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -30,6 +32,9 @@ from graphql_api.schema.context import Context
 from graphql_api.transport import WebSocketAdapter, check_operation_name, decode_json_object
 
 FRONTEND_DIST = Path(__file__).resolve().parents[2] / "frontend" / "dist"
+# A subscription over HTTP is only useful event by event: ask every proxy on the way (nginx
+# reads X-Accel-Buffering, whatever its own configuration says) not to hold it back.
+STREAM_HEADERS = {"x-accel-buffering": "no", "cache-control": "no-cache, no-transform"}
 
 
 class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
@@ -52,12 +57,38 @@ class GraphQLView(GraphQL[Context, None]):
         super().__init__(schema, **options)
         self.max_response_bytes = max_response_bytes
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A multipart request (a file upload, the one body allowed past MAX_BODY_BYTES) is
+        refused before its body is read unless its bearer token is valid: a stranger cannot
+        make the server take in megabytes, and a form on another site, which can post
+        multipart without a preflight but cannot set that header, gets nowhere."""
+        # Looked for in the raw headers first: parsing them costs every request.
+        if scope["type"] == "http" and any(
+            name == b"content-type" and b"multipart" in value.lower()
+            for name, value in scope["headers"]
+        ):
+            request = Request(scope, receive)
+            content_type, _ = parse_content_type(request.headers.get("content-type", ""))
+            if content_type == "multipart/form-data":
+                context = Context(
+                    services=request.state.services,
+                    request_id=request.state.request_id,
+                    authorization=request.headers.get("authorization"),
+                )
+                try:
+                    context.require_session()
+                except Unauthenticated as refused:
+                    await PlainTextResponse(refused.message, status_code=401)(scope, receive, send)
+                    return
+        await super().__call__(scope, receive, send)
+
     def encode_json(self, data: object) -> str:
-        """A response (or WebSocket message) past the size limit is replaced by an error:
-        ensure_ascii keeps every character one byte, so the length is the size."""
-        encoded = json.dumps(data, separators=(",", ":"))
+        """A response (or WebSocket message) past the size limit is replaced by an error.
+        orjson encodes a page of 50 posts about 17x faster than `json` does
+        (bench/bench_json_encoding.py), in UTF-8, whose length is the size."""
+        encoded = orjson.dumps(data)
         if len(encoded) <= self.max_response_bytes:
-            return encoded
+            return encoded.decode()  # text: WebSocket messages are text frames
         error = {
             "message": f"the response would be larger than {self.max_response_bytes} bytes: "
             "ask for smaller pages or fewer fields",
@@ -70,7 +101,20 @@ class GraphQLView(GraphQL[Context, None]):
         refused: dict[str, object] = {"data": None, "errors": [error]}
         if isinstance(data, dict) and data.get("type") == "next":
             refused = {**data, "payload": refused}
-        return json.dumps(refused, separators=(",", ":"))
+        return orjson.dumps(refused).decode()
+
+    async def create_streaming_response(
+        self,
+        request: Request | WebSocket,
+        stream: Callable[[], AsyncIterator[str]],
+        sub_response: Response,
+        headers: Mapping[str, str],
+    ) -> Response:
+        return StreamingResponse(
+            stream(),
+            status_code=sub_response.status_code or 200,
+            headers={**sub_response.headers, **headers, **STREAM_HEADERS},
+        )
 
     async def render_graphql_ide(self, request: Request) -> Response:
         """GraphiQL from the project's own build, never a CDN: it works offline and under
@@ -101,6 +145,7 @@ class GraphQLView(GraphQL[Context, None]):
             response=response,
             user_agent=request.headers.get("user-agent", ""),
             secure=request.url.scheme in ("https", "wss"),
+            base_url=str(request.base_url),
         )
 
     async def on_ws_connect(self, context: Context) -> None:

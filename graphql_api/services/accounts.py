@@ -57,9 +57,12 @@ SIGNUP_WINDOW_SECONDS = 3600
 SESSION_KEEP_SECONDS = 7 * 86_400
 PRUNE_SECONDS = 3600
 HASHING_BUSY_RETRY = 2
+# Signatures verified are remembered for this many tokens (about 1 KB each).
+VERIFIED_TOKENS_KEPT = 10_000
 BUSY = "the server is busy checking passwords; try again in a moment"
 LOCKED = "too many failed logins; try again later"
 DISABLED = "this account is disabled; ask an administrator"
+NO_PASSWORDS = "this server logs people in through single sign-on only"
 
 
 def normalize_username(username: str) -> str:
@@ -182,6 +185,8 @@ class Accounts:
         self._failures = make_window(redis, f"{prefix}:login:account", lockout)
         self._address_failures = make_window(redis, f"{prefix}:login:address", lockout)
         self._signups = make_window(redis, f"{prefix}:signup:address", SIGNUP_WINDOW_SECONDS)
+        # Tokens whose signature was verified, oldest first (a bounded cache).
+        self._verified: dict[str, security.TokenClaims] = {}
         # Logouts the database could not record yet: jti -> when the token expires.
         self._unrecorded_logouts: dict[str, float] = {}
 
@@ -204,6 +209,8 @@ class Accounts:
         address: str = "unknown",
         client: ClientInfo | None = None,
     ) -> tuple[UserRecord, str, TokenClaims]:
+        if not self.settings.password_login:
+            raise BadUserInput(NO_PASSWORDS, reason="password_login_disabled")
         if not self.settings.allow_signup:
             raise BadUserInput("sign-up is disabled on this server", reason="signup_disabled")
         validate_credentials(username, password)
@@ -288,6 +295,8 @@ class Accounts:
         before the password is checked, and is taken back only if it succeeds: past either
         limit the answer is RATE_LIMITED, even for the right password, however many
         attempts arrive at once."""
+        if not self.settings.password_login:
+            raise BadUserInput(NO_PASSWORDS, reason="password_login_disabled")
         check_text(password, "password", max_chars=MAX_PASSWORD_CHARS)
         name = normalize_username(check_text(username, "username", max_chars=256))
         # A name no account can have (accents, other scripts) is checked like an unknown
@@ -345,7 +354,17 @@ class Accounts:
         return token, claims
 
     def authenticate(self, token: str) -> TokenClaims:
-        claims = security.decode_token(token, self.settings)
+        """The claims of a valid token. Signatures already verified are remembered (a page
+        sends the same token with every request, and verifying costs as much as the rest of
+        a small query); the expiry and the revocation are checked on every call."""
+        claims = self._verified.get(token)
+        if claims is None:
+            claims = security.decode_token(token, self.settings)
+            if len(self._verified) >= VERIFIED_TOKENS_KEPT:
+                self._verified.pop(next(iter(self._verified)))
+            self._verified[token] = claims
+        if claims.expires_at <= time.time():
+            raise InvalidToken("token expired")
         if claims.jti in self.revoked:
             raise InvalidToken("token revoked")
         return claims

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
-from graphql_api.models import Conversation, Post
+from graphql_api.models import Conversation, Post, Share
 from graphql_api.records import ConversationRecord, ConversationStatus, PostRecord
 from graphql_api.services.branches import branch_lock, descend, switch_branch
 from graphql_api.services.catalog import ModelCatalog
@@ -144,11 +144,14 @@ class Conversations:
         return ConversationRecord.from_model(conversation)
 
     async def delete(self, user_id: int, conversation_id: str | int) -> None:
-        """Mark it deleted: its rows stay, it leaves every list, and the answers still being
-        written in it stop (nobody could see or stop them any more)."""
+        """Mark it deleted: its rows stay, it leaves every list, its share links end, and the
+        answers still being written in it stop (nobody could see or stop them any more)."""
         conversation = await get_owned_conversation(user_id, conversation_id)
         conversation.status = ConversationStatus.DELETED
         await conversation.save(update_fields=["status", "updated_at"])
+        await Share.filter(conversation_id=conversation.id, revoked_at=None).update(
+            revoked_at=datetime.now(UTC)
+        )
         await self._stop_answers(conversation.id)
 
     async def select_branch(self, user_id: int, post_id: str) -> ConversationRecord:

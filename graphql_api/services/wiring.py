@@ -33,15 +33,20 @@ from graphql_api.services.answers.writer import AnswerWriter
 from graphql_api.services.broker import Broker, make_broker
 from graphql_api.services.catalog import ModelCatalog
 from graphql_api.services.conversations import Conversations
+from graphql_api.services.exporting import Exporting
+from graphql_api.services.importing import Importing
 from graphql_api.services.limits import make_slots, make_window
 from graphql_api.services.quotas import Quotas
 from graphql_api.services.search import Search
 from graphql_api.services.sessions import Sessions
+from graphql_api.services.sharing import Sharing
+from graphql_api.services.single_sign_on import SingleSignOn
 from graphql_api.services.titles import Titles
 from graphql_api.services.usage import Usage
 from graphql_api.settings import Settings
 
 PROMPT_WINDOW_SECONDS = 60
+SHARE_WINDOW_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -57,9 +62,14 @@ class Services:
     catalog: ModelCatalog
     search: Search
     sessions: Sessions
+    sharing: Sharing
+    exporting: Exporting
+    importing: Importing
     admin: Admin
     usage: Usage
     quotas: Quotas
+    # None unless OIDC_ISSUER is set.
+    single_sign_on: SingleSignOn | None = None
 
 
 @dataclass(frozen=True)
@@ -100,6 +110,7 @@ async def running(settings: Settings, metrics: Metrics) -> AsyncIterator[Wiring]
                     per_process=settings.max_streams_per_process,
                 )
                 recovery = Recovery(settings, writer, broker)
+                single_sign_on = SingleSignOn(settings, accounts) if settings.oidc_issuer else None
                 services = Services(
                     settings=settings,
                     metrics=metrics,
@@ -108,11 +119,18 @@ async def running(settings: Settings, metrics: Metrics) -> AsyncIterator[Wiring]
                     catalog=catalog,
                     search=Search(),
                     sessions=Sessions(settings, accounts),
+                    sharing=Sharing(
+                        settings,
+                        make_window(redis, f"{prefix}:limit:shares", SHARE_WINDOW_SECONDS),
+                    ),
+                    exporting=Exporting(),
+                    importing=Importing(settings),
                     answers=answers,
                     followers=followers,
                     admin=Admin(accounts, stop_answers=answers.stop_all_of_user),
                     usage=usage,
                     quotas=quotas,
+                    single_sign_on=single_sign_on,
                 )
                 await broker.start(on_stop=writer.stop_local, on_revoke=accounts.revoked.add)
                 await recovery.mark_interrupted(starting=True)
@@ -131,6 +149,8 @@ async def running(settings: Settings, metrics: Metrics) -> AsyncIterator[Wiring]
                     await asyncio.gather(*chores, return_exceptions=True)
                     await writer.aclose()
                     await titles.aclose()
+                    if single_sign_on is not None:
+                        await single_sign_on.aclose()
                     accounts.close()
                     await broker.close()
     finally:

@@ -1,7 +1,7 @@
 """What every backend offers the gateway.
 
-    backend = OpenAIBackend(session, settings)           # or TGIBackend, LocalBackend
-    await backend.start()
+    backend = OpenAIBackend(client, config)     # or TGIBackend, LocalBackend: each gets its
+    await backend.start()                       # own model's ModelConfig
     async for piece in backend.stream(request, url, stats):   # OpenAI SSE bytes
         ...
 
@@ -41,6 +41,11 @@ class ContextLimits:
 class Backend(ABC):
     name: str
 
+    @property
+    def broken(self) -> bool:
+        """Whether it cannot answer whatever its upstreams do (a model that failed to load)."""
+        return False
+
     async def start(self) -> None:  # noqa: B027 (an optional hook)
         """Get ready (load a model, open clients); the app runs this at start-up."""
 
@@ -60,8 +65,9 @@ class Backend(ABC):
         """The model's context window, or None when the upstream does not say."""
 
     @abstractmethod
-    async def count_prompt_tokens(self, messages: list[dict[str, Any]]) -> int | None:
-        """The exact prompt size of `messages`, or None when the upstream cannot tell."""
+    async def count_prompt_tokens(self, messages: list[dict[str, Any]], url: str) -> int | None:
+        """The exact prompt size of `messages`, counted by the upstream at `url`, or None
+        when the upstream cannot tell."""
 
     @abstractmethod
     def stream(

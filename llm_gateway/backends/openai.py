@@ -1,7 +1,8 @@
 """vLLM and any other OpenAI-compatible server: the upstream's SSE bytes are relayed as they
-come, and only the events that need a look are parsed (errors, usage, the end).
+come, and only the events that need a look are parsed (errors, usage, the end). The model's
+own stop sequences are added to the request's.
 
-    backend = OpenAIBackend(session, settings)   # LLM_BACKEND=vllm or openai
+    backend = OpenAIBackend(UpstreamClient(5, None), config)   # config.backend vllm or openai
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from llm_gateway.backends.base import Backend, ContextLimits, GenerationStats
-from llm_gateway.backends.http import UpstreamClient, drain, parse_json
 from llm_gateway.chat import ChatRequest
-from llm_gateway.errors import GatewayError, error_message, stream_failed
-from llm_gateway.settings import GatewaySettings
+from llm_gateway.errors import GatewayError, StreamFailed, UpstreamFailed, error_message
+from llm_gateway.models import ModelConfig
+from llm_gateway.upstream_http import UpstreamClient, drain, parse_json
 
 # A delta with text in it: the first token has arrived.
 _CONTENT = re.compile(rb'"content":\s*"(?!")')
@@ -24,14 +25,14 @@ _USAGE = re.compile(rb'"usage":\s*\{')
 
 
 class OpenAIBackend(Backend):
-    def __init__(self, client: UpstreamClient, settings: GatewaySettings) -> None:
-        self.name = settings.llm_backend
+    def __init__(self, client: UpstreamClient, config: ModelConfig) -> None:
+        self.name = config.backend
         self.client = client
-        self.settings = settings
-        self.urls = settings.base_urls
-        self._model = settings.llm_model
+        self.config = config
+        self.urls = config.base_urls
+        self._model = config.upstream_model
         self._limits: ContextLimits | None = None
-        self._can_tokenize = settings.llm_backend == "vllm"
+        self._can_tokenize = config.backend == "vllm"
 
     async def probe(self, url: str) -> bool:
         if self.name == "vllm":
@@ -46,23 +47,22 @@ class OpenAIBackend(Backend):
                 return list(listing.get("data") or [])
             except (GatewayError, AttributeError) as error:
                 last = error if isinstance(error, GatewayError) else None
-        raise last or GatewayError(
-            502, "upstream_error", "bad_model_list", "the upstream lists no models"
-        )
+        raise last or UpstreamFailed("the upstream lists no models", code="bad_model_list")
 
     async def model_name(self) -> str:
         if self._model is None:
             models = await self._models()
             if not models:
-                raise GatewayError(
-                    502, "upstream_error", "no_model", "the upstream serves no model; set LLM_MODEL"
+                raise UpstreamFailed(
+                    "the upstream serves no model; name it (LLM_MODEL, upstream_model)",
+                    code="no_model",
                 )
             self._model = str(models[0]["id"])
         return self._model
 
     async def context_limits(self) -> ContextLimits | None:
-        if self.settings.llm_context_length:
-            return ContextLimits(self.settings.llm_context_length)
+        if self.config.context_length:
+            return ContextLimits(self.config.context_length)
         if self._limits is None:
             models = await self._models()
             wanted = await self.model_name()
@@ -71,23 +71,35 @@ class OpenAIBackend(Backend):
                     self._limits = ContextLimits(model["max_model_len"])
         return self._limits
 
-    async def count_prompt_tokens(self, messages: list[dict[str, Any]]) -> int | None:
+    async def count_prompt_tokens(self, messages: list[dict[str, Any]], url: str) -> int | None:
         if not self._can_tokenize:
             return None
         payload = json.dumps(
             {"model": await self.model_name(), "messages": messages, "add_generation_prompt": True}
         ).encode()
-        response = await self.client.post(server_root(self.urls[0]) + "/tokenize", payload, {})
+        response = await self.client.post(server_root(url) + "/tokenize", payload, {})
         try:
             counted = parse_json(await response.read())
         finally:
             response.done()
         return int(counted["count"]) if isinstance(counted, dict) else None
 
+    def _renaming(self, upstream_model: str) -> tuple[bytes, bytes, bytes] | None:
+        """The byte replacements that put the model's own name (`big`) in place of the
+        upstream's (`meta-llama/...`) in the relayed chunks, None when they are the same."""
+        if not self.config.name or self.config.name == upstream_model:
+            return None
+        upstream, own = json.dumps(upstream_model).encode(), json.dumps(self.config.name).encode()
+        return b'"model":' + upstream, b'"model":' + own, b'"model": ' + upstream
+
     def upstream_body(self, request: ChatRequest, model: str) -> bytes:
         body = dict(request.body)
-        if self.name == "vllm" or "model" not in body:
+        # One model in front of a server of many (the shortcut, `openai`): the name asked for.
+        if not (self.config.catch_all and self.name == "openai" and "model" in body):
             body["model"] = model
+        stops = list(dict.fromkeys([*request.stop, *self.config.stop_sequences]))
+        if stops:
+            body["stop"] = stops
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}  # our token count, at no cost
         return json.dumps(body).encode()
@@ -95,7 +107,9 @@ class OpenAIBackend(Backend):
     async def stream(
         self, request: ChatRequest, url: str, stats: GenerationStats
     ) -> AsyncIterator[bytes]:
-        payload = self.upstream_body(request, await self.model_name())
+        upstream_model = await self.model_name()
+        payload = self.upstream_body(request, upstream_model)
+        renamed = self._renaming(upstream_model)
         headers = {"X-Request-ID": request.request_id} if request.request_id else {}
         response = await self.client.post(url + "/chat/completions", payload, headers)
         held = b""  # what came before the first token: sent along with it
@@ -115,6 +129,8 @@ class OpenAIBackend(Backend):
                     partial = data
                     continue
                 data, partial = data[:end], data[end:]
+                if renamed is not None:
+                    data = data.replace(renamed[0], renamed[1]).replace(renamed[2], renamed[1])
                 failure = None
                 if b'"error"' in data or b"[DONE]" in data or _USAGE.search(data):
                     data, done, failure = self._inspect(data, request, stats)
@@ -133,12 +149,12 @@ class OpenAIBackend(Backend):
                     await drain(response)
                     break
                 if started:
-                    await response.gather(self.settings.gateway_relay_wakeups)
+                    await response.gather(self.config.relay_wakeups)
         finally:
             response.done()
         if not done:
-            raise stream_failed(
-                "the model server closed the stream before it ended", "upstream_disconnected"
+            raise StreamFailed(
+                "the model server closed the stream before it ended", code="upstream_disconnected"
             )
         if not stats.completion_tokens:  # a server that sends no usage: about one per event
             stats.completion_tokens = content_keys
@@ -164,7 +180,7 @@ class OpenAIBackend(Backend):
                 if isinstance(chunk, dict) and (
                     chunk.get("object") == "error" or isinstance(chunk.get("error"), dict | str)
                 ):
-                    failure = stream_failed(error_message(chunk))
+                    failure = StreamFailed(error_message(chunk))
                     break
                 usage = chunk.get("usage") if isinstance(chunk, dict) else None
                 if isinstance(usage, dict):

@@ -10,6 +10,7 @@ import pytest
 
 from tests.standins import Behaviour, VLLMStandin
 from tests.support import (
+    MULTIPART_ACCEPT,
     ApiServer,
     GatewayProcess,
     GraphQLSocket,
@@ -109,3 +110,17 @@ async def test_a_logout_ends_the_sessions_http_streams(api: ApiServer, model: VL
         async for _ in stream:
             pass
     assert ended.value.code == "UNAUTHENTICATED"
+
+
+async def test_an_http_stream_asks_proxies_not_to_buffer_it(
+    api: ApiServer, model: VLLMStandin
+) -> None:
+    alice = await api.new_user()
+    model.queue_behaviour(Behaviour(text="short", token_delay=0.001))
+    headers = {"Accept": MULTIPART_ACCEPT, "Authorization": f"Bearer {alice.token}"}
+    body = {"query": PROMPT_STREAM, "variables": {"p": "hi"}}
+    async with api.http.stream("POST", "/graphql", json=body, headers=headers) as response:
+        assert response.headers["content-type"].startswith("multipart/mixed")
+        assert response.headers["x-accel-buffering"] == "no"
+        assert "no-transform" in response.headers["cache-control"]
+        await response.aread()

@@ -70,10 +70,11 @@ async def test_a_response_larger_than_the_limit_is_refused(
     database_url: str, model: VLLMStandin, gateway: GatewayProcess
 ) -> None:
     async with start_api(
-        database_url=database_url, llm_gateway_url=gateway.url, max_response_bytes=300_000
+        database_url=database_url, llm_gateway_url=gateway.url, max_response_bytes=150_000
     ) as api:
         alice = await api.new_user()
-        # 120 KB once escaped, twice over (prompt, and the stand-in's echo of it) fits.
+        # 40 KB in UTF-8 (two bytes each), twice over (prompt, and the stand-in's echo of it)
+        # fits; four times over does not.
         post = await api.send_prompt(alice, "é" * 20_000)
         query = (
             "query($c: ID!) { conversation(id: $c) { posts { edges { node { "
@@ -83,7 +84,7 @@ async def test_a_response_larger_than_the_limit_is_refused(
         body = await api.gql(query, variables, token=alice.token)
         assert body["data"] is None
         assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
-        assert "larger than 300000 bytes" in body["errors"][0]["message"]
+        assert "larger than 150000 bytes" in body["errors"][0]["message"]
         async with GraphQLSocket.connect(api.url, alice.token) as socket:
             with pytest.raises(SubscriptionError) as refused:
                 async for _ in socket.subscribe(query, variables):

@@ -5,8 +5,9 @@
 
 The configuration is the deployed one, with only what ties it to Docker changed: the
 upstream's address (Docker's DNS name and `resolve`), the resolver, and the port it
-listens on; `edit` may change more (a test refusing WebSocket upgrades, say). Needs Debian's
-nginx (`apt-get install -y nginx`); without it the test is skipped, unless `CI` is set.
+listens on (`port`, a free one unless given); `edit` may change more (a test refusing
+WebSocket upgrades, say). Needs Debian's nginx (`apt-get install -y nginx`); without it the
+test is skipped, unless `CI` is set.
 """
 
 from __future__ import annotations
@@ -54,11 +55,15 @@ def render(config: str, upstream: str, port: int, directory: Path) -> str:
 
 class NginxProxy:
     def __init__(
-        self, directory: Path, upstream: str, edit: Callable[[str], str] = lambda text: text
+        self,
+        directory: Path,
+        upstream: str,
+        edit: Callable[[str], str] = lambda text: text,
+        port: int | None = None,
     ) -> None:
         self.binary = nginx_binary()
         self.directory = directory
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         directory.mkdir(parents=True, exist_ok=True)
         self.config = directory / "nginx.conf"

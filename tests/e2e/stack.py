@@ -89,12 +89,12 @@ class Stack:
         return post
 
 
-def start_stack(tmp: Path, llm: VLLMStandin, **settings: str) -> tuple[Stack, list[ServerProcess]]:
+def start_stack(
+    tmp: Path, llm: VLLMStandin, api_port: int | None = None, **settings: str
+) -> tuple[Stack, list[ServerProcess]]:
     """The gateway in front of `llm`, and the API on SQLite in `tmp`, each a process on a free
-    port. `settings` are extra environment variables for the API. The processes are returned
-    in start order, for the caller to stop."""
-    if not (FRONTEND_DIST / "index.html").is_file():
-        pytest.fail("frontend/dist is missing: run `make frontend` (make test does it first)")
+    port (the API's `api_port` when given). `settings` are extra environment variables for the
+    API. The processes are returned in start order, for the caller to stop."""
     gateway_url = f"http://127.0.0.1:{free_port()}"
     gateway = ServerProcess(
         ["-m", "llm_gateway"],
@@ -110,7 +110,20 @@ def start_stack(tmp: Path, llm: VLLMStandin, **settings: str) -> tuple[Stack, li
         tmp / "gateway.log",
     )
     gateway.start()
-    api_url = f"http://127.0.0.1:{free_port()}"
+    try:
+        stack = start_api(tmp, gateway_url, api_port, **settings)
+    except RuntimeError:
+        gateway.stop()
+        raise
+    return stack, [gateway, stack.api]
+
+
+def start_api(tmp: Path, gateway_url: str, api_port: int | None = None, **settings: str) -> Stack:
+    """The API on SQLite in `tmp`, a process on a free port (or `api_port`), in front of the
+    gateway at `gateway_url`; stop it with `stack.api.stop()`."""
+    if not (FRONTEND_DIST / "index.html").is_file():
+        pytest.fail("frontend/dist is missing: run `make frontend` (make test does it first)")
+    api_url = f"http://127.0.0.1:{api_port or free_port()}"
     api = ServerProcess(
         ["-m", "graphql_api", "serve"],
         {
@@ -130,9 +143,5 @@ def start_stack(tmp: Path, llm: VLLMStandin, **settings: str) -> tuple[Stack, li
         f"{api_url}/healthz",
         tmp / "api.log",
     )
-    try:
-        api.start()
-    except RuntimeError:
-        gateway.stop()
-        raise
-    return Stack(api_url, api), [gateway, api]
+    api.start()
+    return Stack(api_url, api)

@@ -3,6 +3,7 @@
 with running_gateway(llm_backend="vllm", llm_base_url=vllm.base_url) as gateway:
     httpx.post(gateway.url + "/v1/chat/completions", json=...)
     gateway.app.state.gateway      # the wired parts, for a look inside
+    gateway.model                  # the first (or only) served model: its backend, pool, ...
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 import uvicorn
 
 from llm_gateway.app import GatewayApp, create_app
+from llm_gateway.served import ServedModel
 from llm_gateway.settings import GatewaySettings
 from tests.standins.server import listening_socket
 
@@ -30,6 +32,14 @@ class RunningGateway:
     @property
     def chat_url(self) -> str:
         return self.url + "/v1/chat/completions"
+
+    @property
+    def model(self) -> ServedModel:
+        return self.served(0)
+
+    def served(self, index: int) -> ServedModel:
+        model: ServedModel = self.app.state.gateway.catalog.models[index]
+        return model
 
 
 @contextmanager

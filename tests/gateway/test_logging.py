@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from pathlib import Path
 
 import httpx
 import pytest
 
+from llm_gateway.logs import TextFormatter
 from tests.gateway.servers import chat_body, running_gateway
 from tests.standins import Behaviour, VLLMStandin
 from tests.support import GatewayProcess
 
 PROMPT = "my secret prompt words"
+ISO_UTC = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00$"
 
 
 def gateway_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
@@ -67,7 +70,17 @@ async def test_json_log_format_writes_one_object_per_line_with_the_request_id(
                 headers={"X-Request-ID": "json-7"},
             )
             assert response.status_code == 200
-        lines = [json.loads(line) for line in gateway.log_text().splitlines() if line.strip()]
+        gateway_log = gateway.log_text()
+        lines = [json.loads(line) for line in gateway_log.splitlines() if line.strip()]
     assert any(line["request_id"] == "json-7" for line in lines)
     assert all({"time", "level", "logger", "message", "request_id"} <= set(line) for line in lines)
-    assert "secret words" not in gateway.log_text()
+    # UTC, ISO 8601 with the zone, as the API writes its times.
+    assert all(re.fullmatch(ISO_UTC, line["time"]) for line in lines)
+    assert "secret words" not in gateway_log
+
+
+def test_text_log_lines_start_with_the_time_in_utc_iso_8601() -> None:
+    record = logging.LogRecord("llm_gateway", logging.INFO, __file__, 1, "hello", None, None)
+    record.request_id = "r1"
+    line = TextFormatter().format(record)
+    assert re.match(ISO_UTC[:-1] + " INFO llm_gateway \\[r1\\] hello$", line)

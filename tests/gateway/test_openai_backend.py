@@ -3,6 +3,7 @@ errors in both shapes, and the service routes."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import httpx
@@ -74,12 +75,28 @@ def test_whole_answer_when_not_streaming(gateway: RunningGateway) -> None:
 
 
 def test_request_id_is_passed_upstream_and_echoed_or_made_up(
-    gateway: RunningGateway,
+    gateway: RunningGateway, vllm: VLLMStandin
 ) -> None:
     given = httpx.post(gateway.chat_url, json=chat_body(), headers={"X-Request-ID": "abc-123"})
     assert given.headers["x-request-id"] == "abc-123"
+    assert vllm.request_ids[-1] == "abc-123"
     made_up = httpx.post(gateway.chat_url, json=chat_body())
-    assert len(made_up.headers["x-request-id"]) == 32
+    assert re.fullmatch("[0-9a-f]{16}", made_up.headers["x-request-id"])
+    assert vllm.request_ids[-1] == made_up.headers["x-request-id"]
+
+
+@pytest.mark.parametrize("given", ["a b", "x" * 65, "id;drop", "tab\there", ""])
+def test_a_malformed_request_id_is_replaced_by_the_apis_rule(
+    gateway: RunningGateway, vllm: VLLMStandin, given: str
+) -> None:
+    response = httpx.post(
+        gateway.chat_url,
+        json=chat_body(),
+        headers={"X-Request-ID": given},
+    )
+    assert response.status_code == 200
+    assert re.fullmatch("[0-9a-f]{16}", response.headers["x-request-id"])
+    assert vllm.request_ids[-1] == response.headers["x-request-id"]
 
 
 def test_error_event_mid_stream_ends_the_answer_as_an_error_not_text(
@@ -198,9 +215,39 @@ def test_chat_route_takes_only_post(gateway: RunningGateway) -> None:
     assert httpx.get(gateway.chat_url).status_code == 405
 
 
-def test_finished_answers_give_their_upstream_connection_back(gateway: RunningGateway) -> None:
-    client = gateway.app.state.gateway.client
+def test_finished_answers_give_their_upstream_connection_back(
+    gateway: RunningGateway, vllm: VLLMStandin
+) -> None:
     for _ in range(3):
         assert httpx.post(gateway.chat_url, json=stream_body()).status_code == 200
-    assert sum(len(idle) for idle in client._idle.values()) == 1
-    assert client.open_responses == 0
+    assert len(set(vllm.clients[-3:])) == 1  # one connection, kept alive
+    assert gateway.model.client.open_responses == 0
+
+
+def test_llm_stop_sequences_reach_vllm_with_the_requests_own() -> None:
+    with (
+        VLLMStandin() as vllm,
+        running_gateway(
+            llm_backend="vllm", llm_base_url=vllm.base_url, llm_stop_sequences="###,\nUser:"
+        ) as gateway,
+    ):
+        vllm.default = Behaviour(text="one two ### three")
+        response = httpx.post(gateway.chat_url, json=chat_body(stop=["END"]))
+        assert response.status_code == 200
+        assert response.json()["choices"][0]["message"]["content"] == "one two "
+        assert vllm.requests[-1]["stop"] == ["END", "###", "\nUser:"]
+
+
+def test_the_api_key_reaches_vllm_and_a_wrong_one_is_the_upstreams_401() -> None:
+    with VLLMStandin(api_key="sk-vllm") as vllm:
+        with running_gateway(
+            llm_backend="vllm", llm_base_url=vllm.base_url, llm_api_key="sk-vllm"
+        ) as gateway:
+            assert httpx.post(gateway.chat_url, json=chat_body()).status_code == 200
+            assert httpx.get(gateway.url + "/v1/models").json()["data"][0]["id"] == vllm.model
+        with running_gateway(
+            llm_backend="vllm", llm_base_url=vllm.base_url, llm_model=vllm.model
+        ) as gateway:
+            response = httpx.post(gateway.chat_url, json=chat_body())
+            assert response.status_code == 401
+            assert response.json()["error"]["code"] == "upstream_401"

@@ -291,9 +291,9 @@ def test_upstream_is_closed_within_a_second_of_the_caller_leaving(
         assert upstream_closed_at is not None
         assert upstream_closed_at - left_at < 1.0
         deadline = time.monotonic() + 2
-        while gateway.app.state.gateway.admission.running and time.monotonic() < deadline:
+        while gateway.model.admission.running and time.monotonic() < deadline:
             time.sleep(0.01)
-        assert gateway.app.state.gateway.admission.running == 0
+        assert gateway.model.admission.running == 0
         metrics = httpx.get(gateway.url + "/metrics").text
     assert 'gateway_requests_total{outcome="cancelled"} 1.0' in metrics
 
@@ -327,7 +327,35 @@ async def test_under_load_tokens_that_arrive_together_go_out_together(vllm: VLLM
 
         async with httpx.AsyncClient(timeout=30) as client:
             answers = await asyncio.gather(*(one_stream(client) for _ in range(10)))
-        assert gateway.app.state.gateway.client.open_responses == 0
+        assert gateway.model.client.open_responses == 0
     for text, pieces in answers:
         assert text == " tick" * 20
         assert pieces < 10  # 20 tokens, gathered while 10 answers stream
+
+
+LONG_CONVERSATION_WORDS = 2000  # over the byte bound of both stand-ins' budgets: counted
+
+
+def long_conversation() -> dict[str, object]:
+    return chat_body("w " * LONG_CONVERSATION_WORDS)
+
+
+def test_token_counting_fails_over_when_the_first_vllm_is_down(vllm: VLLMStandin) -> None:
+    with running_gateway(
+        llm_backend="vllm", llm_base_url=f"{closed_port_url()},{vllm.base_url}"
+    ) as gateway:
+        response = httpx.post(gateway.chat_url, json=long_conversation())
+    assert response.status_code == 200, response.text
+    assert response.json()["choices"][0]["message"]["content"].startswith("Echo: w w")
+
+
+def test_token_counting_fails_over_when_the_first_tgi_is_down() -> None:
+    with (
+        TGIStandin(max_input_tokens=3072, max_total_tokens=4096) as tgi,
+        running_gateway(
+            llm_backend="tgi", llm_base_url=f"{closed_port_url()},{tgi.url}"
+        ) as gateway,
+    ):
+        response = httpx.post(gateway.chat_url, json=long_conversation())
+    assert response.status_code == 200, response.text
+    assert response.json()["choices"][0]["message"]["content"].startswith("Echo: w w")

@@ -272,3 +272,86 @@ def test_standin_runs_as_a_process_and_prints_its_url() -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_vllm_leaves_the_stop_text_out_and_reports_it_as_stop_reason(vllm: VLLMStandin) -> None:
+    vllm.default = Behaviour(text="one two ### three four")
+    events = stream_vllm(vllm, chat(stream=True, stop=["###"]))
+    chunks = [json.loads(e) for e in events[:-1]]
+    text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks)
+    assert text == "one two "
+    assert (chunks[-1]["choices"][0]["finish_reason"], chunks[-1]["choices"][0]["stop_reason"]) == (
+        "stop",
+        "###",
+    )
+    whole = httpx.post(vllm.base_url + "/chat/completions", json=chat(stop="###")).json()
+    assert whole["choices"][0]["message"]["content"] == "one two "
+    assert whole["choices"][0]["stop_reason"] == "###"
+
+
+def test_vllm_reports_no_stop_reason_when_the_answer_ends_by_itself(vllm: VLLMStandin) -> None:
+    whole = httpx.post(vllm.base_url + "/chat/completions", json=chat()).json()
+    assert (whole["choices"][0]["finish_reason"], whole["choices"][0]["stop_reason"]) == (
+        "stop",
+        None,
+    )
+
+
+@pytest.mark.parametrize(
+    ("parameters", "complaint"),
+    [
+        ({"top_p": 1.0}, "`top_p` must be > 0.0 and < 1.0"),
+        ({"temperature": 0}, "`temperature` must be strictly positive"),
+        ({"temperature": -0.5}, "`temperature` must be strictly positive"),
+        ({"max_new_tokens": 0}, "`max_new_tokens` must be strictly positive"),
+        ({"stop": ["a", "b", "c", "d", "e"]}, "`stop` supports up to 4 stop sequences"),
+    ],
+)
+def test_tgi_refuses_what_tgi_refuses_with_422(
+    tgi: TGIStandin, parameters: dict[str, Any], complaint: str
+) -> None:
+    body = {"inputs": "hello", "parameters": {"max_new_tokens": 5, **parameters}}
+    response = httpx.post(tgi.url + "/generate_stream", json=body)
+    assert response.status_code == 422
+    assert complaint in response.json()["error"]
+    assert response.json()["error_type"] == "validation"
+
+
+def test_tgi_accepts_top_p_below_one_and_four_stop_sequences(tgi: TGIStandin) -> None:
+    body = {"inputs": "hello", "parameters": {"top_p": 0.9, "stop": ["a", "b", "c", "d"]}}
+    assert httpx.post(tgi.url + "/generate", json=body).status_code == 200
+
+
+@pytest.mark.parametrize("kind", ["vllm", "tgi"])
+def test_a_standin_can_be_unhealthy(vllm: VLLMStandin, tgi: TGIStandin, kind: str) -> None:
+    server = vllm if kind == "vllm" else tgi
+    server.healthy = False
+    try:
+        assert httpx.get(server.url + "/health").status_code == 503
+    finally:
+        server.healthy = True
+    assert httpx.get(server.url + "/health").status_code == 200
+
+
+def test_standins_refuse_a_missing_or_wrong_api_key_with_401() -> None:
+    with VLLMStandin(api_key="sk-right") as vllm, TGIStandin(api_key="sk-right") as tgi:
+        chat_url = vllm.base_url + "/chat/completions"
+        assert httpx.post(chat_url, json=chat()).status_code == 401
+        wrong = {"Authorization": "Bearer sk-wrong"}
+        assert httpx.post(chat_url, json=chat(), headers=wrong).status_code == 401
+        right = {"Authorization": "Bearer sk-right"}
+        assert httpx.post(chat_url, json=chat(), headers=right).status_code == 200
+        assert httpx.get(vllm.base_url + "/models").status_code == 401
+        assert httpx.get(vllm.url + "/health").status_code == 200  # as vLLM: health is open
+        body = {"inputs": "hi", "parameters": {}}
+        assert httpx.post(tgi.url + "/generate", json=body).status_code == 401
+        assert httpx.post(tgi.url + "/generate", json=body, headers=right).status_code == 200
+        assert (vllm.refused_keys, tgi.refused_keys) == (3, 1)
+
+
+def test_standins_record_the_request_id_they_received(vllm: VLLMStandin, tgi: TGIStandin) -> None:
+    httpx.post(vllm.base_url + "/chat/completions", json=chat(), headers={"X-Request-ID": "r-1"})
+    httpx.post(tgi.url + "/generate", json={"inputs": "hi"}, headers={"X-Request-ID": "r-2"})
+    httpx.post(tgi.url + "/generate", json={"inputs": "hi"})
+    assert vllm.request_ids[-1] == "r-1"
+    assert tgi.request_ids[-2:] == ["r-2", None]

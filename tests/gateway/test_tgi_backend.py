@@ -149,6 +149,8 @@ def test_limits_come_from_info(gateway: RunningGateway) -> None:
         "object": "model",
         "created": 0,
         "owned_by": "llm-gateway",
+        "backend": "tgi",
+        "available": True,
         "max_model_len": 2048,
     }
 
@@ -169,3 +171,59 @@ def test_a_jinja_template_file_can_be_given_by_path(tgi: TGIStandin, tmp_path: o
         httpx.post(gateway.chat_url, json=stream_body())
     assert tgi.requests[-1]["inputs"] == "user: hello there\nassistant:"
     assert tgi.requests[-1]["parameters"]["stop"] == ["\nuser:"]
+
+
+def test_top_p_of_one_means_no_nucleus_sampling_and_is_left_out(
+    gateway: RunningGateway, tgi: TGIStandin
+) -> None:
+    response = httpx.post(gateway.chat_url, json=chat_body(top_p=1.0, temperature=0.7))
+    assert response.status_code == 200, response.text
+    assert "top_p" not in tgi.requests[-1]["parameters"]
+    assert httpx.post(gateway.chat_url, json=chat_body(top_p=0.9)).status_code == 200
+    assert tgi.requests[-1]["parameters"]["top_p"] == 0.9
+
+
+def test_temperature_zero_is_greedy_decoding_which_tgi_does_by_default(
+    gateway: RunningGateway, tgi: TGIStandin
+) -> None:
+    response = httpx.post(gateway.chat_url, json=chat_body(temperature=0))
+    assert response.status_code == 200, response.text
+    assert "temperature" not in tgi.requests[-1]["parameters"]
+    assert "do_sample" not in tgi.requests[-1]["parameters"]
+
+
+def test_stop_sequences_beyond_tgis_limit_still_end_the_answer(
+    gateway: RunningGateway, tgi: TGIStandin
+) -> None:
+    tgi.default = Behaviour(text="one two HALT three four five six", token_delay=0.05)
+    stops = ["s1", "s2", "s3", "s4", "HALT"]
+    with httpx.stream("POST", gateway.chat_url, json=stream_body(stop=stops)) as response:
+        assert response.status_code == 200
+        events, done = sse_json(response.read().decode())
+    assert done
+    assert streamed_text(events) == "one two "
+    assert [e["choices"][0]["finish_reason"] for e in events if e["choices"]][-1] == "stop"
+    sent = tgi.requests[-1]["parameters"]["stop"]
+    assert len(sent) == 4  # TGI's max_stop_sequences; the template's own come first
+    assert "HALT" not in sent
+    assert tgi.wait_for_disconnect(timeout=2) is not None  # TGI stops generating too
+
+
+def test_a_temperature_or_top_p_out_of_range_is_refused_before_tgi(
+    gateway: RunningGateway, tgi: TGIStandin
+) -> None:
+    seen = len(tgi.requests)
+    for wrong in ({"temperature": -1}, {"temperature": 3}, {"top_p": 0}, {"top_p": 1.5}):
+        response = httpx.post(gateway.chat_url, json=chat_body(**wrong))
+        assert response.status_code == 400, wrong
+        assert response.json()["error"]["code"] == "invalid_request"
+    assert len(tgi.requests) == seen
+
+
+def test_the_api_key_reaches_tgi() -> None:
+    with (
+        TGIStandin(api_key="sk-tgi") as tgi,
+        running_gateway(llm_backend="tgi", llm_base_url=tgi.url, llm_api_key="sk-tgi") as gateway,
+    ):
+        assert httpx.post(gateway.chat_url, json=chat_body()).status_code == 200
+        assert tgi.refused_keys == 0

@@ -9,13 +9,16 @@
         vllm.disconnects        # (request index, monotonic time) when a client left mid-answer
         vllm.wait_for_disconnect(timeout=2.0)
 
+An OpenID provider for single sign-on: `OIDCProviderStandin` (see `tests/standins/oidc.py`).
+
 As a process: `python -m tests.standins vllm --port 9101 [--token-delay 0.01 ...]`.
 """
 
 from __future__ import annotations
 
 from tests.standins.behaviour import Behaviour
+from tests.standins.oidc import Forgery, OIDCProviderStandin, Person
 from tests.standins.tgi import TGIStandin
 from tests.standins.vllm import VLLMStandin
 
-__all__ = ["Behaviour", "TGIStandin", "VLLMStandin"]
+__all__ = ["Behaviour", "Forgery", "OIDCProviderStandin", "Person", "TGIStandin", "VLLMStandin"]

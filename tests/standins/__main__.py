@@ -29,6 +29,7 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--token-delay", type=float, default=0)
     parser.add_argument("--keepalive-every", type=float)
     parser.add_argument("--special-tokens", action="store_true")
+    parser.add_argument("--api-key", help="refuse requests without this bearer key")
     return parser.parse_args()
 
 
@@ -36,13 +37,18 @@ def main() -> None:
     arguments = parse_arguments()
     standin: Standin
     if arguments.kind == "vllm":
-        standin = VLLMStandin(model=arguments.model, max_model_len=arguments.max_model_len)
+        standin = VLLMStandin(
+            model=arguments.model,
+            max_model_len=arguments.max_model_len,
+            api_key=arguments.api_key,
+        )
     else:
         standin = TGIStandin(
             model=arguments.model,
             max_input_tokens=arguments.max_input_tokens,
             max_total_tokens=arguments.max_total_tokens,
             max_concurrent_requests=arguments.max_concurrent_requests,
+            api_key=arguments.api_key,
         )
     standin.default = Behaviour(
         text=arguments.text,

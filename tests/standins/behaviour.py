@@ -45,10 +45,29 @@ class Behaviour:
 
 @dataclass
 class Plan:
-    """The tokens one answer will send and why it ends (`stop`, `length` or `stop_sequence`)."""
+    """The tokens one answer will send and why it ends (`stop`, `length` or `stop_sequence`),
+    with the stop sequence met (its text is in the last tokens, as TGI sends it)."""
 
     tokens: list[str]
     finish_reason: str
+    stop_sequence: str | None = None
+
+    def without_stop_text(self) -> list[str]:
+        """The tokens with the stop sequence and what follows it cut off, as vLLM sends them."""
+        if self.stop_sequence is None:
+            return self.tokens
+        text = "".join(self.tokens)
+        keep = text.find(self.stop_sequence)
+        tokens, length = [], 0
+        for token in self.tokens:
+            if length + len(token) <= keep:
+                tokens.append(token)
+                length += len(token)
+                continue
+            if keep > length:
+                tokens.append(token[: keep - length])
+            break
+        return tokens
 
 
 def plan_answer(
@@ -56,15 +75,19 @@ def plan_answer(
 ) -> Plan:
     tokens = behaviour.token_list(last_user_message) * max(behaviour.repeat, 0)
     reason = "stop"
+    matched = None
     if stop:
         text = ""
         for index, token in enumerate(tokens):
             text += token
-            if any(sequence in text for sequence in stop):
+            found = [(text.find(sequence), sequence) for sequence in stop if sequence in text]
+            if found:
                 tokens = tokens[: index + 1]
                 reason = "stop_sequence"
+                matched = min(found)[1]
                 break
     if max_tokens is not None and len(tokens) > max_tokens:
         tokens = tokens[:max_tokens]
         reason = "length"
-    return Plan(tokens, behaviour.finish_reason or reason)
+        matched = None
+    return Plan(tokens, behaviour.finish_reason or reason, matched)

@@ -5,6 +5,10 @@ record of requests and disconnects, and the playback of a pre-encoded stream.
         vllm.queue_behaviour(Behaviour(status=429), Behaviour())
         ...
         vllm.requests, vllm.disconnects, vllm.wait_for_disconnect(timeout=2.0)
+        vllm.request_ids          # the X-Request-ID of each generation request (None: none)
+        vllm.clients              # the (host, port) each came from: one port, one connection
+        vllm.healthy = False      # GET /health answers 503, as a server whose engine died
+        VLLMStandin(api_key="k")  # requests without `Authorization: Bearer k` get 401
 """
 
 from __future__ import annotations
@@ -60,10 +64,15 @@ def uvicorn_config(app: ASGIApp) -> uvicorn.Config:
 class Standin:
     """Base of the vLLM and TGI stand-ins; subclasses provide `build_app()`."""
 
-    def __init__(self, *, model: str) -> None:
+    def __init__(self, *, model: str, api_key: str | None = None) -> None:
         self.model = model
+        self.api_key = api_key
+        self.healthy = True
         self.default = Behaviour()
         self.requests: list[dict[str, Any]] = []
+        self.request_ids: list[str | None] = []
+        self.clients: list[tuple[str, int] | None] = []
+        self.refused_keys = 0
         self.disconnects: list[tuple[int, float]] = []
         self.in_flight = 0
         self._queue: deque[Behaviour] = deque()
@@ -92,9 +101,19 @@ class Standin:
         except IndexError:
             return self.default
 
-    def record_request(self, body: dict[str, Any]) -> int:
+    def record_request(self, body: dict[str, Any], scope: Scope | None = None) -> int:
         self.requests.append(body)
+        self.request_ids.append(header(scope, b"x-request-id") if scope is not None else None)
+        client = scope.get("client") if scope is not None else None
+        self.clients.append((str(client[0]), int(client[1])) if client else None)
         return len(self.requests) - 1
+
+    def authorised(self, scope: Scope) -> bool:
+        """Whether the request carries the API key, when the server has one (`--api-key`)."""
+        if self.api_key is None or header(scope, b"authorization") == f"Bearer {self.api_key}":
+            return True
+        self.refused_keys += 1
+        return False
 
     def wait_for_disconnect(self, timeout: float = 2.0) -> float | None:
         """Monotonic time of the next disconnect not yet returned, or None after `timeout`."""
@@ -260,6 +279,13 @@ class ASGIEndpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.handler(scope, receive, send)
+
+
+def header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers") or ():
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
 
 
 async def read_body(receive: Receive) -> bytes:

@@ -8,7 +8,10 @@ Routes: `POST /generate`, `POST /generate_stream` (`details`, `stop`, `max_new_t
 template; the echo answer (`Behaviour.text` None) repeats the last user turn it finds in the
 prompt (Gemma, Llama 3, ChatML or Mistral markup), or the whole prompt. Its tokenizer is one
 token per whitespace-separated word. Beyond `max_concurrent_requests` it answers 429
-`overloaded`, as TGI does.
+`overloaded`, as TGI does. Its validation is TGI's: 422 for `temperature` <= 0, `top_p`
+outside (0, 1) (so 1.0 too), `max_new_tokens` 0 and more stop sequences than
+`max_stop_sequences` (4). `GET /health` answers 503 while `healthy` is false; with
+`api_key`, generation and `/info` answer 401 without `Authorization: Bearer <key>`.
 """
 
 from __future__ import annotations
@@ -71,8 +74,11 @@ class TGIStandin(Standin):
         max_input_tokens: int = 3072,
         max_total_tokens: int = 4096,
         max_concurrent_requests: int = 128,
+        max_stop_sequences: int = 4,
+        api_key: str | None = None,
     ) -> None:
-        super().__init__(model=model)
+        super().__init__(model=model, api_key=api_key)
+        self.max_stop_sequences = max_stop_sequences
         self.max_input_tokens = max_input_tokens
         self.max_total_tokens = max_total_tokens
         self.max_concurrent_requests = max_concurrent_requests
@@ -94,9 +100,13 @@ class TGIStandin(Standin):
         return json.dumps({"error": message or default, "error_type": error_type}).encode()
 
     async def health(self, request: Request) -> Response:
+        if not self.healthy:
+            return Response(self.error_body(503), status_code=503, media_type="application/json")
         return Response(status_code=200)
 
     async def info(self, request: Request) -> Response:
+        if not self.authorised(request.scope):
+            return JSONResponse({"error": "Unauthorized", "error_type": "authorization"}, 401)
         return JSONResponse(
             {
                 "model_id": self.model,
@@ -104,7 +114,7 @@ class TGIStandin(Standin):
                 "model_pipeline_tag": "text-generation",
                 "max_concurrent_requests": self.max_concurrent_requests,
                 "max_best_of": 2,
-                "max_stop_sequences": 4,
+                "max_stop_sequences": self.max_stop_sequences,
                 "max_input_tokens": self.max_input_tokens,
                 "max_total_tokens": self.max_total_tokens,
                 "validation_workers": 2,
@@ -118,7 +128,7 @@ class TGIStandin(Standin):
 
     async def tokenize(self, request: Request) -> Response:
         body = await request.json()
-        tokens = []
+        tokens: list[dict[str, object]] = []
         for match in re.finditer(r"\S+", str(body.get("inputs", ""))):
             tokens.append(
                 {
@@ -131,18 +141,39 @@ class TGIStandin(Standin):
         return JSONResponse(tokens)
 
     async def generate_stream(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self._generate(receive, send, stream=True)
+        await self._generate(scope, receive, send, stream=True)
 
     async def generate(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self._generate(receive, send, stream=False)
+        await self._generate(scope, receive, send, stream=False)
 
-    async def _generate(self, receive: Receive, send: Send, stream: bool) -> None:
+    def invalid_parameter(self, parameters: dict[str, Any]) -> str | None:
+        """TGI's own validation messages (its router's `validation.rs`)."""
+        temperature = parameters.get("temperature")
+        if temperature is not None and temperature <= 0:
+            return "Input validation error: `temperature` must be strictly positive"
+        top_p = parameters.get("top_p")
+        if top_p is not None and not 0 < top_p < 1:
+            return "Input validation error: `top_p` must be > 0.0 and < 1.0"
+        if parameters.get("max_new_tokens") == 0:
+            return "Input validation error: `max_new_tokens` must be strictly positive"
+        stop = parameters.get("stop") or []
+        if len(stop) > self.max_stop_sequences:
+            return (
+                f"Input validation error: `stop` supports up to {self.max_stop_sequences} "
+                f"stop sequences. Given: {len(stop)}"
+            )
+        return None
+
+    async def _generate(self, scope: Scope, receive: Receive, send: Send, stream: bool) -> None:
         raw = await read_body(receive)
         try:
             body = json.loads(raw)
         except ValueError:
             body = {"unparsable": raw.decode(errors="replace")}
-        index = self.record_request(body)
+        index = self.record_request(body, scope)
+        if not self.authorised(scope):
+            await send_bytes(send, 401, b'{"error": "Unauthorized", "error_type": "authorization"}')
+            return
         behaviour = self.next_behaviour()
         if behaviour.status:
             await send_bytes(send, behaviour.status, self.error_body(behaviour.status))
@@ -161,13 +192,13 @@ class TGIStandin(Standin):
         max_new_tokens = parameters.get("max_new_tokens")
         if max_new_tokens is None:
             max_new_tokens = self.max_total_tokens - input_length
-        refusal = None
-        if input_length > self.max_input_tokens:
+        refusal = self.invalid_parameter(parameters)
+        if refusal is None and input_length > self.max_input_tokens:
             refusal = (
                 f"Input validation error: `inputs` must have less than {self.max_input_tokens} "
                 f"tokens. Given: {input_length}"
             )
-        elif input_length + max_new_tokens > self.max_total_tokens:
+        elif refusal is None and input_length + max_new_tokens > self.max_total_tokens:
             refusal = (
                 f"Input validation error: `inputs` tokens + `max_new_tokens` must be <= "
                 f"{self.max_total_tokens}. Given: {input_length} `inputs` tokens and "

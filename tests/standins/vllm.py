@@ -4,9 +4,12 @@
         httpx.post(vllm.base_url + "/chat/completions", json={...})
 
 Routes: `POST /v1/chat/completions` (streamed or whole; `stream_options.include_usage`,
-`max_tokens` and `stop` honoured), `GET /v1/models` (with `max_model_len`), `GET /health`,
-`POST /tokenize`. Its tokenizer is one token per whitespace-separated word, plus one token
-per message for the role and one for the generation prompt.
+`max_tokens` and `stop` honoured: as vLLM, the stop text is left out of the answer and
+reported as `stop_reason`), `GET /v1/models` (with `max_model_len`), `GET /health` (503
+while `healthy` is false), `POST /tokenize`. With `api_key`, every route but `/health`
+answers 401 without `Authorization: Bearer <key>`, as `vllm serve --api-key` does. Its
+tokenizer is one token per whitespace-separated word, plus one token per message for the
+role and one for the generation prompt.
 """
 
 from __future__ import annotations
@@ -73,8 +76,9 @@ class VLLMStandin(Standin):
         model: str = "standin-model",
         max_model_len: int = 4096,
         legacy_error_shape: bool = False,
+        api_key: str | None = None,
     ) -> None:
-        super().__init__(model=model)
+        super().__init__(model=model, api_key=api_key)
         self.max_model_len = max_model_len
         self.legacy_error_shape = legacy_error_shape
 
@@ -105,10 +109,17 @@ class VLLMStandin(Standin):
             ]
         )
 
+    def unauthorised(self, request: Request) -> Response | None:
+        if self.authorised(request.scope):
+            return None
+        return JSONResponse({"error": "Unauthorized"}, status_code=401)
+
     async def health(self, request: Request) -> Response:
-        return Response(status_code=200)
+        return Response(status_code=200 if self.healthy else 503)
 
     async def models(self, request: Request) -> Response:
+        if refused := self.unauthorised(request):
+            return refused
         return JSONResponse(
             {
                 "object": "list",
@@ -128,6 +139,8 @@ class VLLMStandin(Standin):
         )
 
     async def tokenize(self, request: Request) -> Response:
+        if refused := self.unauthorised(request):
+            return refused
         body = await request.json()
         if "messages" in body:
             count = count_message_tokens(body["messages"], body.get("add_generation_prompt", True))
@@ -143,7 +156,10 @@ class VLLMStandin(Standin):
             body = json.loads(raw)
         except ValueError:
             body = {"unparsable": raw.decode(errors="replace")}
-        index = self.record_request(body)
+        index = self.record_request(body, scope)
+        if not self.authorised(scope):
+            await send_bytes(send, 401, b'{"error": "Unauthorized"}')
+            return
         behaviour = self.next_behaviour()
         if behaviour.status:
             message = f"stand-in answers {behaviour.status} as asked"
@@ -172,6 +188,8 @@ class VLLMStandin(Standin):
             [stop] if isinstance(stop, str) else list(stop),
         )
         finish_reason = "stop" if plan.finish_reason == "stop_sequence" else plan.finish_reason
+        stop_reason = plan.stop_sequence
+        tokens = plan.without_stop_text()
         usage = {
             "prompt_tokens": prompt_tokens,
             "total_tokens": prompt_tokens + len(plan.tokens),
@@ -187,8 +205,9 @@ class VLLMStandin(Standin):
                 await self._stream(
                     send,
                     behaviour,
-                    plan.tokens,
+                    tokens,
                     finish_reason,
+                    stop_reason,
                     usage if include_usage else None,
                     completion_id,
                     created,
@@ -197,7 +216,14 @@ class VLLMStandin(Standin):
 
             async def answer() -> None:
                 await self._whole(
-                    send, behaviour, plan.tokens, finish_reason, usage, completion_id, created
+                    send,
+                    behaviour,
+                    tokens,
+                    finish_reason,
+                    stop_reason,
+                    usage,
+                    completion_id,
+                    created,
                 )
 
         await self.watched(receive, index, answer)
@@ -225,6 +251,7 @@ class VLLMStandin(Standin):
         behaviour: Behaviour,
         tokens: list[str],
         finish_reason: str,
+        stop_reason: str | None,
         usage: dict[str, int] | None,
         completion_id: str,
         created: int,
@@ -237,8 +264,9 @@ class VLLMStandin(Standin):
         middle = b',"logprobs":null,"finish_reason":null}]}\n\n'
         head = start + b'{"role":"assistant","content":""}' + middle
         events = [start + b'{"content":' + _json(token) + b"}" + middle for token in tokens]
-        last = b',"logprobs":null,"finish_reason":%s,"stop_reason":null}]}\n\n' % _json(
-            finish_reason
+        last = b',"logprobs":null,"finish_reason":%s,"stop_reason":%s}]}\n\n' % (
+            _json(finish_reason),
+            json.dumps(stop_reason).encode(),
         )
         tail = b""
         if events:
@@ -267,6 +295,7 @@ class VLLMStandin(Standin):
         behaviour: Behaviour,
         tokens: list[str],
         finish_reason: str,
+        stop_reason: str | None,
         usage: dict[str, int],
         completion_id: str,
         created: int,
@@ -292,7 +321,7 @@ class VLLMStandin(Standin):
                     "message": {"role": "assistant", "content": "".join(tokens)},
                     "logprobs": None,
                     "finish_reason": finish_reason,
-                    "stop_reason": None,
+                    "stop_reason": stop_reason,
                 }
             ],
             "usage": usage,

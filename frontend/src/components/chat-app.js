@@ -17,9 +17,10 @@ import { asApiError } from '../lib/errors.js';
 import { GraphQLClient } from '../lib/graphql.js';
 import { LOGOUT, SERVER_INFO } from '../lib/operations.js';
 import { applyTheme, loadTheme } from '../lib/preferences.js';
+import { sessionFromRefreshCookie, takeSignOnResult } from '../lib/single-sign-on.js';
 import { spokenText } from '../lib/spoken-text.js';
+import { SubscriptionClient } from '../lib/subscriptions.js';
 import { quotaErrorText } from '../lib/usage.js';
-import { SubscriptionClient } from '../lib/ws-client.js';
 import { sharedStyles } from '../styles/shared.js';
 import './chat-sidebar.js';
 import './chat-view.js';
@@ -110,6 +111,7 @@ export class ChatApp extends LitElement {
   });
   #subscriptions = new SubscriptionClient({
     url: webSocketUrl(),
+    graphql: this.#graphql,
     connectionParams: () => {
       const token = this.#sessions.token;
       return token ? { authorization: `Bearer ${token}` } : {};
@@ -148,11 +150,13 @@ export class ChatApp extends LitElement {
     this.addEventListener('notice', (event) => this.#toasts.value?.show(event.detail.message));
     this.addEventListener('preferences-change', (event) => this.#changePreferences(event.detail));
     this.addEventListener('logged-in', (event) => this.#onLoggedIn(event.detail.session));
+    this.addEventListener('conversations-imported', () => this.#list.value?.refresh());
   }
 
   connectedCallback() {
     super.connectedCallback();
     this.#loadServerInfo();
+    this.#takeUpSignOn();
   }
 
   disconnectedCallback() {
@@ -230,6 +234,21 @@ export class ChatApp extends LitElement {
       if (asApiError(error).code === 'NETWORK') {
         this.#toasts.value?.show(t('error.NETWORK'), { kind: 'error' });
       }
+    }
+  }
+
+  /** Back from single sign-on: take up the session its callback left, or say why not. */
+  async #takeUpSignOn() {
+    const result = takeSignOnResult();
+    if (!result) return;
+    if (result.errorKey) {
+      this._loginNotice = t(result.errorKey);
+      return;
+    }
+    try {
+      await this.#onLoggedIn(await sessionFromRefreshCookie());
+    } catch {
+      this._loginNotice = t('login.sso.sso_failed');
     }
   }
 

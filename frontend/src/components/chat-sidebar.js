@@ -6,6 +6,7 @@ import { emit } from '../lib/events.js';
 import { deepActiveElement } from '../lib/focus.js';
 import { icons } from '../lib/icons.js';
 import { sharedStyles } from '../styles/shared.js';
+import './data-transfer.js';
 import './settings-menu.js';
 
 /**
@@ -182,6 +183,7 @@ export class ChatSidebar extends LitElement {
         <slot></slot>
         <div class="bottom">
           <settings-menu></settings-menu>
+          <data-transfer></data-transfer>
           <div class="account">
             <button type="button" class="quiet" @click=${() => emit(this, 'open-usage')}>
               ${t('usage.open')}

@@ -1,23 +1,36 @@
-import { ContextConsumer } from '@lit/context';
+import { ContextConsumer, ContextProvider } from '@lit/context';
 import { css, html, LitElement, nothing } from 'lit';
 import { createRef, ref } from 'lit/directives/ref.js';
 import { AnswersInFlight } from '../controllers/answers-in-flight.js';
 import { PostPages } from '../controllers/post-pages.js';
 import { I18nController, t } from '../i18n/index.js';
-import { graphqlContext, openConversationContext, subscriptionsContext } from '../lib/contexts.js';
+import {
+  graphqlContext,
+  modelsContext,
+  openConversationContext,
+  subscriptionsContext,
+} from '../lib/contexts.js';
 import { ApiError } from '../lib/errors.js';
 import { emit, emitError } from '../lib/events.js';
 import { icons } from '../lib/icons.js';
-import { CREATE_CONVERSATION, UPDATE_CONVERSATION } from '../lib/operations.js';
+import {
+  CREATE_CONVERSATION,
+  MODELS,
+  SELECT_BRANCH,
+  UPDATE_CONVERSATION,
+} from '../lib/operations.js';
 import { loadOptions, saveOptions } from '../lib/preferences.js';
+import { showsPost } from '../lib/versions.js';
 import { sharedStyles } from '../styles/shared.js';
+import './model-picker.js';
 import './options-panel.js';
 import './post-list.js';
 import './prompt-composer.js';
+import './share-dialog.js';
 
-/** The options the API takes, from what the panel stored. */
-function generationOptions(stored) {
-  const options = {};
+/** The options the API takes, from what the panel stored (and a model, when one is asked). */
+function generationOptions(stored, model = null) {
+  const options = model ? { model } : {};
   if (stored.language) options.language = stored.language;
   if (stored.format) options.format = stored.format;
   if (stored.maxTokens) options.maxTokens = stored.maxTokens;
@@ -33,7 +46,10 @@ function titleFrom(prompt) {
 /**
  * The conversation the URL opens (from `openConversationContext`): its posts, loaded page
  * by page (PostPages), the answer being written (AnswersInFlight), the composer and the
- * options panel. No conversation is a new chat, which the first prompt creates.
+ * options panel, and the model picker (its models shared below through `modelsContext`). No
+ * conversation is a new chat, which the first prompt creates. A post's prompt can be edited
+ * and its answer regenerated (new versions, whose branch becomes current), and its versions
+ * flipped through: the server's current branch follows what is shown.
  *
  *   <chat-view></chat-view>
  *
@@ -41,7 +57,7 @@ function titleFrom(prompt) {
  * with a conversation renamed elsewhere.
  *
  * @fires conversation-created - {id}: the first prompt of a new chat created conversation id
- * @fires conversation-changed - {conversation}: its instructions changed, or an answer ended
+ * @fires conversation-changed - {conversation}: its instructions or model changed, or an answer ended
  *   (so it was active just now)
  * @fires answer-complete - {post, text}: an answer ended, complete, stopped or failed
  * @fires toggle-sidebar - {}: the phone layout's menu button was pressed
@@ -55,6 +71,10 @@ export class ChatView extends LitElement {
     _newInstructions: { state: true },
     _savingInstructions: { state: true },
     _highlightedId: { state: true },
+    _models: { state: true },
+    _newModel: { state: true },
+    _switching: { state: true },
+    _shareOpen: { state: true },
   };
 
   static styles = [
@@ -73,6 +93,9 @@ export class ChatView extends LitElement {
         padding: 0.5rem 1rem;
         border-bottom: 1px solid var(--border);
         min-height: 3.25rem;
+      }
+      header model-picker {
+        flex: none;
       }
       header h1 {
         flex: 1;
@@ -153,22 +176,33 @@ export class ChatView extends LitElement {
     onFinished: (post, text) => this.#finished(post, text),
     onError: (error) => emitError(this, error),
   });
+  #modelsProvider = new ContextProvider(this, { context: modelsContext, initialValue: [] });
   #composer = createRef();
   #postList = createRef();
   // The id of the conversation this view created itself: when the URL comes to name it,
   // what is shown already is that conversation.
   #adoptedId = null;
+  #loads = 0; // #load calls, so that one overtaken while it selects a branch stops
 
   constructor() {
     super();
     this._optionsOpen = false;
+    this._shareOpen = false;
     this._newInstructions = '';
+    this._models = [];
+    this._newModel = null;
+    this._switching = false;
     new I18nController(this);
     new ContextConsumer(this, {
       context: openConversationContext,
       subscribe: true,
       callback: (open) => this.#open(open),
     });
+  }
+
+  connectedCallback() {
+    super.connectedCallback();
+    this.#loadModels();
   }
 
   /** Put the focus in the prompt box. */
@@ -198,6 +232,16 @@ export class ChatView extends LitElement {
           ${icons.menu}
         </button>
         <h1>${conversation?.title ?? t('chat.newChat')}</h1>
+        ${
+          this._models.length > 1
+            ? html`<model-picker
+                .models=${this._models}
+                .value=${(conversation ? conversation.model : this._newModel) ?? null}
+                @model-change=${this.#changeModel}
+                @models-refresh=${this.#loadModels}
+              ></model-picker>`
+            : nothing
+        }
         <button
           type="button"
           class="quiet"
@@ -208,7 +252,25 @@ export class ChatView extends LitElement {
           ${icons.sliders}<span class="label">${t('chat.options')}</span>
           <span class="visually-hidden">${t('chat.optionsHint')}</span>
         </button>
+        ${
+          conversation
+            ? html`<button
+                type="button"
+                class="quiet share"
+                aria-haspopup="dialog"
+                aria-label=${t('share.button')}
+                @click=${() => (this._shareOpen = true)}
+              >
+                ${icons.share}<span class="label">${t('share.button')}</span>
+              </button>`
+            : nothing
+        }
       </header>
+      <share-dialog
+        ?open=${this._shareOpen && Boolean(conversation)}
+        .conversation=${conversation}
+        @close=${() => (this._shareOpen = false)}
+      ></share-dialog>
       ${
         this._optionsOpen
           ? html`<section id="options" class="options" aria-label=${t('chat.options')}>
@@ -266,10 +328,12 @@ export class ChatView extends LitElement {
       ?hasEarlier=${Boolean(pages.cursors.earlier)}
       ?hasLater=${Boolean(pages.cursors.later)}
       ?loadingMore=${pages.loadingMore}
-      ?busy=${this.#answers.busy}
+      ?busy=${this.#answers.busy || this._switching}
       .highlightedId=${this._highlightedId}
       @load-more=${this.#loadMore}
       @regenerate=${this.#regenerate}
+      @edit-prompt=${this.#editPrompt}
+      @switch-version=${this.#switchVersion}
     ></post-list>`;
   }
 
@@ -285,14 +349,32 @@ export class ChatView extends LitElement {
     this.#answers.abandon();
     this._highlightedId = focusPost?.postId ?? null;
     this._options = loadOptions(conversationId);
+    this._newModel = null;
+    const load = ++this.#loads;
     let current = true;
     try {
-      current = await this.#pages.open(conversationId, { around: focusPost?.cursor ?? null });
+      const around = focusPost?.cursor ?? null;
+      current = await this.#pages.open(conversationId, { around });
+      if (current && focusPost && !showsPost(this.#pages.posts, focusPost.postId)) {
+        // A prompt found by a search, on a branch other than the current one: that branch
+        // becomes current, so that the page around the prompt is its own.
+        await this.#selectBranchOf(focusPost.postId);
+        if (load !== this.#loads) return;
+        current = await this.#pages.open(conversationId, { around });
+      }
       if (current) this.#answers.reattach(this.#pages.posts);
     } catch (error) {
       emitError(this, error);
     }
     if (current) this.#markReady();
+  }
+
+  async #selectBranchOf(postId) {
+    try {
+      await this.#graphql.value.request(SELECT_BRANCH, { postId });
+    } catch {
+      // Opening the conversation says what is wrong (not found, offline).
+    }
   }
 
   async #loadMore(event) {
@@ -322,7 +404,10 @@ export class ChatView extends LitElement {
     const { prompt } = event.detail;
     this.#postList.value?.followBottom();
     this.#answers.ask(prompt, {
-      options: generationOptions(this._options ?? {}),
+      options: generationOptions(
+        this._options ?? {},
+        this.#pages.conversationId ? null : this._newModel,
+      ),
       conversationId: () => this.#conversationFor(prompt),
     });
   }
@@ -336,6 +421,7 @@ export class ChatView extends LitElement {
       const { createConversation } = await this.#graphql.value.request(CREATE_CONVERSATION, {
         title: titleFrom(prompt),
         instructions: this._newInstructions,
+        model: this._newModel,
       });
       pages.setConversation(createConversation);
     }
@@ -344,10 +430,33 @@ export class ChatView extends LitElement {
 
   async #regenerate(event) {
     if (this.#answers.busy) return;
+    const { post, model } = event.detail;
     this.#postList.value?.followBottom();
-    await this.#answers.regenerate(event.detail.post, {
-      options: generationOptions(this._options ?? {}),
+    await this.#answers.regenerate(post, {
+      options: generationOptions(this._options ?? {}, model),
     });
+  }
+
+  async #editPrompt(event) {
+    if (this.#answers.busy) return;
+    const { post, prompt } = event.detail;
+    this.#postList.value?.followBottom();
+    await this.#answers.edit(post, prompt, { options: generationOptions(this._options ?? {}) });
+  }
+
+  /** Show another version of a post: the server's current branch goes through it. */
+  async #switchVersion(event) {
+    if (this.#answers.busy || this._switching) return;
+    const { post, postId } = event.detail;
+    this._switching = true;
+    try {
+      await this.#graphql.value.request(SELECT_BRANCH, { postId });
+      this.#answers.reattach(await this.#pages.reloadFrom(post.key, postId));
+    } catch (error) {
+      emitError(this, error);
+    } finally {
+      this._switching = false;
+    }
   }
 
   /** The server has the prompt: the draft can go, and a new chat now has an id. */
@@ -361,12 +470,14 @@ export class ChatView extends LitElement {
         id: post.conversationId,
         title: titleFrom(post.prompt),
         instructions: null,
+        model: this._newModel ?? post.model ?? null,
       });
     }
     // Become that conversation without loading it again: we are the ones who created it.
     this.#adoptedId = post.conversationId;
     this.#pages.adopt(post.conversationId);
     this._newInstructions = '';
+    this._newModel = null;
     emit(this, 'conversation-created', { id: post.conversationId });
   }
 
@@ -384,7 +495,37 @@ export class ChatView extends LitElement {
     }
   }
 
-  // Options ---------------------------------------------------------------------------------
+  // Models and options ----------------------------------------------------------------------
+
+  async #loadModels() {
+    try {
+      const { models } = await this.#graphql.value.request(MODELS);
+      this._models = models;
+      this.#modelsProvider.setValue(models);
+    } catch {
+      // Without the list the picker is not shown; prompts go to the conversation's model.
+    }
+  }
+
+  async #changeModel(event) {
+    const { model } = event.detail;
+    const conversation = this.#pages.conversation;
+    if (!conversation) {
+      this._newModel = model; // sent with the first prompt, which creates the chat
+      return;
+    }
+    try {
+      const { updateConversation } = await this.#graphql.value.request(UPDATE_CONVERSATION, {
+        id: conversation.id,
+        model,
+      });
+      this.#pages.updateConversation(updateConversation);
+      emit(this, 'conversation-changed', { conversation: this.#pages.conversation });
+    } catch (error) {
+      emitError(this, error);
+      this.requestUpdate(); // the picker shows the model the conversation still has
+    }
+  }
 
   #changeOptions(event) {
     this._options = event.detail.options;

@@ -5,8 +5,9 @@ import { subscriptionsContext } from '../lib/contexts.js';
 import { sharedStyles } from '../styles/shared.js';
 
 /**
- * A quiet line above the chat while the browser is offline or the answer stream's socket is
- * reconnecting; nothing otherwise.
+ * A quiet line above the chat while the browser is offline or the answer stream's connection
+ * is being made again; a quieter one while answers stream over HTTP because WebSocket is
+ * blocked (they still arrive live: a note, not a warning); nothing otherwise.
  *
  *   <connection-banner></connection-banner>
  */
@@ -29,6 +30,12 @@ export class ConnectionBanner extends LitElement {
         color: var(--warning);
         text-align: center;
         font-size: 0.9rem;
+      }
+      p.note {
+        background: none;
+        color: var(--fg-muted);
+        font-size: 0.8rem;
+        padding-block: 0.2rem;
       }
     `,
   ];
@@ -64,6 +71,9 @@ export class ConnectionBanner extends LitElement {
     if (!this._online) return html`<p role="status">${t('connection.offline')}</p>`;
     if (this._connection === 'reconnecting') {
       return html`<p role="status">${t('connection.reconnecting')}</p>`;
+    }
+    if (this._connection === 'fallback') {
+      return html`<p class="note" role="status">${t('connection.fallback')}</p>`;
     }
     return nothing;
   }

@@ -5,11 +5,14 @@ import { graphqlContext, serverInfoContext } from '../lib/contexts.js';
 import { asApiError } from '../lib/errors.js';
 import { emit } from '../lib/events.js';
 import { LOGIN, REGISTER } from '../lib/operations.js';
+import { signOnProviders } from '../lib/single-sign-on.js';
 import { sharedStyles } from '../styles/shared.js';
 import './settings-menu.js';
 
 /**
- * Log in, or sign up when the server allows it (its `serverInfo.allowSignup`).
+ * Log in, or sign up when the server allows it (its `serverInfo.allowSignup`); a "Log in
+ * with …" link for each single sign-on provider (`serverInfo.singleSignOn`), and no password
+ * form when the server takes none (`serverInfo.passwordLogin`).
  *
  *   <login-view .notice=${'Your session expired'} .username=${'ana'}></login-view>
  *
@@ -89,6 +92,39 @@ export class LoginView extends LitElement {
       settings-menu {
         margin-top: 1.25rem;
       }
+      .sso {
+        display: flex;
+        flex-direction: column;
+        gap: 0.6rem;
+        margin-top: 1rem;
+      }
+      form[hidden] {
+        display: none;
+      }
+      form[hidden] + .sso {
+        margin-top: 0;
+      }
+      .sso .or {
+        margin: 0;
+        text-align: center;
+        color: var(--fg-muted);
+      }
+      .sso a {
+        display: flex;
+        align-items: center;
+        justify-content: center;
+        min-height: 2.75rem;
+        padding: 0.4rem 0.75rem;
+        border: 1px solid var(--border);
+        border-radius: 8px;
+        background: var(--bg-raised);
+        color: inherit;
+        text-decoration: none;
+        font-weight: 600;
+      }
+      .sso a:hover {
+        border-color: var(--accent);
+      }
     `,
   ];
 
@@ -96,7 +132,11 @@ export class LoginView extends LitElement {
   #serverInfo = new ContextConsumer(this, { context: serverInfoContext, subscribe: true });
 
   get #allowSignup() {
-    return this.#serverInfo.value?.allowSignup ?? false;
+    return (this.#serverInfo.value?.allowSignup ?? false) && this.#passwordLogin;
+  }
+
+  get #passwordLogin() {
+    return this.#serverInfo.value?.passwordLogin ?? true;
   }
 
   constructor() {
@@ -120,7 +160,7 @@ export class LoginView extends LitElement {
       <h1>${signingUp ? t('login.signUpTitle') : t('login.title')}</h1>
       ${this.notice && !this._error ? html`<p class="notice" role="status">${this.notice}</p>` : nothing}
       ${this._error ? html`<p class="error" role="alert">${this._error}</p>` : nothing}
-      <form @submit=${this.#onSubmit}>
+      <form @submit=${this.#onSubmit} ?hidden=${!this.#passwordLogin}>
         <div class="field">
           <label for="username">${t('login.username')}</label>
           <input
@@ -147,6 +187,7 @@ export class LoginView extends LitElement {
           ${signingUp ? t('login.signUp') : t('login.logIn')}
         </button>
       </form>
+      ${this.#renderSignOn()}
       ${
         this.#allowSignup
           ? html`<p class="switch">
@@ -159,6 +200,20 @@ export class LoginView extends LitElement {
       }
       <settings-menu></settings-menu>
     </main>`;
+  }
+
+  #renderSignOn() {
+    const providers = signOnProviders(this.#serverInfo.value);
+    if (providers.length === 0) return nothing;
+    return html`<div class="sso">
+      ${this.#passwordLogin ? html`<p class="or">${t('login.or')}</p>` : nothing}
+      ${providers.map(
+        (provider) =>
+          html`<a href=${provider.loginUrl}
+            >${t('login.singleSignOn', { name: provider.name })}</a
+          >`,
+      )}
+    </div>`;
   }
 
   #toggleMode() {

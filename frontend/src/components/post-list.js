@@ -15,12 +15,13 @@ import './post-item.js';
  *   <post-list .posts=${posts} ?hasEarlier=${true} ?hasLater=${false} ?loadingMore=${false}
  *              ?busy=${false} .highlightedId=${id}></post-list>
  *
- * `busy` (a prompt or an answer in flight) disables regenerating. `updateComplete` also
- * waits for every post to render.
+ * `busy` (a prompt or an answer in flight) disables regenerating, editing and switching
+ * versions. `updateComplete` also waits for every post to render.
  *
  * @fires load-more - {direction: 'earlier' | 'later'}: the reader scrolled near that end of
  *   the loaded posts, or pressed its "Load … messages" button
- * @fires regenerate - {post}: from a post-item (bubbles through)
+ * @fires regenerate - {post, model}: from a post-item (bubbles through), as are its
+ *   edit-prompt and switch-version
  */
 export class PostList extends LitElement {
   static properties = {
@@ -40,6 +41,11 @@ export class PostList extends LitElement {
         overflow-y: auto;
         overflow-anchor: none; /* the ScrollFollower decides */
         min-height: 0;
+        container-type: inline-size;
+      }
+      /* Two versions side by side take some of the room beside the column, where there is. */
+      post-item[comparing] {
+        margin-inline: calc(-1 * clamp(0px, (100cqw - 48rem) / 2 - 1rem, 14rem));
       }
       .posts {
         max-width: 48rem;
@@ -103,7 +109,6 @@ export class PostList extends LitElement {
   }
 
   render() {
-    const last = this.posts.at(-1);
     return html`<div class="posts">
       ${this.hasEarlier ? this.#renderMore('earlier', t('chat.loadEarlier')) : nothing}
       ${repeat(
@@ -113,7 +118,6 @@ export class PostList extends LitElement {
           html`<post-item
             data-id=${post.id}
             .post=${post}
-            ?last=${post === last && !this.hasLater}
             ?busy=${this.busy}
             ?highlighted=${post.id === this.highlightedId}
           ></post-item>`,

@@ -1,11 +1,16 @@
 // Prompts on their way and answers being written, for the posts a PostPages holds.
 import { followAnswer } from '../lib/answer-stream.js';
-import { REGENERATE_POST, STOP_GENERATION } from '../lib/operations.js';
+import { EDIT_PROMPT, REGENERATE_POST, START_PROMPT, STOP_GENERATION } from '../lib/operations.js';
 import { isLive, toItem } from '../lib/posts.js';
 
+// A start lost on the network is sent again with the same clientId: the server answers with
+// the post it already started, and the model gets the prompt once.
+const START_RETRY_DELAYS_MS = [500, 1_000, 2_000, 4_000];
+
 /**
- * A reactive controller that sends prompts, follows answers into the posts of `pages`, and
- * stops following when its host leaves the page (the answers go on on the server).
+ * A reactive controller that sends prompts (startPrompt), follows answers (postStream) into
+ * the posts of `pages`, and stops following when its host leaves the page (the answers go on
+ * on the server).
  *
  *   answers = new AnswersInFlight(this, {
  *     pages, graphql: () => client, subscriptions: () => subscriptionClient,
@@ -14,6 +19,8 @@ import { isLive, toItem } from '../lib/posts.js';
  *     onError(error) {},         // something went wrong; a refused prompt is taken back out
  *   });
  *   answers.ask('Hello', { options, conversationId: async () => id });
+ *   answers.edit(post, 'Hello again', { options });   // a new version of post's prompt
+ *   answers.regenerate(post, { options });            // a new version of post's answer
  *
  * `busy` is true from the moment a prompt is sent until its answer ends: one at a time.
  */
@@ -27,9 +34,15 @@ export class AnswersInFlight {
   #handlers;
   #streams = new Map(); // post key -> stop following
   #placeholders = 0;
+  #abandoned = 0; // counts abandon(): a start that returns after one is not followed here
+  #wait;
 
-  constructor(host, { pages, graphql, subscriptions, onAccepted, onFinished, onError }) {
+  constructor(
+    host,
+    { pages, graphql, subscriptions, onAccepted, onFinished, onError, wait = sleep },
+  ) {
     this.#host = host;
+    this.#wait = wait;
     this.#pages = pages;
     this.#graphql = graphql;
     this.#subscriptions = subscriptions;
@@ -66,6 +79,8 @@ export class AnswersInFlight {
       this.#handlers.onError(error);
       return;
     }
+    // Continue the branch shown here, whatever another tab has made current since.
+    const parentId = target ? (this.#pages.posts.at(-1)?.id ?? null) : null;
     const placeholder = {
       key: `local-${++this.#placeholders}`,
       id: null,
@@ -76,23 +91,66 @@ export class AnswersInFlight {
       createdAt: new Date().toISOString(),
     };
     this.#pages.append(placeholder);
-    this.#follow({ prompt: { conversationId: target, prompt, options } }, placeholder.key);
+    const abandoned = this.#abandoned;
+    let post;
+    try {
+      post = await this.#start({ conversationId: target, prompt, options, parentId });
+    } catch (error) {
+      if (abandoned !== this.#abandoned) return;
+      // The server never took the prompt: take it back out (the draft stays).
+      this.#pages.remove(placeholder.key);
+      this.#setSending(false);
+      this.#handlers.onError(error);
+      return;
+    }
+    if (abandoned !== this.#abandoned) return;
+    this.#setSending(false);
+    this.#handlers.onAccepted(post);
+    this.#pages.patch(placeholder.key, { ...post, body: '', local: false });
+    this.#follow(post.id, placeholder.key);
   }
 
-  /** Ask again for the answer of `post`, which the new one replaces in the list. */
-  async regenerate(post, { options = null } = {}) {
-    if (this.busy) return;
+  async #start(variables) {
+    const clientId = newClientId();
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        const { startPrompt } = await this.#graphql().request(START_PROMPT, {
+          ...variables,
+          clientId,
+        });
+        return startPrompt;
+      } catch (error) {
+        const delay = START_RETRY_DELAYS_MS[attempt];
+        if (error?.code !== 'NETWORK' || delay === undefined) throw error;
+        await this.#wait(delay);
+      }
+    }
+  }
+
+  /** Ask again for the answer of `post`: a new version, shown in its place (the earlier one
+   * stays among its versions). `options.model` asks another model. */
+  regenerate(post, { options = null } = {}) {
+    return this.#newVersion(post, REGENERATE_POST, { postId: post.id, options });
+  }
+
+  /** Send `prompt` instead of `post`'s: a new version beside it, shown in its place.
+   * Resolves to whether the server took it. */
+  edit(post, prompt, { options = null } = {}) {
+    return this.#newVersion(post, EDIT_PROMPT, { postId: post.id, prompt, options });
+  }
+
+  async #newVersion(post, mutation, variables) {
+    if (this.busy) return false;
     this.#setSending(true);
     try {
-      const { regeneratePost } = await this.#graphql().request(REGENERATE_POST, {
-        postId: post.id,
-        options,
-      });
-      const item = { ...toItem(regeneratePost), body: '' };
-      this.#pages.replace(post.key, item);
-      this.#follow({ postId: item.id }, item.key);
+      const data = await this.#graphql().request(mutation, variables);
+      const created = data.regeneratePost ?? data.editPrompt;
+      this.#pages.replaceBranch(post.key, { ...toItem(created), body: '' });
+      this.#follow(created.id, post.key);
+      return true;
     } catch (error) {
       this.#handlers.onError(error);
+      return false;
     } finally {
       this.#setSending(false);
     }
@@ -111,7 +169,7 @@ export class AnswersInFlight {
 
   /** Follow again the answers among `posts` still being written (loaded after a reload). */
   reattach(posts) {
-    for (const post of posts) if (isLive(post)) this.#follow({ postId: post.id }, post.key);
+    for (const post of posts) if (isLive(post)) this.#follow(post.id, post.key);
   }
 
   /** Stop following every answer and forget a prompt on its way (another conversation is
@@ -119,33 +177,24 @@ export class AnswersInFlight {
   abandon() {
     for (const stop of this.#streams.values()) stop();
     this.#streams.clear();
+    this.#abandoned += 1;
     this.sending = false;
   }
 
-  #follow(target, key) {
+  #follow(postId, key) {
     const pages = this.#pages;
-    const stop = followAnswer(this.#subscriptions(), target, {
-      onPost: (post) => {
-        if (pages.find(key)?.local) {
-          this.#setSending(false);
-          this.#handlers.onAccepted(post);
-        }
-        pages.patch(key, { ...post, local: false });
-      },
+    const stop = followAnswer(this.#subscriptions(), postId, {
+      onPost: (post) => pages.patch(key, post),
       onText: (text) => pages.patch(key, { body: text }),
       onDone: (post, text) => {
         this.#streams.delete(key);
-        pages.patch(key, { ...post, body: text, local: false });
+        pages.patch(key, { ...post, body: text });
         this.#handlers.onFinished(post, text);
       },
       onError: (error, post) => {
         this.#streams.delete(key);
         const item = pages.find(key);
-        if (item?.local) {
-          // The server never acknowledged the prompt: take it back out (the draft stays).
-          pages.remove(key);
-          this.#setSending(false);
-        } else if (item) {
+        if (item) {
           pages.patch(key, {
             ...(post ?? {}),
             status: 'FAILED',
@@ -162,4 +211,15 @@ export class AnswersInFlight {
     this.sending = sending;
     this.#host.requestUpdate();
   }
+}
+
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+// 128 random bits in hex: crypto.randomUUID() exists only in secure contexts, and a
+// self-hosted page is often served over plain HTTP on a local network.
+function newClientId() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
 }

@@ -2,6 +2,7 @@
 // direction (the Relay connection's `before` and `after` cursors).
 import { POSTS_AFTER, POSTS_BEFORE } from '../lib/operations.js';
 import { toItem } from '../lib/posts.js';
+import { branchFrom } from '../lib/versions.js';
 
 const PAGE_SIZE = 20;
 
@@ -27,6 +28,8 @@ const DIRECTIONS = {
  *   await pages.open(id);                       // the newest page
  *   await pages.open(id, { around: cursor });   // the page before the post at cursor, and one from it
  *   const fresh = await pages.loadMore('earlier');   // or 'later'; [] when nothing was added
+ *   pages.replaceBranch(key, post);             // an edit or a regeneration ends the branch at post
+ *   const fresh = await pages.reloadFrom(key, postId);   // the branch the server made current
  *
  * `cursors.earlier` / `cursors.later` are null once that end is reached. Whatever is still
  * loading when `open()` is called again is dropped. Errors of the current load are thrown.
@@ -110,6 +113,38 @@ export class PostPages {
     this.#host.requestUpdate();
   }
 
+  /** Show `post`, a new version of the post keyed `key`, in its place: the branch now ends
+   * with it (an edited prompt or a regenerated answer has no answers after it yet). */
+  replaceBranch(key, post) {
+    this.cursors = { ...this.cursors, later: null };
+    this.#set(branchFrom(this.posts, key, [post]));
+  }
+
+  /**
+   * The server's current branch now goes through `postId`, a version of the post keyed `key`:
+   * the posts before it stay, and it and what follows it are loaded (a page of them). Without
+   * the cursor of the post before it (one this page sent), the newest page is loaded instead.
+   * Returns the posts loaded.
+   */
+  async reloadFrom(key, postId) {
+    const loadToken = this.#loadToken;
+    const at = this.posts.findIndex((post) => post.key === key);
+    const before = this.posts[at - 1];
+    const fromRoot = at === 0 && !this.cursors.earlier;
+    if (at < 0 || !(fromRoot || before?.cursor)) {
+      const loaded = await this.#fetchLatest();
+      if (loadToken !== this.#loadToken || !loaded) return [];
+      this.cursors = loaded.cursors;
+      this.#set(loaded.posts.map((post) => (post.id === postId ? { ...post, key } : post)));
+      return this.posts;
+    }
+    const page = await this.#fetch('later', fromRoot ? null : before.cursor);
+    if (loadToken !== this.#loadToken || !page) return [];
+    this.cursors = { ...this.cursors, later: page.cursor };
+    this.#set(branchFrom(this.posts, key, page.posts));
+    return this.posts.slice(at);
+  }
+
   find(key) {
     return this.posts.find((post) => post.key === key);
   }
@@ -187,7 +222,7 @@ export class PostPages {
     const { posts, ...record } = conversation;
     return {
       conversation: record,
-      posts: posts.edges.map((edge) => toItem(edge.node)),
+      posts: posts.edges.map((edge) => ({ ...toItem(edge.node), cursor: edge.cursor })),
       cursor: nextCursor(posts.pageInfo),
       lastCursor: posts.edges.at(-1)?.cursor ?? null,
     };

@@ -1,26 +1,24 @@
 // Follow one answer while the model writes it, over the shared SubscriptionClient.
 //
-// A new prompt starts as `promptStream`; once its first event names the post, a reconnect
-// re-attaches with `postStream(postId)`, which first sends the text so far, then live deltas.
+// The answer is followed by `postStream(postId)`, which first sends the text so far, then live
+// deltas: following it again after the connection is lost (over WebSocket or HTTP) is safe.
 // Text updates are coalesced to one per animation frame: a render per token would be wasted.
 import { ApiError } from './errors.js';
-import { POST_STREAM, PROMPT_STREAM } from './operations.js';
+import { POST_STREAM } from './operations.js';
 
 /**
- * Stream an answer.
+ * Stream an answer already started (startPrompt, regeneratePost, or found still being written).
  *
- *   const cancel = followAnswer(client, { prompt: { conversationId, prompt, options } }, handlers);
- *   const cancel = followAnswer(client, { postId }, handlers);
+ *   const cancel = followAnswer(client, postId, handlers);
  *
  * handlers: onPost(post) when the post is first known and when its status changes;
  * onText(text) with the whole text so far; onDone(post, text) once; onError(error, post).
  * `cancel()` stops listening; the answer goes on being written on the server.
  */
-export function followAnswer(client, target, handlers) {
-  let postId = target.postId ?? null;
+export function followAnswer(client, postId, handlers) {
   let post = null;
   let text = '';
-  let expectTextSoFar = postId !== null;
+  let expectTextSoFar = true;
   let frame = 0;
   let finished = false;
 
@@ -40,18 +38,13 @@ export function followAnswer(client, target, handlers) {
   };
 
   const unsubscribe = client.subscribe(
-    (isRetry) => {
-      if (postId) return { query: POST_STREAM, variables: { postId } };
-      // The prompt may have reached the server before the socket dropped: never send it twice.
-      if (isRetry) return null;
-      return { query: PROMPT_STREAM, variables: target.prompt };
-    },
+    { query: POST_STREAM, variables: { postId } },
     {
       restart() {
         expectTextSoFar = true;
       },
       next(data) {
-        const event = data?.promptStream ?? data?.postStream;
+        const event = data?.postStream;
         if (!event || finished) return;
         if (expectTextSoFar) {
           text = '';
@@ -59,7 +52,6 @@ export function followAnswer(client, target, handlers) {
         }
         const statusChanged = post?.status !== event.post.status;
         post = event.post;
-        postId = post.id;
         if (statusChanged) handlers.onPost(post);
         if (event.delta) {
           text += event.delta;
@@ -82,4 +74,19 @@ export function followAnswer(client, target, handlers) {
     cancelAnimationFrame(frame);
     unsubscribe();
   };
+}
+
+/**
+ * The post `postId` with its whole answer, once the answer has ended (one that has ended
+ * comes at once): `const post = await readAnswer(client, postId)`.
+ */
+export function readAnswer(client, postId) {
+  return new Promise((resolve, reject) => {
+    followAnswer(client, postId, {
+      onPost() {},
+      onText() {},
+      onDone: (post, text) => resolve({ ...post, body: text }),
+      onError: (error) => reject(error),
+    });
+  });
 }

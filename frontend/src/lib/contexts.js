@@ -8,7 +8,7 @@ export const sessionContext = createContext(Symbol('session'));
 /** The GraphQLClient for queries and mutations (lib/graphql.js). */
 export const graphqlContext = createContext(Symbol('graphql'));
 
-/** The SubscriptionClient that streams answers (lib/ws-client.js). */
+/** The SubscriptionClient that streams answers, over WebSocket or HTTP (lib/subscriptions.js). */
 export const subscriptionsContext = createContext(Symbol('subscriptions'));
 
 /** The server's `serverInfo`: `{ allowSignup, maxPromptLength, graphiql }`, null until known. */
@@ -19,3 +19,7 @@ export const openConversationContext = createContext(Symbol('open-conversation')
 
 /** The page's preferences: `{ language, theme }`. */
 export const preferencesContext = createContext(Symbol('preferences'));
+
+/** The models people can pick (the `models` query): `[{ id, contextLength, available,
+ * isDefault }]`, [] until known. Provided by the chat view. */
+export const modelsContext = createContext(Symbol('models'));

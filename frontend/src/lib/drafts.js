@@ -21,3 +21,13 @@ export function clearDrafts() {
     if (name.startsWith(PREFIX)) sessionStorage.removeItem(name);
   }
 }
+
+/** The text of an edit of post `postId`'s prompt not yet sent ('' when none). */
+export function loadEditDraft(userId, postId) {
+  return loadDraft(userId, `edit:${postId}`);
+}
+
+/** Keep (or, with no text, forget) the edit of post `postId`'s prompt. */
+export function saveEditDraft(userId, postId, text) {
+  saveDraft(userId, `edit:${postId}`, text);
+}

@@ -24,5 +24,8 @@ export const icons = {
   close: icon(svg`<path d="M6 6l12 12M18 6L6 18"/>`),
   warning: icon(svg`<path d="M12 3l10 18H2L12 3z"/><path d="M12 10v5M12 18v.5"/>`),
   stopped: icon(svg`<circle cx="12" cy="12" r="9"/><rect x="9" y="9" width="6" height="6"/>`),
+  share: icon(
+    svg`<circle cx="18" cy="5" r="3"/><circle cx="6" cy="12" r="3"/><circle cx="18" cy="19" r="3"/><path d="M8.6 10.5l6.8-4M8.6 13.5l6.8 4"/>`,
+  ),
   logout: icon(svg`<path d="M15 4h4v16h-4M10 8l-4 4 4 4M6 12h11"/>`),
 };

@@ -2,7 +2,7 @@
 
 const POST_FIELDS = `
   id conversationId prompt body status finishReason error model
-  completionTokens latencyMs createdAt replacedPostId
+  completionTokens latencyMs createdAt replacedPostId parentId siblingIds siblingIndex
 `;
 
 // Sent with every streamed delta, so kept to what can change while an answer is written.
@@ -11,10 +11,11 @@ const STREAM_EVENT_FIELDS = `
   post { id conversationId prompt status finishReason error model completionTokens latencyMs createdAt replacedPostId }
 `;
 
-const CONVERSATION_FIELDS = 'id title instructions updatedAt';
+const CONVERSATION_FIELDS = 'id title instructions updatedAt model';
 
-export const SERVER_INFO =
-  'query ServerInfo { serverInfo { allowSignup maxPromptLength graphiql } }';
+export const SERVER_INFO = `query ServerInfo {
+  serverInfo { allowSignup maxPromptLength graphiql passwordLogin singleSignOn { name loginUrl } }
+}`;
 
 export const LOGIN = `mutation Login($username: String!, $password: String!) {
   login(username: $username, password: $password) { token expiresAt user { id username role } }
@@ -52,12 +53,12 @@ export const POSTS_AFTER = `query PostsAfter($id: ID!, $first: Int!, $after: Str
   }
 }`;
 
-export const CREATE_CONVERSATION = `mutation CreateConversation($title: String, $instructions: String) {
-  createConversation(title: $title, instructions: $instructions) { ${CONVERSATION_FIELDS} }
+export const CREATE_CONVERSATION = `mutation CreateConversation($title: String, $instructions: String, $model: String) {
+  createConversation(title: $title, instructions: $instructions, model: $model) { ${CONVERSATION_FIELDS} }
 }`;
 
-export const UPDATE_CONVERSATION = `mutation UpdateConversation($id: ID!, $title: String, $instructions: String) {
-  updateConversation(id: $id, title: $title, instructions: $instructions) { ${CONVERSATION_FIELDS} }
+export const UPDATE_CONVERSATION = `mutation UpdateConversation($id: ID!, $title: String, $instructions: String, $model: String) {
+  updateConversation(id: $id, title: $title, instructions: $instructions, model: $model) { ${CONVERSATION_FIELDS} }
 }`;
 
 export const DELETE_CONVERSATION = `mutation DeleteConversation($id: ID!) {
@@ -79,10 +80,43 @@ export const REGENERATE_POST = `mutation RegeneratePost($postId: ID!, $options: 
   regeneratePost(postId: $postId, options: $options) { ${POST_FIELDS} }
 }`;
 
-export const PROMPT_STREAM = `subscription PromptStream($conversationId: ID, $prompt: String!, $options: GenerationOptions) {
-  promptStream(conversationId: $conversationId, prompt: $prompt, options: $options) { ${STREAM_EVENT_FIELDS} }
+// Safe to send again with the same clientId: the server returns the post it already started.
+export const START_PROMPT = `mutation StartPrompt($conversationId: ID, $prompt: String!, $options: GenerationOptions, $clientId: String!, $parentId: ID) {
+  startPrompt(conversationId: $conversationId, prompt: $prompt, options: $options, clientId: $clientId, parentId: $parentId) { ${POST_FIELDS} }
 }`;
 
 export const POST_STREAM = `subscription PostStream($postId: ID!) {
   postStream(postId: $postId) { ${STREAM_EVENT_FIELDS} }
+}`;
+
+export const EDIT_PROMPT = `mutation EditPrompt($postId: ID!, $prompt: String!, $options: GenerationOptions) {
+  editPrompt(postId: $postId, prompt: $prompt, options: $options) { ${POST_FIELDS} }
+}`;
+
+export const SELECT_BRANCH = `mutation SelectBranch($postId: ID!) {
+  selectBranch(postId: $postId) { id currentPostId }
+}`;
+
+export const MODELS = 'query Models { models { id contextLength available isDefault } }';
+
+const SHARE_FIELDS = 'id url title postCount createdAt';
+
+export const SHARES = `query Shares($conversationId: ID) {
+  shares(conversationId: $conversationId) { ${SHARE_FIELDS} }
+}`;
+
+export const SHARE_CONVERSATION = `mutation ShareConversation($id: ID!) {
+  shareConversation(id: $id) { ${SHARE_FIELDS} }
+}`;
+
+export const REVOKE_SHARE = 'mutation RevokeShare($id: ID!) { revokeShare(id: $id) }';
+
+export const SHARED_CONVERSATION = `query SharedConversation($token: String!) {
+  sharedConversation(token: $token) {
+    title createdAt sharedAt posts { prompt body model createdAt }
+  }
+}`;
+
+export const CONTINUE_SHARED = `mutation ContinueShared($token: String!) {
+  continueSharedConversation(token: $token) { id }
 }`;

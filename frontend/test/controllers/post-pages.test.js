@@ -1,7 +1,7 @@
 // @vitest-environment node
 import { describe, expect, test } from 'vitest';
 import { PostPages } from '../../src/controllers/post-pages.js';
-import { connection, fakeGraphQL, fakeHost } from '../fakes.js';
+import { connection, fakeGraphQL, fakeHost, post } from '../fakes.js';
 
 const record = { id: 'c1', title: 'Apples', instructions: null, updatedAt: '2024-01-01T00:00:00Z' };
 const ids = (pagesOrPosts) => (pagesOrPosts.posts ?? pagesOrPosts).map((post) => post.id);
@@ -122,5 +122,81 @@ describe('PostPages', () => {
     pages.remove('p2');
     expect(pages.posts).toEqual([]);
     expect(host.updates - before).toBe(4);
+  });
+
+  test('an item keeps its cursor, to load what follows it', async () => {
+    const graphql = fakeGraphQL({
+      PostsBefore: () => ({ conversation: { ...record, posts: connection(['p1']) } }),
+    });
+    const pages = new PostPages(fakeHost(), { graphql: () => graphql });
+    await pages.open('c1');
+    expect(pages.posts[0].cursor).toBe('cursor-p1');
+  });
+
+  test('a new version ends the branch where it replaces a post', async () => {
+    const graphql = fakeGraphQL({
+      PostsBefore: () => ({ conversation: { ...record, posts: connection(['p1', 'p2', 'p3']) } }),
+    });
+    const pages = new PostPages(fakeHost(), { graphql: () => graphql });
+    await pages.open('c1');
+    pages.cursors = { ...pages.cursors, later: 'cursor-p3' };
+    pages.replaceBranch('p2', { id: 'p9', key: 'p9' });
+    expect(ids(pages)).toEqual(['p1', 'p9']);
+    expect(pages.posts[1].key).toBe('p2');
+    expect(pages.cursors.later).toBeNull();
+  });
+
+  test('another version is loaded with what follows it, after the post before it', async () => {
+    const graphql = fakeGraphQL({
+      PostsBefore: () => ({
+        conversation: {
+          ...record,
+          posts: connection(['p2', 'p3', 'p4'], { hasPreviousPage: true }),
+        },
+      }),
+      PostsAfter: () => ({
+        conversation: { ...record, posts: connection(['p7', 'p8'], { hasNextPage: true }) },
+      }),
+    });
+    const pages = new PostPages(fakeHost(), { graphql: () => graphql });
+    await pages.open('c1');
+    const fresh = await pages.reloadFrom('p3', 'p7');
+    expect(graphql.calls.at(-1)).toEqual({
+      name: 'PostsAfter',
+      variables: { id: 'c1', first: 20, after: 'cursor-p2' },
+    });
+    expect(ids(pages)).toEqual(['p2', 'p7', 'p8']);
+    expect(pages.posts.map((post) => post.key)).toEqual(['p2', 'p3', 'p8']);
+    expect(ids(fresh)).toEqual(['p7', 'p8']);
+    expect(pages.cursors).toEqual({ earlier: 'cursor-p2', later: 'cursor-p8' });
+  });
+
+  test('another version of the first post is loaded from the root', async () => {
+    const graphql = fakeGraphQL({
+      PostsBefore: () => ({ conversation: { ...record, posts: connection(['p1', 'p2']) } }),
+      PostsAfter: () => ({ conversation: { ...record, posts: connection(['p5']) } }),
+    });
+    const pages = new PostPages(fakeHost(), { graphql: () => graphql });
+    await pages.open('c1');
+    await pages.reloadFrom('p1', 'p5');
+    expect(graphql.calls.at(-1).variables).toEqual({ id: 'c1', first: 20, after: null });
+    expect(ids(pages)).toEqual(['p5']);
+    expect(pages.posts[0].key).toBe('p1');
+  });
+
+  test('without a cursor before it, another version comes with the newest page', async () => {
+    let newest = ['p1'];
+    const graphql = fakeGraphQL({
+      PostsBefore: () => ({ conversation: { ...record, posts: connection(newest) } }),
+    });
+    const pages = new PostPages(fakeHost(), { graphql: () => graphql });
+    await pages.open('c1');
+    pages.append({ ...post('p2'), key: 'p2' }); // sent from this page: no cursor
+    pages.append({ ...post('p3'), key: 'p3' });
+    newest = ['p1', 'p2', 'p6'];
+    await pages.reloadFrom('p3', 'p6');
+    expect(graphql.calls.at(-1).name).toBe('PostsBefore');
+    expect(ids(pages)).toEqual(['p1', 'p2', 'p6']);
+    expect(pages.posts[2].key).toBe('p3');
   });
 });

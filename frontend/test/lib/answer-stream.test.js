@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
-import { followAnswer } from '../../src/lib/answer-stream.js';
+import { followAnswer, readAnswer } from '../../src/lib/answer-stream.js';
 import { ApiError } from '../../src/lib/errors.js';
 import { fakeSubscriptions, post } from '../fakes.js';
 
@@ -19,32 +19,29 @@ function handlers() {
 }
 
 const event = (delta, changes = {}, done = false) => ({
-  promptStream: { delta, done, post: post('p1', { status: 'STREAMING', ...changes }) },
+  postStream: { delta, done, post: post('p1', { status: 'STREAMING', ...changes }) },
 });
 
 describe('followAnswer', () => {
-  test('a new prompt is sent once; a reconnect follows the post instead', () => {
+  test('the answer is followed by postStream, safe to make again', () => {
     const client = fakeSubscriptions();
-    const prompt = { conversationId: null, prompt: 'Hi', options: null };
-    followAnswer(client, { prompt }, handlers());
+    followAnswer(client, 'p1', handlers());
     const [subscription] = client.subscriptions;
-    expect(subscription.payload.variables).toEqual(prompt);
-    expect(subscription.payloadFor(true)).toBeNull();
-    subscription.sink.next(event('He'));
-    expect(subscription.payloadFor(true).variables).toEqual({ postId: 'p1' });
+    expect(subscription.payload.query).toContain('postStream(postId: $postId)');
+    expect(subscription.payload.variables).toEqual({ postId: 'p1' });
   });
 
   test('text is delivered whole, once per frame, and in full when the answer ends', () => {
     const client = fakeSubscriptions();
     const on = handlers();
-    followAnswer(client, { postId: 'p1' }, on);
+    followAnswer(client, 'p1', on);
     const { sink } = client.subscriptions[0];
-    sink.next({ postStream: event('Hel').promptStream });
-    sink.next({ postStream: event('lo').promptStream });
+    sink.next(event('Hel'));
+    sink.next(event('lo'));
     expect(on.onText).not.toHaveBeenCalled();
     vi.advanceTimersByTime(16);
     expect(on.onText.mock.calls).toEqual([['Hello']]);
-    sink.next({ postStream: event('!', { status: 'COMPLETE' }, true).promptStream });
+    sink.next(event('!', { status: 'COMPLETE' }, true));
     expect(on.onText).toHaveBeenLastCalledWith('Hello!');
     expect(on.onDone).toHaveBeenCalledWith(
       expect.objectContaining({ status: 'COMPLETE' }),
@@ -59,21 +56,21 @@ describe('followAnswer', () => {
   test('after a restart the server sends the text so far again: it replaces, never doubles', () => {
     const client = fakeSubscriptions();
     const on = handlers();
-    followAnswer(client, { postId: 'p1' }, on);
+    followAnswer(client, 'p1', on);
     const { sink } = client.subscriptions[0];
-    sink.next({ postStream: event('one two').promptStream });
+    sink.next(event('one two'));
     sink.restart();
-    sink.next({ postStream: event('one two three').promptStream });
-    sink.next({ postStream: event('', { status: 'COMPLETE' }, true).promptStream });
+    sink.next(event('one two three'));
+    sink.next(event('', { status: 'COMPLETE' }, true));
     expect(on.onDone.mock.calls[0][1]).toBe('one two three');
   });
 
   test('an error ends it once, with the post known so far', () => {
     const client = fakeSubscriptions();
     const on = handlers();
-    followAnswer(client, { postId: 'p1' }, on);
+    followAnswer(client, 'p1', on);
     const { sink } = client.subscriptions[0];
-    sink.next({ postStream: event('x').promptStream });
+    sink.next(event('x'));
     sink.error(new ApiError('NETWORK'));
     sink.complete();
     expect(on.onError).toHaveBeenCalledOnce();
@@ -84,7 +81,7 @@ describe('followAnswer', () => {
   test('a stream that completes before naming its post is an error', () => {
     const client = fakeSubscriptions();
     const on = handlers();
-    followAnswer(client, { postId: 'p1' }, on);
+    followAnswer(client, 'p1', on);
     client.subscriptions[0].sink.complete();
     expect(on.onError.mock.calls[0][0].code).toBe('INTERNAL_SERVER_ERROR');
   });
@@ -92,14 +89,34 @@ describe('followAnswer', () => {
   test('cancel stops listening and delivers nothing more', () => {
     const client = fakeSubscriptions();
     const on = handlers();
-    const cancel = followAnswer(client, { postId: 'p1' }, on);
+    const cancel = followAnswer(client, 'p1', on);
     const [subscription] = client.subscriptions;
-    subscription.sink.next({ postStream: event('x').promptStream });
+    subscription.sink.next(event('x'));
     cancel();
     vi.advanceTimersByTime(100);
-    subscription.sink.next({ postStream: event('y', {}, true).promptStream });
+    subscription.sink.next(event('y', {}, true));
     expect(subscription.ended).toBe(true);
     expect(on.onText).not.toHaveBeenCalled();
     expect(on.onDone).not.toHaveBeenCalled();
+  });
+});
+
+describe('readAnswer', () => {
+  test('reads a post and its whole answer through postStream', async () => {
+    const client = fakeSubscriptions();
+    const reading = readAnswer(client, 'p7');
+    const [subscription] = client.subscriptions;
+    expect(subscription.payload.variables).toEqual({ postId: 'p7' });
+    subscription.sink.next({
+      postStream: { delta: 'All of it', done: true, post: post('p7', { model: 'big' }) },
+    });
+    await expect(reading).resolves.toMatchObject({ id: 'p7', model: 'big', body: 'All of it' });
+  });
+
+  test('a post that cannot be read is an error', async () => {
+    const client = fakeSubscriptions();
+    const reading = readAnswer(client, 'gone');
+    client.subscriptions[0].sink.error(new ApiError('NOT_FOUND'));
+    await expect(reading).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 });

@@ -1,5 +1,11 @@
 import { beforeEach, describe, expect, test } from 'vitest';
-import { clearDrafts, loadDraft, saveDraft } from '../../src/lib/drafts.js';
+import {
+  clearDrafts,
+  loadDraft,
+  loadEditDraft,
+  saveDraft,
+  saveEditDraft,
+} from '../../src/lib/drafts.js';
 import { applyTheme, loadOptions, loadTheme, saveOptions } from '../../src/lib/preferences.js';
 import { clearSession, loadSession, saveSession } from '../../src/lib/session.js';
 
@@ -20,6 +26,21 @@ describe('drafts', () => {
     ]);
     saveDraft('u1', 'c1', '');
     expect(sessionStorage.length).toBe(2);
+  });
+
+  test('an edit of a sent prompt is kept per user and post, apart from the composer', () => {
+    saveDraft('u1', 'c1', 'composer text');
+    saveEditDraft('u1', 'p1', 'edited prompt');
+    expect([loadEditDraft('u1', 'p1'), loadEditDraft('u2', 'p1'), loadDraft('u1', 'c1')]).toEqual([
+      'edited prompt',
+      '',
+      'composer text',
+    ]);
+    saveEditDraft('u1', 'p1', '');
+    expect(loadEditDraft('u1', 'p1')).toBe('');
+    saveEditDraft('u1', 'p2', 'another');
+    clearDrafts();
+    expect(loadEditDraft('u1', 'p2')).toBe('');
   });
 
   test('logout forgets every draft and nothing else', () => {

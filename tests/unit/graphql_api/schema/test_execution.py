@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
+from inspect import isawaitable
 from typing import Any
 
 import pytest
-from graphql import parse
+import strawberry
+from graphql import execute, parse
+from graphql.execution.collect_fields import FieldDetails
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from graphql_api.records import PostStatus
 from graphql_api.schema import build_schema
-from graphql_api.schema.execution import LeanExecutionContext, _MappedEvent
-from graphql_api.schema.types import Post, PromptEvent
+from graphql_api.schema.execution import _NOT_MAPPED, LeanExecutionContext, _MappedEvent
+from graphql_api.schema.types import PageInfo, Post, PostConnection, PostEdge, PromptEvent
 from tests.unit.graphql_api.conftest import unit_settings
 
 SCHEMA = build_schema(unit_settings())._schema
@@ -95,3 +99,97 @@ def test_an_event_with_a_null_where_the_schema_says_non_null_takes_the_normal_pa
     _, errors, mapped = run(LeanExecutionContext, query, event(body=None))
     assert not mapped
     assert errors
+
+
+# -- pages mapped by a plan ---------------------------------------------------------------------
+
+
+@strawberry.type
+class PageRoot:
+    page: PostConnection
+    pages: list[PostConnection | None]
+
+
+def page_of(*posts: Post) -> PostConnection:
+    edges = [PostEdge(cursor=f"c{post.id}", node=post) for post in posts]
+    info = PageInfo(has_next_page=False, has_previous_page=True, start_cursor="c1", end_cursor=None)
+    return PostConnection(edges=edges, page_info=info)
+
+
+def with_siblings(post: Post, siblings: list[int] | None) -> Post:
+    post.siblings = siblings
+    return post
+
+
+PAGE_SCHEMA = strawberry.Schema(query=PageRoot, types=[Post])._schema
+PAGE = (
+    f"{{ page {{ __typename edges {{ cursor n: node {{ {ALL_PLAIN} siblingIds siblingIndex }} }} "
+    "pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } "
+    "pages { edges { node { id siblingIndex } } } }"
+)
+
+
+def run_page(executor_class: type, root: PageRoot) -> tuple[Any, Any]:
+    result = execute(PAGE_SCHEMA, parse(PAGE), root, executor_class=executor_class)
+    assert not isawaitable(result)
+    return result.data, result.errors
+
+
+def test_a_page_mapped_by_a_plan_is_exactly_what_the_normal_execution_sends() -> None:
+    posts = [
+        with_siblings(event(id=1, parent_id=None).post, [1]),
+        with_siblings(event(id=5, body="b", status=PostStatus.COMPLETE).post, [3, 5, 9]),
+    ]
+    root = PageRoot(page=page_of(*posts), pages=[page_of(posts[1]), None, page_of()])
+    fast, fast_errors = run_page(LeanExecutionContext, root)
+    normal, normal_errors = run_page(StrawberryGraphQLCoreExecutionContext, root)
+    assert fast == normal
+    assert fast_errors is normal_errors is None
+    assert json.dumps(fast) == json.dumps(normal)  # the same keys in the same order
+    assert fast["page"]["edges"][1]["n"]["siblingIds"] == ["3", "5", "9"]
+    assert fast["page"]["edges"][1]["n"]["siblingIndex"] == 1
+
+
+def test_a_page_whose_versions_were_not_loaded_takes_the_normal_path() -> None:
+    root = PageRoot(page=page_of(event().post), pages=[])
+    executor = LeanExecutionContext.build(PAGE_SCHEMA, parse(PAGE), root)
+    assert not isinstance(executor, list)
+    field = PAGE_SCHEMA.query_type
+    assert field is not None
+    operation = parse(PAGE).definitions[0]
+    page_node = operation.selection_set.selections[0]  # type: ignore[attr-defined]
+    details = [FieldDetails(node=page_node, defer_usage=None)]
+    assert executor._mapped_subtree(field, root, details) is _NOT_MAPPED
+    with_siblings(root.page.edges[0].node, [42])
+    assert executor._mapped_subtree(field, root, details) is not _NOT_MAPPED
+
+
+def test_a_page_with_a_null_where_the_schema_says_non_null_reports_it_as_the_normal_path_does() -> (
+    None
+):
+    broken = with_siblings(event(body=None).post, [42])
+    root = PageRoot(page=page_of(broken), pages=[])
+    fast, fast_errors = run_page(LeanExecutionContext, root)
+    normal, normal_errors = run_page(StrawberryGraphQLCoreExecutionContext, root)
+    assert fast == normal is None
+    assert [error.message for error in fast_errors] == [error.message for error in normal_errors]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "{ __schema { mutationType { fields { name } } } }",
+        '{ __type(name: "Post") { name fields { name type { kind name } } } }',
+        "{ page { edges { node { __typename id } } } __typename }",
+    ],
+)
+def test_introspection_and_typenames_give_what_the_normal_execution_gives(query: str) -> None:
+    root = PageRoot(page=page_of(with_siblings(event().post, [42])), pages=[])
+    fast = execute(PAGE_SCHEMA, parse(query), root, executor_class=LeanExecutionContext)
+    normal = execute(
+        PAGE_SCHEMA, parse(query), root, executor_class=StrawberryGraphQLCoreExecutionContext
+    )
+    assert not isawaitable(fast)
+    assert not isawaitable(normal)
+    assert fast.errors is normal.errors is None
+    assert fast.data == normal.data
