@@ -4,6 +4,9 @@ accounts = Accounts(settings, broker, redis)       # redis: None for one process
 user, token, claims = await accounts.login("alice", "correct horse", address="10.0.0.7")
 claims = accounts.authenticate(token)               # no database round trip
 await accounts.logout(claims)                       # the token stops working at once
+user = await accounts.get_user(user_id)             # UNAUTHENTICATED when gone or disabled
+admin = await accounts.require_admin(user_id)       # FORBIDDEN unless an (enabled) admin
+await accounts.end_user_sessions(user_id)           # every session, on every process
 """
 
 from __future__ import annotations
