@@ -38,6 +38,7 @@ import uvloop
 import websockets
 from _streams import run_load
 from bench_gateway import MODEL, free_port, service
+from websockets.typing import Subprotocol
 
 WORD = " token"
 SUBSCRIBE = (
@@ -154,8 +155,8 @@ async def through_api(
     async def client(index: int, token: str) -> None:
         await asyncio.sleep(ramp * index / streams)
         async with websockets.connect(
-            url, subprotocols=["graphql-transport-ws"], max_queue=None
-        ) as ws:  # type: ignore[list-item]
+            url, subprotocols=[Subprotocol("graphql-transport-ws")], max_queue=None
+        ) as ws:
             await ws.send(
                 json.dumps(
                     {"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}

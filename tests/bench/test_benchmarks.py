@@ -1,5 +1,6 @@
-"""The API's benchmarks still run: each in its `--quick` setting (seconds, not minutes), and
-each prints the ratio it is for. (The gateway's are in tests/gateway/test_benchmarks.py.)"""
+"""The API's and the page's benchmarks still run: each in its `--quick` setting (seconds, not
+minutes; bench_frontend has only one), and each prints the ratio it is for. (The gateway's
+are in tests/gateway/test_benchmarks.py.)"""
 
 from __future__ import annotations
 
@@ -24,6 +25,9 @@ pytestmark = pytest.mark.slow
         ("bench_search.py", ["--quick"], "account throughput"),
         ("bench_socket_memory.py", ["--quick"], "socket growth / HTTP growth"),
         ("bench_export_memory.py", ["--quick"], "import of the"),
+        ("bench_streaming.py", ["--quick"], "added to the first token at p50"),
+        ("bench_load.py", ["--quick"], "API CPU s"),
+        ("bench_frontend.py", [], "ratio to baseline"),
     ],
 )
 def test_an_api_benchmark_runs_in_its_quick_setting(
