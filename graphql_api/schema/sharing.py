@@ -32,6 +32,15 @@ def _root_fields_named(info: Info, name: str) -> int:
     return count
 
 
+def _link_base(info: Info) -> str:
+    """Where links point: PUBLIC_URL when the operator set it, else the address the client
+    reached this API at."""
+    settings = info.context.services.settings
+    if "public_url" in settings.model_fields_set:
+        return settings.public_url
+    return info.context.base_url
+
+
 Token = Annotated[str, strawberry.argument(description="The secret part of the link.")]
 
 
@@ -100,7 +109,7 @@ class Query:
         ] = None,
     ) -> list[Share]:
         listed = await info.context.services.sharing.list(info.context.user_id, conversation_id)
-        return [Share.from_record(share, info.context.base_url) for share in listed]
+        return [Share.from_record(share, _link_base(info)) for share in listed]
 
     @strawberry.field(
         description="What a share link shows; needs no login. Null when the link is unknown, "
@@ -128,7 +137,7 @@ class Mutation:
         id: Annotated[strawberry.ID, strawberry.argument(description="The conversation.")],
     ) -> Share:
         share = await info.context.services.sharing.share(info.context.user_id, id)
-        return Share.from_record(share, info.context.base_url)
+        return Share.from_record(share, _link_base(info))
 
     @strawberry.mutation(description="End one of your share links at once, everywhere.")
     async def revoke_share(

@@ -79,6 +79,19 @@ async def test_share_conversation_makes_a_link_whose_secret_has_at_least_128_bit
     assert token_of(again["url"]) != secret
 
 
+async def test_share_links_name_public_url_when_it_is_set(
+    database_url: str, gateway: GatewayProcess, model: VLLMStandin
+) -> None:
+    async with start_api(
+        database_url=database_url,
+        llm_gateway_url=gateway.url,
+        public_url="https://chat.example.org/",
+    ) as server:
+        alice = await server.new_user()
+        made = await share(server, alice, await chat(server, alice, "public"))
+        assert made["url"].startswith("https://chat.example.org/s/")
+
+
 async def test_shared_conversation_needs_no_login_and_tells_nothing_about_the_owner(
     sharing_api: ApiServer, model: VLLMStandin
 ) -> None:
