@@ -314,8 +314,6 @@ class Accounts:
             raise Unauthenticated("wrong username or password", reason="wrong_credentials")
         await self._failures.reset(account_key)
         await self._address_failures.release(tickets[1])
-        if user.disabled_at is not None:
-            raise Unauthenticated(DISABLED, reason="account_disabled")
         if check.needs_rehash:
             user.password_hash = await self.hash_password(password)
             await user.save(update_fields=["password_hash"])
@@ -343,6 +341,10 @@ class Accounts:
     async def open_session(
         self, user_id: int, ttl_seconds: int | None = None, client: ClientInfo | None = None
     ) -> tuple[str, TokenClaims]:
+        """A new session for a user: every way in (password, refresh, single sign-on, ...)
+        comes here, so a disabled account gets none (UNAUTHENTICATED, `account_disabled`)."""
+        if await User.filter(id=user_id).exclude(disabled_at=None).exists():
+            raise Unauthenticated(DISABLED, reason="account_disabled")
         token, claims = security.issue_token(user_id, self.settings, ttl_seconds)
         await Session.create(
             jti=claims.jti,
