@@ -86,7 +86,7 @@ class ModelConfig:
     backend: Backend
     base_urls: tuple[str, ...] = ()
     upstream_model: str | None = None
-    api_key: str | None = None
+    api_key: str | None = field(default=None, repr=False)  # never in a log or a traceback
     model_path: Path | None = None
     local_threads: int | None = None
     chat_template: str = "gemma"

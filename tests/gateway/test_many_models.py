@@ -294,7 +294,7 @@ models:
             started = time.monotonic()
             listing = httpx.get(gateway.url + "/v1/models", timeout=30).json()["data"]
             took = time.monotonic() - started
-    assert took < 4
+    assert took < 6  # the 2 s limit, not the silent server's never
     assert [(m["id"], m.get("max_model_len")) for m in listing] == [
         ("quick", 4096),
         ("silent", None),

@@ -41,6 +41,7 @@ def test_the_example_file_has_every_backend_and_loads(monkeypatch: pytest.Monkey
     assert (small.chat_template, small.stop_sequences) == ("chatml", ("\nUser:",))
     assert hosted.base_urls == ("https://api.example.com/v1", "https://backup.example.com/v1")
     assert (hosted.api_key, hosted.context_length) == ("sk-example", 128000)
+    assert "sk-example" not in repr(hosted)
     assert (hosted.upstream.idle_timeout, hosted.upstream.failures_to_eject) == (20, 2)
     assert small.upstream.idle_timeout == 9  # LLM_IDLE_TIMEOUT: every model's default
     assert (local.base_urls, local.chat_template, local.local_threads) == ((), "transcript", 2)
