@@ -13,6 +13,7 @@ way out, the reverse: running answers are stopped and saved first.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from graphql_api.services.answers.writer import AnswerWriter
 from graphql_api.services.api_keys import ApiKeys
 from graphql_api.services.broker import Broker, make_broker
 from graphql_api.services.catalog import ModelCatalog
+from graphql_api.services.completions import Completions
 from graphql_api.services.conversations import Conversations
 from graphql_api.services.exporting import Exporting
 from graphql_api.services.importing import Importing
@@ -70,6 +72,7 @@ class Services:
     usage: Usage
     quotas: Quotas
     api_keys: ApiKeys
+    completions: Completions
     # None unless OIDC_ISSUER is set.
     single_sign_on: SingleSignOn | None = None
 
@@ -138,6 +141,7 @@ async def running(settings: Settings, metrics: Metrics) -> AsyncIterator[Wiring]
                     usage=usage,
                     quotas=quotas,
                     api_keys=api_keys,
+                    completions=Completions(answers, catalog),
                     single_sign_on=single_sign_on,
                 )
                 await broker.start(on_stop=writer.stop_local, on_revoke=accounts.revoked.add)
@@ -157,7 +161,8 @@ async def running(settings: Settings, metrics: Metrics) -> AsyncIterator[Wiring]
                         chore.cancel()
                     await asyncio.gather(*chores, return_exceptions=True)
                     await writer.aclose()
-                    await api_keys.flush_last_used()
+                    with contextlib.suppress(Exception):  # the database may be gone
+                        await api_keys.flush_last_used()
                     await titles.aclose()
                     if single_sign_on is not None:
                         await single_sign_on.aclose()
