@@ -77,6 +77,12 @@ class ChatRequest:
                 param="messages",
                 reason="invalid_request",
             )
+        if body.get("n") not in (None, 1):
+            raise BadUserInput(
+                "only one choice ('n': 1) is made", param="n", reason="invalid_request"
+            )
+        if body.get("tools") or body.get("functions"):
+            raise BadUserInput("tools are not supported", param="tools", reason="invalid_request")
         system: list[str] = []
         turns: list[Turn] = []
         pending: list[str] = []

@@ -180,6 +180,8 @@ async def test_bad_input_is_400_in_openais_error_shape(api: ApiServer) -> None:
         {"model": MODEL, "messages": [{"role": "user", "content": "hi"}], "temperature": 9},
         {"model": MODEL, "messages": [{"role": "user", "content": "hi"}], "max_tokens": "x"},
         {"model": MODEL, "messages": [{"role": "user", "content": "x" * 40_000}]},
+        {"model": MODEL, "messages": [{"role": "user", "content": "hi"}], "n": 2},
+        {"model": MODEL, "messages": [{"role": "user", "content": "hi"}], "tools": [{}]},
         [1, 2, 3],
     ]
     async with httpx.AsyncClient(base_url=api.url, timeout=30) as http:
