@@ -235,3 +235,15 @@ async def test_key_names_are_checked(api: ApiServer) -> None:
     for bad in ("", "   ", "x" * 101):
         error = await api.error(CREATE, {"n": bad}, token=alice.token)
         assert code(error) == "BAD_USER_INPUT", bad
+
+
+async def test_a_key_exports_its_users_conversations(api: ApiServer, model: VLLMStandin) -> None:
+    alice = await api.new_user("alice")
+    await api.send_prompt(alice, "export me")
+    # A fresh key: this process reads it from the database on its first use, here.
+    key = (await create_key(api, alice))["key"]
+    reply = await api.http.get(
+        "/api/export", params={"format": "json"}, headers={"Authorization": f"Bearer {key}"}
+    )
+    assert reply.status_code == 200
+    assert "export me" in reply.text

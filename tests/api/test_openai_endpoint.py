@@ -11,7 +11,7 @@ import httpx
 import openai
 import pytest
 
-from graphql_api.models import Conversation, User
+from graphql_api.models import Conversation, Post, PostStatus, User
 from tests.api.test_api_keys import REVOKE, create_key
 from tests.standins import Behaviour, VLLMStandin
 from tests.support import Account, ApiServer, GatewayProcess, start_api
@@ -245,3 +245,58 @@ async def test_a_failed_answer_mid_stream_reaches_the_sdk_as_an_error(
         with pytest.raises(openai.APIError):
             async for _ in stream:
                 pass
+
+
+async def stream_then_hang_up(api: ApiServer, key: str, store: bool) -> None:
+    body = {
+        "model": MODEL,
+        "messages": [{"role": "user", "content": "a long answer please"}],
+        "stream": True,
+        "store": store,
+    }
+    async with (
+        httpx.AsyncClient(base_url=api.url, timeout=30) as http,
+        http.stream(
+            "POST", "/v1/chat/completions", json=body, headers={"Authorization": f"Bearer {key}"}
+        ) as reply,
+    ):
+        assert reply.status_code == 200
+        assert reply.headers["content-type"].startswith("text/event-stream")
+        seen = 0
+        async for line in reply.aiter_lines():
+            seen += line.startswith("data: ")
+            if seen >= 3:
+                break
+
+
+async def test_a_program_that_hangs_up_mid_stream_stops_its_answer(
+    api: ApiServer, model: VLLMStandin
+) -> None:
+    alice, key = await keyed_user(api)
+    model.queue_behaviour(Behaviour(text=" ".join(["word"] * 200), token_delay=0.05))
+    await stream_then_hang_up(api, key, store=True)
+    for _ in range(100):
+        with api.database:
+            post = await Post.filter(user_id=int(alice.id)).first()
+        if post is not None and post.status is PostStatus.CANCELLED:
+            break
+        await asyncio.sleep(0.1)
+    assert post is not None
+    assert post.status is PostStatus.CANCELLED
+    assert post.body.startswith("word")
+    assert len(post.body) < len(" ".join(["word"] * 200))
+
+
+async def test_a_program_that_hangs_up_with_store_false_leaves_nothing(
+    api: ApiServer, model: VLLMStandin
+) -> None:
+    alice, key = await keyed_user(api)
+    model.queue_behaviour(Behaviour(text=" ".join(["word"] * 200), token_delay=0.05))
+    await stream_then_hang_up(api, key, store=False)
+    for _ in range(100):
+        with api.database:
+            left = await Conversation.filter(user_id=int(alice.id)).count()
+        if left == 0:
+            break
+        await asyncio.sleep(0.1)
+    assert left == 0
