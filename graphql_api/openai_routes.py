@@ -79,7 +79,7 @@ async def _user_id(request: Request) -> int:
         raise Unauthenticated(
             "send an API key: Authorization: Bearer e2c_...", reason="invalid_api_key"
         )
-    await services.api_keys.load(token)
+    await services.api_keys.load(token, request.client.host if request.client else "unknown")
     try:
         return services.api_keys.authenticate(token).user_id
     except InvalidToken:

@@ -31,6 +31,7 @@ async def _user_id(request: Request) -> int:
         services=request.state.services,
         request_id=request.state.request_id,
         authorization=request.headers.get("authorization"),
+        client_address=request.client.host if request.client else "unknown",
     )
     await context.load_credentials()
     return context.user_id

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info as StrawberryInfo
 
-from graphql_api.errors import Forbidden, Unauthenticated
+from graphql_api.errors import ApiError, Forbidden, Unauthenticated
 from graphql_api.records import PostRecord
 from graphql_api.security import InvalidToken, TokenClaims
 from graphql_api.services.api_keys import is_api_key
@@ -45,6 +45,8 @@ class Context:
     # Where the client reached this API ("https://chat.example/"), for links it is given.
     base_url: str = ""
     _claims: TokenClaims | None = None
+    # Why the API key given could not be read (too many wrong keys): raised when it is used.
+    _credentials_error: ApiError | None = None
 
     @property
     def claims(self) -> TokenClaims:
@@ -85,7 +87,10 @@ class Context:
         if isinstance(given, str) and given.lower().startswith(BEARER):
             token = given[len(BEARER) :].strip()
             if is_api_key(token):
-                await self.services.api_keys.load(token)
+                try:
+                    await self.services.api_keys.load(token, self.client_address)
+                except ApiError as refused:
+                    self._credentials_error = refused
 
     def require_session(self) -> None:
         """For what only signed-in users see but that is not theirs: UNAUTHENTICATED else."""
@@ -102,6 +107,8 @@ class Context:
                 "log in first: send Authorization: Bearer <token>", reason="not_signed_in"
             )
         token = authorization[len(BEARER) :].strip()
+        if self._credentials_error is not None:
+            raise self._credentials_error
         try:
             if is_api_key(token):
                 return self.services.api_keys.authenticate(token)

@@ -1,7 +1,7 @@
 """API keys: a program's credential, acting as its user short of what needs a password.
 
     secret, record = await api_keys.create(user_id, "backup script")   # `e2c_...`, shown once
-    await api_keys.load(secret)          # before a request: a database read only on a miss
+    await api_keys.load(secret, address)   # before a request: a database read only on a miss
     claims = api_keys.authenticate(secret)        # no database round trip
     await api_keys.revoke(user_id, "7")           # refused at once on every process
 
@@ -10,7 +10,9 @@ from the database after `CACHE_SECONDS`, so a change made where no signal reache
 within that); a revoked key goes out on the same channel as a logout (`apikey:<id>` among
 the revoked tokens), and each process also re-reads revocations every second, as it does
 sessions. A disabled user's keys are suspended the same way: every process drops them, and
-reading them again finds the account disabled.
+reading them again finds the account disabled. A key just revoked here is remembered as
+refused for a while (a burst with it costs no query), and the keys an address tries that
+exist nowhere are counted: past `API_KEY_MISSES_PER_MINUTE`, RATE_LIMITED before any query.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from graphql_api.models import ApiKey
 from graphql_api.records import ApiKeyRecord
 from graphql_api.security import InvalidToken, TokenClaims
 from graphql_api.services.accounts import Accounts
+from graphql_api.services.limits import LimitReached, Window, address_key
 from graphql_api.services.ownership import parse_id
 from graphql_api.services.text import check_text
 
@@ -76,9 +79,15 @@ def _record(key: ApiKey) -> ApiKeyRecord:
 
 
 class ApiKeys:
-    def __init__(self, accounts: Accounts) -> None:
+    def __init__(self, accounts: Accounts, misses: Window, misses_per_minute: int) -> None:
         self.accounts = accounts
+        self._misses = misses
+        self._misses_per_minute = misses_per_minute
         self._cache: dict[str, _Cached] = {}
+        # Digests of keys just revoked or suspended here: refused with no query until then.
+        self._refused: dict[str, float] = {}
+        # One database read per digest at a time, however many requests bring it at once.
+        self._loading: dict[str, asyncio.Future[None]] = {}
         self._used: dict[int, datetime] = {}
         # Keys revoked before this process started are refused by the database.
         self._seen_until = datetime.now(UTC)
@@ -142,21 +151,55 @@ class ApiKeys:
         if not jti.startswith(JTI_PREFIX):
             return
         key_id = int(jti[len(JTI_PREFIX) :])
+        now = time.monotonic()
         for hashed in [h for h, cached in self._cache.items() if cached.key_id == key_id]:
             del self._cache[hashed]
+            if len(self._refused) >= KEYS_KEPT:
+                self._refused.pop(next(iter(self._refused)))
+            self._refused[hashed] = now + CACHE_SECONDS
 
-    async def load(self, secret: str) -> None:
+    async def load(self, secret: str, address: str = "unknown") -> None:
         """Read a key from the database unless it is in memory and fresh (before
-        `authenticate`, which cannot wait)."""
+        `authenticate`, which cannot wait); RATE_LIMITED for an address that has tried too
+        many keys that exist nowhere."""
         hashed = digest(secret)
+        now = time.monotonic()
         cached = self._cache.get(hashed)
-        if cached is not None and time.monotonic() - cached.loaded_at < CACHE_SECONDS:
+        if cached is not None and now - cached.loaded_at < CACHE_SECONDS:
             return
+        refused_until = self._refused.get(hashed)
+        if refused_until is not None:
+            if now < refused_until:
+                return
+            del self._refused[hashed]
+        loading = self._loading.get(hashed)
+        if loading is not None:
+            await asyncio.shield(loading)
+            return
+        future = self._loading[hashed] = asyncio.get_running_loop().create_future()
+        try:
+            await self._read(hashed, address)
+        finally:
+            del self._loading[hashed]
+            future.set_result(None)
+
+    async def _read(self, hashed: str, address: str) -> None:
+        try:
+            ticket = await self._misses.admit(address_key(address), self._misses_per_minute)
+        except LimitReached as full:
+            raise RateLimited(
+                "too many wrong API keys were tried from your address; try again later",
+                retry_after=full.retry_after,
+                reason="too_many_api_key_misses",
+            ) from None
         self._cache.pop(hashed, None)
         key = await ApiKey.get_or_none(
             key_hash=hashed, revoked_at=None, user__disabled_at=None
         ).only("id", "user_id")
-        if key is None or key_jti(key.id) in self.accounts.revoked:
+        if key is None:
+            return
+        await self._misses.release(ticket)
+        if key_jti(key.id) in self.accounts.revoked:
             return
         if len(self._cache) >= KEYS_KEPT:
             self._cache.pop(next(iter(self._cache)))

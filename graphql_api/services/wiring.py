@@ -50,6 +50,7 @@ from graphql_api.settings import Settings
 
 PROMPT_WINDOW_SECONDS = 60
 SHARE_WINDOW_SECONDS = 60
+KEY_MISS_WINDOW_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,11 @@ async def running(settings: Settings, metrics: Metrics) -> AsyncIterator[Wiring]
                 broker = make_broker(redis, prefix)
                 accounts = Accounts(settings, broker, redis)
                 await accounts.revoked.refresh()
-                api_keys = ApiKeys(accounts)
+                api_keys = ApiKeys(
+                    accounts,
+                    make_window(redis, f"{prefix}:limit:api-key-misses", KEY_MISS_WINDOW_SECONDS),
+                    settings.api_key_misses_per_minute,
+                )
                 slots = make_slots(redis, f"{prefix}:slots:answers")
                 titles = Titles(gateway, enabled=settings.auto_titles)
                 usage = Usage()

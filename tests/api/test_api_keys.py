@@ -22,6 +22,8 @@ from tests.support import (
     GatewayProcess,
     GraphQLSocket,
     SubscriptionError,
+    counted_statements,
+    start_api,
 )
 
 CREATE = (
@@ -139,8 +141,11 @@ async def test_a_burst_with_a_revoked_key_is_refused_every_time(api: ApiServer) 
     key = await create_key(api, alice)
     assert (await api.ok(ME, token=key["key"]))["me"]["id"] == alice.id
     assert (await api.ok(REVOKE, {"id": key["apiKey"]["id"]}, token=alice.token))["revokeApiKey"]
-    replies = await asyncio.gather(*(api.gql(ME, token=key["key"]) for _ in range(40)))
+    with counted_statements() as statements:
+        replies = await asyncio.gather(*(api.gql(ME, token=key["key"]) for _ in range(40)))
     assert all(reply["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED" for reply in replies)
+    # Remembered as refused: the burst costs no query.
+    assert not [sql for sql in statements if "api_keys" in sql]
     assert (await api.ok(LIST, token=alice.token))["apiKeys"] == []
 
 
@@ -247,3 +252,43 @@ async def test_a_key_exports_its_users_conversations(api: ApiServer, model: VLLM
     )
     assert reply.status_code == 200
     assert "export me" in reply.text
+
+
+async def test_an_address_trying_many_wrong_keys_is_rate_limited_before_any_query(
+    database_url: str, gateway: GatewayProcess
+) -> None:
+    async with start_api(
+        database_url=database_url, llm_gateway_url=gateway.url, api_key_misses_per_minute=5
+    ) as api:
+        alice = await api.new_user("alice")
+        key = (await create_key(api, alice))["key"]
+        assert (await api.ok(ME, token=key))["me"]["id"] == alice.id
+        guesses = ["e2c_" + secrets.token_urlsafe(32) for _ in range(30)]
+        replies = await asyncio.gather(*(api.gql(ME, token=guess) for guess in guesses))
+        codes = [reply["errors"][0]["extensions"]["code"] for reply in replies]
+        assert codes.count("UNAUTHENTICATED") == 5
+        assert codes.count("RATE_LIMITED") == 25
+        with counted_statements() as statements:
+            limited = await api.error(ME, token="e2c_" + secrets.token_urlsafe(32))
+        assert code(limited) == "RATE_LIMITED"
+        assert limited["extensions"]["reason"] == "too_many_api_key_misses"
+        assert not [sql for sql in statements if "api_keys" in sql]
+        reply = await api.http.get(
+            "/v1/models", headers={"Authorization": f"Bearer e2c_{secrets.token_urlsafe(32)}"}
+        )
+        assert reply.status_code == 429
+        assert int(reply.headers["retry-after"]) >= 1
+        # The key in use goes on working; a fresh valid key shares the address's budget.
+        assert (await api.ok(ME, token=key))["me"]["id"] == alice.id
+
+
+async def test_a_burst_with_a_new_key_reads_it_once(api: ApiServer) -> None:
+    alice = await api.new_user("alice")
+    key = (await create_key(api, alice))["key"]
+    with counted_statements() as statements:
+        replies = await asyncio.gather(*(api.gql(ME, token=key) for _ in range(30)))
+    assert all(reply["data"]["me"]["id"] == alice.id for reply in replies)
+    assert (
+        len([sql for sql in statements if "FROM `api_keys`" in sql or 'FROM "api_keys"' in sql])
+        == 1
+    )
