@@ -41,6 +41,7 @@ PROMPT_STREAM = (
 CHANGE = (
     "mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) }"
 )
+LOGIN = "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }"
 WORDS = " ".join(f"word{number}" for number in range(80))
 
 
@@ -292,3 +293,28 @@ async def test_a_burst_with_a_new_key_reads_it_once(api: ApiServer) -> None:
         len([sql for sql in statements if "FROM `api_keys`" in sql or 'FROM "api_keys"' in sql])
         == 1
     )
+
+
+async def test_a_disabled_users_key_stops_at_once_on_a_second_process_sharing_redis(
+    api: ApiServer, database_url: str, gateway: GatewayProcess
+) -> None:
+    require_redis()
+    env = {
+        "DATABASE_URL": database_url,
+        "LLM_GATEWAY_URL": gateway.url,
+        "REDIS_URL": REDIS_URL,
+        "REDIS_PREFIX": f"test-{secrets.token_hex(4)}",
+    }
+    async with ApiProcess(**env) as first, ApiProcess(**env) as second:
+        admin = await make_admin(api)
+        admin_token = (await first.ok(LOGIN, {"u": admin.username, "p": PASSWORD}))["login"]
+        grace = await first.new_user("grace")
+        key = (await create_key(first, grace))["key"]
+        assert (await second.ok(ME, token=key))["me"]["id"] == grace.id
+        await first.ok(UPDATE, {"id": grace.id, "d": True}, token=admin_token["token"])
+        replies = await asyncio.gather(
+            *(process.gql(ME, token=key) for process in (second, first) * 10)
+        )
+        assert all(
+            reply["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED" for reply in replies
+        )
