@@ -102,7 +102,8 @@ async def import_route(request: Request) -> Response:
     services: Services = request.state.services
     try:
         user_id = await _user_id(request)
-        report = await services.importing.import_file(user_id, await _uploaded(request))
+        async with services.importing.admission(user_id):
+            report = await services.importing.import_file(user_id, await _uploaded(request))
     except ApiError as error:
         return _error(error)
     return JSONResponse(report_json(report))

@@ -15,7 +15,7 @@ from strawberry.dataloader import DataLoader
 from strawberry.types import Info as StrawberryInfo
 
 from graphql_api.errors import ApiError, Forbidden, Unauthenticated
-from graphql_api.records import PostRecord
+from graphql_api.records import PostRecord, QuotaRecord, UsageDayRecord
 from graphql_api.security import InvalidToken, TokenClaims
 from graphql_api.services.api_keys import is_api_key
 from graphql_api.services.pagination import Page, PageWindow
@@ -27,6 +27,8 @@ BEARER = "bearer "
 PostsKey: TypeAlias = tuple[int, PageWindow]
 # A place in a conversation's tree: (conversation, parent post).
 PlaceKey: TypeAlias = tuple[int, int | None]
+# A user's usage over a number of days: (user, days).
+UsageKey: TypeAlias = tuple[int, int]
 
 
 @dataclass
@@ -150,6 +152,16 @@ class Context:
         loaders = _operation_loaders.get() or OperationLoaders()
         return await loaders.siblings(self).load_many(places)
 
+    async def usage_days(self, user_id: int, days: int) -> list[UsageDayRecord]:
+        """A user's usage (theirs, or any for an admin); a page of users loads together."""
+        loaders = _operation_loaders.get() or OperationLoaders()
+        return await loaders.usage(self).load((user_id, days))
+
+    async def quota(self, user_id: int) -> QuotaRecord | None:
+        """A user's quota (theirs, or any for an admin); a page of users loads together."""
+        loaders = _operation_loaders.get() or OperationLoaders()
+        return await loaders.quotas(self).load(user_id)
+
 
 class OperationLoaders:
     """The DataLoaders of one operation (the pipeline sets fresh ones for each). A WebSocket
@@ -159,6 +171,38 @@ class OperationLoaders:
     def __init__(self) -> None:
         self._posts: DataLoader[PostsKey, Page[PostRecord]] | None = None
         self._siblings: DataLoader[PlaceKey, list[int]] | None = None
+        self._usage: DataLoader[UsageKey, list[UsageDayRecord]] | None = None
+        self._quotas: DataLoader[int, QuotaRecord | None] | None = None
+
+    def usage(self, context: Context) -> DataLoader[UsageKey, list[UsageDayRecord]]:
+        if self._usage is None:
+            services = context.services
+            viewer = context.user_id
+
+            async def load(keys: list[UsageKey]) -> list[list[UsageDayRecord]]:
+                await services.accounts.require_self_or_admin(viewer, {user for user, _ in keys})
+                found: dict[UsageKey, list[UsageDayRecord]] = {}
+                for days in {days for _, days in keys}:
+                    users = [user for user, wanted in keys if wanted == days]
+                    for user, listed in (await services.usage.days_of_many(users, days)).items():
+                        found[(user, days)] = listed
+                return [found[key] for key in keys]
+
+            self._usage = DataLoader(load_fn=load)
+        return self._usage
+
+    def quotas(self, context: Context) -> DataLoader[int, QuotaRecord | None]:
+        if self._quotas is None:
+            services = context.services
+            viewer = context.user_id
+
+            async def load(keys: list[int]) -> list[QuotaRecord | None]:
+                await services.accounts.require_self_or_admin(viewer, set(keys))
+                found = await services.quotas.of_many(keys)
+                return [found.get(key) for key in keys]
+
+            self._quotas = DataLoader(load_fn=load)
+        return self._quotas
 
     def siblings(self, context: Context) -> DataLoader[PlaceKey, list[int]]:
         if self._siblings is None:

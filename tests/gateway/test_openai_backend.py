@@ -215,12 +215,13 @@ def test_chat_route_takes_only_post(gateway: RunningGateway) -> None:
     assert httpx.get(gateway.chat_url).status_code == 405
 
 
-def test_finished_answers_give_their_upstream_connection_back(gateway: RunningGateway) -> None:
-    client = gateway.model.client
+def test_finished_answers_give_their_upstream_connection_back(
+    gateway: RunningGateway, vllm: VLLMStandin
+) -> None:
     for _ in range(3):
         assert httpx.post(gateway.chat_url, json=stream_body()).status_code == 200
-    assert sum(len(idle) for idle in client._idle.values()) == 1
-    assert client.open_responses == 0
+    assert len(set(vllm.clients[-3:])) == 1  # one connection, kept alive
+    assert gateway.model.client.open_responses == 0
 
 
 def test_llm_stop_sequences_reach_vllm_with_the_requests_own() -> None:

@@ -15,8 +15,9 @@ import {
 import { clearDrafts } from '../lib/drafts.js';
 import { asApiError } from '../lib/errors.js';
 import { GraphQLClient } from '../lib/graphql.js';
-import { LOGOUT, SERVER_INFO } from '../lib/operations.js';
+import { CONTINUE_SHARED, LOGOUT, SERVER_INFO } from '../lib/operations.js';
 import { applyTheme, loadTheme } from '../lib/preferences.js';
+import { takePendingContinue } from '../lib/share-links.js';
 import { sessionFromRefreshCookie, takeSignOnResult } from '../lib/single-sign-on.js';
 import { spokenText } from '../lib/spoken-text.js';
 import { SubscriptionClient } from '../lib/subscriptions.js';
@@ -270,6 +271,22 @@ export class ChatApp extends LitElement {
     await this.updateComplete;
     await this.#chat.value?.updateComplete;
     this.#chat.value?.focusComposer();
+    this.#continuePendingShare();
+  }
+
+  /** A shared page sent the reader here to log in and continue its conversation: copy it. */
+  async #continuePendingShare() {
+    const token = takePendingContinue();
+    if (!token) return;
+    try {
+      const { continueSharedConversation } = await this.#graphql.request(CONTINUE_SHARED, {
+        token,
+      });
+      this.#router.openConversation(continueSharedConversation.id);
+      this.#list.value?.refresh();
+    } catch (error) {
+      this.#onError(error);
+    }
   }
 
   #sessionExpired(user) {

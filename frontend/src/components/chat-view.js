@@ -20,6 +20,7 @@ import {
   UPDATE_CONVERSATION,
 } from '../lib/operations.js';
 import { loadOptions, saveOptions } from '../lib/preferences.js';
+import { showsPost } from '../lib/versions.js';
 import { sharedStyles } from '../styles/shared.js';
 import './model-picker.js';
 import './options-panel.js';
@@ -181,6 +182,7 @@ export class ChatView extends LitElement {
   // The id of the conversation this view created itself: when the URL comes to name it,
   // what is shown already is that conversation.
   #adoptedId = null;
+  #loads = 0; // #load calls, so that one overtaken while it selects a branch stops
 
   constructor() {
     super();
@@ -348,14 +350,31 @@ export class ChatView extends LitElement {
     this._highlightedId = focusPost?.postId ?? null;
     this._options = loadOptions(conversationId);
     this._newModel = null;
+    const load = ++this.#loads;
     let current = true;
     try {
-      current = await this.#pages.open(conversationId, { around: focusPost?.cursor ?? null });
+      const around = focusPost?.cursor ?? null;
+      current = await this.#pages.open(conversationId, { around });
+      if (current && focusPost && !showsPost(this.#pages.posts, focusPost.postId)) {
+        // A prompt found by a search, on a branch other than the current one: that branch
+        // becomes current, so that the page around the prompt is its own.
+        await this.#selectBranchOf(focusPost.postId);
+        if (load !== this.#loads) return;
+        current = await this.#pages.open(conversationId, { around });
+      }
       if (current) this.#answers.reattach(this.#pages.posts);
     } catch (error) {
       emitError(this, error);
     }
     if (current) this.#markReady();
+  }
+
+  async #selectBranchOf(postId) {
+    try {
+      await this.#graphql.value.request(SELECT_BRANCH, { postId });
+    } catch {
+      // Opening the conversation says what is wrong (not found, offline).
+    }
   }
 
   async #loadMore(event) {

@@ -248,6 +248,7 @@ export class LoginView extends LitElement {
 
   #message(error, registering) {
     if (error.code === 'BAD_USER_INPUT' && registering) return error.message;
+    if (error.extensions?.reason === 'account_disabled') return t('login.disabled');
     if (error.code === 'BAD_USER_INPUT' || error.code === 'UNAUTHENTICATED')
       return t('login.wrong');
     return t(`error.${error.code}`);

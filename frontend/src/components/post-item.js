@@ -25,7 +25,8 @@ import './version-switcher.js';
  * show another version's answer beside its own. Unless `busy` (a prompt or an answer in
  * flight), the answer can be regenerated, with its model or with another (the models
  * context). `highlighted` outlines the prompt (a search hit). `updateComplete` also waits
- * for the answer's Markdown to render.
+ * for the answer's Markdown to render. While two versions are side by side it has the
+ * `comparing` attribute (its list may give it more room).
  *
  * @fires regenerate - {post, model}: Regenerate (or Retry) was pressed; model is null, or
  *   the one chosen under "Regenerate with…"
@@ -208,17 +209,23 @@ export class PostItem extends LitElement {
 
   willUpdate(changed) {
     const before = changed.get('post');
-    if (changed.has('post') && before && before.id !== this.post.id) {
+    // Not a new text of the same post (as its answer streams): another post, or version.
+    const anotherPost = changed.has('post') && before?.id !== this.post.id;
+    if (anotherPost && before) {
       // Another version is shown here now: an edit that made it has been sent.
       if (this._editing) saveEditDraft(this._userId, before.id, '');
       this._editing = false;
       this._choosingModel = false;
       this._compared = null;
     }
-    if ((changed.has('post') || changed.has('_userId')) && this._userId && this.post.id) {
+    if ((anotherPost || changed.has('_userId')) && this._userId && this.post.id) {
       const draft = loadEditDraft(this._userId, this.post.id);
       if (draft) Object.assign(this, { _editing: true, _editText: draft });
     }
+  }
+
+  updated(changed) {
+    if (changed.has('_compared')) this.toggleAttribute('comparing', Boolean(this._compared));
   }
 
   async getUpdateComplete() {
