@@ -179,18 +179,22 @@ async def test_a_revoked_key_is_refused_at_once_on_a_second_process_sharing_redi
     async with ApiProcess(**env) as first, ApiProcess(**env) as second:
         alice = await first.new_user("alice")
         key = await create_key(first, alice)
-        # The second process holds the key in memory (a warm cache is what must not win).
+        # The second process holds the key in memory (a warm cache is what must not win),
+        # and a WebSocket opened with it.
         for _ in range(3):
             assert (await second.ok(ME, token=key["key"]))["me"]["id"] == alice.id
-        assert (await first.ok(REVOKE, {"id": key["apiKey"]["id"]}, token=alice.token))[
-            "revokeApiKey"
-        ]
-        replies = await asyncio.gather(
-            *(process.gql(ME, token=key["key"]) for process in (second, first) * 20)
-        )
-        assert all(
-            reply["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED" for reply in replies
-        )
+        async with GraphQLSocket.connect(second.url, key["key"]) as socket:
+            assert (await first.ok(REVOKE, {"id": key["apiKey"]["id"]}, token=alice.token))[
+                "revokeApiKey"
+            ]
+            replies = await asyncio.gather(
+                *(process.gql(ME, token=key["key"]) for process in (second, first) * 20)
+            )
+            assert all(
+                reply["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED" for reply in replies
+            )
+            await asyncio.wait_for(socket._reader, timeout=5)
+            assert socket.connection.close_code == 4403
 
 
 async def test_a_disabled_users_keys_stop_at_once_and_work_again_when_enabled(
