@@ -149,6 +149,7 @@ class Settings(BaseSettings):
     password_hash_threads: int | None = Field(default=None, ge=1, le=64)
     password_hash_queue: int = Field(default=256, ge=0)
     share_misses_per_minute: int = Field(default=30, ge=1)
+    api_key_misses_per_minute: int = Field(default=30, ge=1)
     import_max_bytes: int = Field(default=50 << 20, ge=1024)
     import_max_conversations: int = Field(default=5_000, ge=1)
     import_max_posts_per_conversation: int = Field(default=5_000, ge=1)

@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info as StrawberryInfo
 
-from graphql_api.errors import Unauthenticated
+from graphql_api.errors import ApiError, Forbidden, Unauthenticated
 from graphql_api.records import PostRecord, QuotaRecord, UsageDayRecord
 from graphql_api.security import InvalidToken, TokenClaims
+from graphql_api.services.api_keys import is_api_key
 from graphql_api.services.pagination import Page, PageWindow
 
 if TYPE_CHECKING:
@@ -46,6 +47,8 @@ class Context:
     # Where the client reached this API ("https://chat.example/"), for links it is given.
     base_url: str = ""
     _claims: TokenClaims | None = None
+    # Why the API key given could not be read (too many wrong keys): raised when it is used.
+    _credentials_error: ApiError | None = None
 
     @property
     def claims(self) -> TokenClaims:
@@ -63,6 +66,34 @@ class Context:
     def user_id(self) -> int:
         return self.claims.user_id
 
+    @property
+    def session_user_id(self) -> int:
+        """The caller, for what needs a password session: FORBIDDEN with an API key."""
+        claims = self.claims
+        if claims.api_key_id is not None:
+            raise Forbidden(
+                "an API key cannot do this; sign in with your password",
+                reason="api_key_not_allowed",
+            )
+        return claims.user_id
+
+    def require_password_session(self) -> None:
+        """FORBIDDEN for an API key: what only a person signed in with a password may do."""
+        self._claims = self.claims
+        self.session_user_id  # noqa: B018  # the property raises
+
+    async def load_credentials(self, authorization: object = None) -> None:
+        """Read the caller's API key from the database if this process does not hold it
+        (the checks that follow cannot wait); nothing to do for a token."""
+        given = self.authorization if authorization is None else authorization
+        if isinstance(given, str) and given.lower().startswith(BEARER):
+            token = given[len(BEARER) :].strip()
+            if is_api_key(token):
+                try:
+                    await self.services.api_keys.load(token, self.client_address)
+                except ApiError as refused:
+                    self._credentials_error = refused
+
     def require_session(self) -> None:
         """For what only signed-in users see but that is not theirs: UNAUTHENTICATED else."""
         self._claims = self.claims
@@ -77,8 +108,13 @@ class Context:
             raise Unauthenticated(
                 "log in first: send Authorization: Bearer <token>", reason="not_signed_in"
             )
+        token = authorization[len(BEARER) :].strip()
+        if self._credentials_error is not None:
+            raise self._credentials_error
         try:
-            return self.services.accounts.authenticate(authorization[len(BEARER) :].strip())
+            if is_api_key(token):
+                return self.services.api_keys.authenticate(token)
+            return self.services.accounts.authenticate(token)
         except InvalidToken:
             raise Unauthenticated(
                 "your session has ended; log in again", reason="session_ended"

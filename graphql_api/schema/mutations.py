@@ -91,6 +91,7 @@ class Mutation:
     )
     async def logout(self, info: Info) -> bool:
         services, context = info.context.services, info.context
+        context.require_password_session()
         if context.response is not None:
             clear_refresh_cookie(context.response, secure=context.secure)
         await services.sessions.logout(context.claims)

@@ -140,7 +140,7 @@ class GraphQLView(GraphQL[Context, None]):
         return data
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
-        return Context(
+        context = Context(
             services=request.state.services,
             request_id=request.state.request_id,
             authorization=request.headers.get("authorization"),
@@ -151,10 +151,13 @@ class GraphQLView(GraphQL[Context, None]):
             secure=request.url.scheme in ("https", "wss"),
             base_url=str(request.base_url),
         )
+        await context.load_credentials()
+        return context
 
     async def on_ws_connect(self, context: Context) -> None:
         params = context.connection_params or {}
         try:
+            await context.load_credentials(params.get("authorization"))
             context.authenticate(params.get("authorization"))
         except Unauthenticated:
             raise ConnectionRejectionError({"message": "log in first"}) from None

@@ -178,7 +178,9 @@ class Accounts:
         self.settings = settings
         self.broker = broker or Broker()
         self.sockets = SessionSockets()
-        self.revoked = RevokedTokens(on_revoked=self.sockets.close_session)
+        # Who hears of each revocation once, wherever it was made (API keys drop theirs).
+        self.revocation_listeners: list[Callable[[str], None]] = [self.sockets.close_session]
+        self.revoked = RevokedTokens(on_revoked=self._revoked)
         self.passwords = security.PasswordHashing.from_settings(settings)
         lockout = settings.login_lockout_seconds
         prefix = f"{settings.redis_prefix}:limit"
@@ -189,6 +191,10 @@ class Accounts:
         self._verified: dict[str, security.TokenClaims] = {}
         # Logouts the database could not record yet: jti -> when the token expires.
         self._unrecorded_logouts: dict[str, float] = {}
+
+    def _revoked(self, jti: str) -> None:
+        for listener in self.revocation_listeners:
+            listener(jti)
 
     async def hash_password(self, password: str) -> str:
         try:

@@ -87,9 +87,15 @@ async def _lock_admins() -> set[int]:
 
 
 class Admin:
-    def __init__(self, accounts: Accounts, stop_answers: Callable[[int], Awaitable[None]]) -> None:
+    def __init__(
+        self,
+        accounts: Accounts,
+        stop_answers: Callable[[int], Awaitable[None]],
+        suspend_api_keys: Callable[[int], Awaitable[None]] | None = None,
+    ) -> None:
         self.accounts = accounts
         self.stop_answers = stop_answers
+        self.suspend_api_keys = suspend_api_keys
         # Changes that could remove an admin, one at a time in this process (the row locks
         # do it across processes on MariaDB; SQLite has one writer anyway).
         self._admin_changes = asyncio.Lock()
@@ -156,6 +162,8 @@ class Admin:
                 await self._audit(admin, "update_user", target, detail)
         if detail.get("disabled") is True:
             await self.accounts.end_user_sessions(target.id)
+            if self.suspend_api_keys is not None:
+                await self.suspend_api_keys(target.id)
             await self.stop_answers(target.id)
         return UserRecord.from_model(target)
 

@@ -33,6 +33,7 @@ import './prompt-search.js';
 import './toast-stack.js';
 import './admin-page.js';
 import './usage-panel.js';
+import './api-keys-panel.js';
 
 const MOBILE_QUERY = '(max-width: 768px)';
 
@@ -138,6 +139,7 @@ export class ChatApp extends LitElement {
   #chat = createRef();
   #search = createRef();
   #usage = createRef();
+  #apiKeys = createRef();
   #admin = createRef();
 
   constructor() {
@@ -198,6 +200,7 @@ export class ChatApp extends LitElement {
           @open-search=${this.#openSearch}
           @logout=${this.#logout}
           @open-usage=${() => this.#openDialog(this.#usage)}
+          @open-api-keys=${() => this.#openDialog(this.#apiKeys)}
           @open-admin=${() => this.#openDialog(this.#admin)}
           @sidebar-close=${() => (this._sidebarOpen = false)}
         >
@@ -223,6 +226,7 @@ export class ChatApp extends LitElement {
         @open-post=${(event) => this.#router.openPost(event.detail)}
       ></prompt-search>
       <usage-panel ${ref(this.#usage)}></usage-panel>
+      <api-keys-panel ${ref(this.#apiKeys)}></api-keys-panel>
       <admin-page ${ref(this.#admin)}></admin-page>
     `;
   }

@@ -21,6 +21,7 @@ import './settings-menu.js';
  * @fires open-search - {}: the search button (search earlier prompts) was pressed
  * @fires logout - {}: the Log out button was pressed
  * @fires open-usage - {}: the Usage button was pressed
+ * @fires open-api-keys - {}: the API keys button was pressed
  * @fires open-admin - {}: the Admin button (shown to admins only) was pressed
  * @fires sidebar-close - {}: the reader dismissed the drawer (Escape, or a tap beside it)
  */
@@ -187,6 +188,9 @@ export class ChatSidebar extends LitElement {
           <div class="account">
             <button type="button" class="quiet" @click=${() => emit(this, 'open-usage')}>
               ${t('usage.open')}
+            </button>
+            <button type="button" class="quiet" @click=${() => emit(this, 'open-api-keys')}>
+              ${t('apiKeys.open')}
             </button>
             ${
               this.#session.value?.user.role === 'ADMIN'

@@ -241,6 +241,30 @@ export default {
   'admin.tokensToday': '{tokens} tokens today',
   'admin.users': 'Users',
 
+  'apiKeys.close': 'Close API keys',
+  'apiKeys.copied': 'Key copied.',
+  'apiKeys.copy': 'Copy',
+  'apiKeys.copyFailed': 'Could not copy the key: select it and copy it yourself.',
+  'apiKeys.create': 'Create key',
+  'apiKeys.created': 'Key created.',
+  'apiKeys.intro':
+    'Keys let programs use this chat as you, for example through its OpenAI-compatible endpoint at /v1. A key cannot change your password or manage keys.',
+  'apiKeys.lastUsed': 'last used {time}',
+  'apiKeys.list': 'Your API keys',
+  'apiKeys.loading': 'Loading your keys…',
+  'apiKeys.made': 'Created {time}',
+  'apiKeys.name': 'Key name',
+  'apiKeys.neverUsed': 'never used',
+  'apiKeys.newKey': 'Your new key',
+  'apiKeys.none': 'You have no API keys.',
+  'apiKeys.open': 'API keys',
+  'apiKeys.revoke': 'Revoke',
+  'apiKeys.revokeItem': 'Revoke the key {name}',
+  'apiKeys.revoked': 'Key {name} revoked: it no longer works.',
+  'apiKeys.shownOnce':
+    'Copy this key now: it is shown only once. Anyone who has it can use your account.',
+  'apiKeys.title': 'API keys',
+
   'quota.exceededDaily':
     'You have used your daily quota of {limit} tokens. It resets at {resetsAt}.',
   'quota.exceededMonthly':

@@ -245,6 +245,30 @@ export default {
   'admin.tokensToday': '{tokens} tokens hoje',
   'admin.users': 'Usuários',
 
+  'apiKeys.close': 'Fechar chaves de API',
+  'apiKeys.copied': 'Chave copiada.',
+  'apiKeys.copy': 'Copiar',
+  'apiKeys.copyFailed': 'Não foi possível copiar a chave: selecione-a e copie você mesmo.',
+  'apiKeys.create': 'Criar chave',
+  'apiKeys.created': 'Chave criada.',
+  'apiKeys.intro':
+    'Chaves deixam programas usarem este chat como você, por exemplo pelo endpoint compatível com OpenAI em /v1. Uma chave não pode mudar sua senha nem gerenciar chaves.',
+  'apiKeys.lastUsed': 'usada pela última vez {time}',
+  'apiKeys.list': 'Suas chaves de API',
+  'apiKeys.loading': 'Carregando suas chaves…',
+  'apiKeys.made': 'Criada {time}',
+  'apiKeys.name': 'Nome da chave',
+  'apiKeys.neverUsed': 'nunca usada',
+  'apiKeys.newKey': 'Sua nova chave',
+  'apiKeys.none': 'Você não tem chaves de API.',
+  'apiKeys.open': 'Chaves de API',
+  'apiKeys.revoke': 'Revogar',
+  'apiKeys.revokeItem': 'Revogar a chave {name}',
+  'apiKeys.revoked': 'Chave {name} revogada: ela não funciona mais.',
+  'apiKeys.shownOnce':
+    'Copie esta chave agora: ela só é mostrada uma vez. Quem a tiver pode usar sua conta.',
+  'apiKeys.title': 'Chaves de API',
+
   'quota.exceededDaily': 'Você usou sua cota diária de {limit} tokens. Ela recomeça em {resetsAt}.',
   'quota.exceededMonthly':
     'Você usou sua cota mensal de {limit} tokens. Ela recomeça em {resetsAt}.',
