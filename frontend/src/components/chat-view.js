@@ -330,6 +330,7 @@ export class ChatView extends LitElement {
       .highlightedId=${this._highlightedId}
       @load-more=${this.#loadMore}
       @regenerate=${this.#regenerate}
+      @continue-answer=${this.#continueAnswer}
       @edit-prompt=${this.#editPrompt}
       @switch-version=${this.#switchVersion}
     ></post-list>`;
@@ -416,6 +417,12 @@ export class ChatView extends LitElement {
     await this.#answers.regenerate(post, {
       options: generationOptions(this._options ?? {}, model),
     });
+  }
+
+  async #continueAnswer(event) {
+    if (this.#answers.busy) return;
+    this.#postList.value?.followBottom();
+    await this.#answers.continueAnswer(event.detail.post);
   }
 
   async #editPrompt(event) {

@@ -85,6 +85,10 @@ export const START_PROMPT = `mutation StartPrompt($conversationId: ID, $prompt: 
   startPrompt(conversationId: $conversationId, prompt: $prompt, options: $options, clientId: $clientId, parentId: $parentId) { ${POST_FIELDS} }
 }`;
 
+export const CONTINUE_POST = `mutation ContinuePost($postId: ID!) {
+  continuePost(postId: $postId) { ${POST_FIELDS} }
+}`;
+
 export const POST_STREAM = `subscription PostStream($postId: ID!) {
   postStream(postId: $postId) { ${STREAM_EVENT_FIELDS} }
 }`;
