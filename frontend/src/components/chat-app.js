@@ -13,6 +13,7 @@ import {
   subscriptionsContext,
 } from '../lib/contexts.js';
 import { clearDrafts } from '../lib/drafts.js';
+import { errorText } from '../lib/error-text.js';
 import { asApiError } from '../lib/errors.js';
 import { GraphQLClient } from '../lib/graphql.js';
 import { LOGOUT, SERVER_INFO } from '../lib/operations.js';
@@ -303,12 +304,11 @@ export class ChatApp extends LitElement {
   }
 
   #errorMessage(apiError) {
-    if (apiError.code === 'BAD_USER_INPUT') return apiError.message;
     if (apiError.code === 'QUOTA_EXCEEDED' && apiError.extensions?.resetsAt) {
       const { key, params } = quotaErrorText(apiError.extensions);
       return t(key, { ...params, resetsAt: formatDateTime(params.resetsAt) });
     }
-    return t(`error.${apiError.code}`);
+    return errorText(apiError);
   }
 
   #openDialog(dialog) {

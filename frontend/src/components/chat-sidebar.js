@@ -215,7 +215,11 @@ export class ChatSidebar extends LitElement {
   }
 
   #onKeyDown = (event) => {
-    if (event.key === 'Escape' && this.open) this.#dismiss();
+    // A key handled once is handled once: Escape that closed a dialog or a rename box
+    // inside the drawer leaves the drawer open.
+    if (event.key !== 'Escape' || !this.open || event.defaultPrevented) return;
+    if (event.composedPath().some((node) => node.localName === 'dialog' && node.open)) return;
+    this.#dismiss();
   };
 
   #dismiss() {

@@ -20,6 +20,7 @@ import {
   UPDATE_CONVERSATION,
 } from '../lib/operations.js';
 import { loadOptions, saveOptions } from '../lib/preferences.js';
+import { titleFromPrompt } from '../lib/titles.js';
 import { sharedStyles } from '../styles/shared.js';
 import './model-picker.js';
 import './options-panel.js';
@@ -34,12 +35,6 @@ function generationOptions(stored, model = null) {
   if (stored.format) options.format = stored.format;
   if (stored.maxTokens) options.maxTokens = stored.maxTokens;
   return Object.keys(options).length ? options : null;
-}
-
-/** A title for a conversation that starts with `prompt`. */
-function titleFrom(prompt) {
-  const line = prompt.split('\n')[0].trim();
-  return line.length > 60 ? `${line.slice(0, 57)}…` : line;
 }
 
 /**
@@ -401,7 +396,7 @@ export class ChatView extends LitElement {
     if (!pages.conversationId && this._newInstructions && !pages.conversation) {
       // Created now, adopted once the prompt is accepted (see #accepted).
       const { createConversation } = await this.#graphql.value.request(CREATE_CONVERSATION, {
-        title: titleFrom(prompt),
+        title: titleFromPrompt(prompt),
         instructions: this._newInstructions,
         model: this._newModel,
       });
@@ -456,7 +451,7 @@ export class ChatView extends LitElement {
     if (!this.#pages.conversation) {
       this.#pages.setConversation({
         id: post.conversationId,
-        title: titleFrom(post.prompt),
+        title: titleFromPrompt(post.prompt),
         instructions: null,
         model: this._newModel ?? post.model ?? null,
       });

@@ -2,6 +2,7 @@ import { ContextConsumer } from '@lit/context';
 import { css, html, LitElement, nothing } from 'lit';
 import { I18nController, t } from '../i18n/index.js';
 import { graphqlContext, serverInfoContext } from '../lib/contexts.js';
+import { errorText } from '../lib/error-text.js';
 import { asApiError } from '../lib/errors.js';
 import { emit } from '../lib/events.js';
 import { LOGIN, REGISTER } from '../lib/operations.js';
@@ -237,7 +238,7 @@ export class LoginView extends LitElement {
       const payload = registering ? data.register : data.login;
       emit(this, 'logged-in', { session: payload });
     } catch (error) {
-      this._error = this.#message(asApiError(error), registering);
+      this._error = this.#message(asApiError(error));
       this._busy = false;
       await this.updateComplete;
       this.renderRoot.querySelector('#password')?.focus();
@@ -246,8 +247,9 @@ export class LoginView extends LitElement {
     }
   }
 
-  #message(error, registering) {
-    if (error.code === 'BAD_USER_INPUT' && registering) return error.message;
+  #message(error) {
+    // A reason the page words (a lockout says how long it lasts), else what the code means.
+    if (error.extensions?.reason) return errorText(error);
     if (error.code === 'BAD_USER_INPUT' || error.code === 'UNAUTHENTICATED')
       return t('login.wrong');
     return t(`error.${error.code}`);

@@ -55,7 +55,22 @@ export class PostItem extends LitElement {
         scroll-margin: 1rem;
       }
       :host([highlighted]) .prompt {
-        outline: 3px solid var(--accent);
+        outline: 3px solid transparent;
+        animation: search-hit 4s ease-out;
+      }
+      @keyframes search-hit {
+        from,
+        50% {
+          outline-color: var(--accent);
+        }
+        to {
+          outline-color: transparent;
+        }
+      }
+      @media (prefers-reduced-motion: reduce) {
+        :host([highlighted]) .prompt {
+          animation-timing-function: steps(1, end);
+        }
       }
       article {
         display: flex;

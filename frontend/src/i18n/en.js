@@ -263,4 +263,33 @@ export default {
   'usage.thisMonth': 'This month',
   'usage.title': 'Your usage',
   'usage.today': 'Today',
+
+  'duration.seconds': '{count} s',
+  'duration.minutes': '{count} min',
+  'reason.account_disabled': 'This account is disabled.',
+  'reason.answer_in_flight': 'This answer is still being written. Stop it first.',
+  'reason.answer_not_cut_off': 'Only an answer that was cut off can be continued.',
+  'reason.answers_in_flight':
+    'At most {limit} answers can be written at once. Try again in {wait}.',
+  'reason.instructions_too_long': 'The instructions may be at most {max} characters.',
+  'reason.max_tokens': 'The length must be from {min} to {max} tokens.',
+  'reason.password_length': 'The password must be {min} to {max} characters.',
+  'reason.prompt_empty': 'Write a message first.',
+  'reason.prompt_too_long': 'The message may be at most {max} characters.',
+  'reason.prompts_per_minute': 'At most {limit} prompts a minute. Try again in {wait}.',
+  'reason.server_busy': 'The server is busy. Try again in {wait}.',
+  'reason.signup_disabled': 'Sign-up is disabled on this server.',
+  'reason.streams_per_user': 'Too many answers open at once. Try again in {wait}.',
+  'reason.temperature': 'The temperature must be from {min} to {max}.',
+  'reason.title_empty': 'The title must not be empty.',
+  'reason.title_too_long': 'The title may be at most {max} characters.',
+  'reason.too_many_failed_logins':
+    'Too many failed attempts: logging in to this account is locked for {wait}, even with the right password.',
+  'reason.too_many_signups': 'Too many sign-ups from here. Try again in {wait}.',
+  'reason.username_format':
+    'The username must be {min} to {max} characters: letters, digits, “.”, “_” or “-”, starting with a letter or digit.',
+  'reason.username_taken': 'That username is taken.',
+  'reason.wrong_credentials': 'Wrong username or password.',
+  'reason.wrong_password': 'The current password is wrong.',
+  'options.instructionsCount': '{count} of {max} characters',
 };

@@ -266,4 +266,33 @@ export default {
   'usage.thisMonth': 'Este mês',
   'usage.title': 'Seu uso',
   'usage.today': 'Hoje',
+
+  'duration.seconds': '{count} s',
+  'duration.minutes': '{count} min',
+  'reason.account_disabled': 'Esta conta está desativada.',
+  'reason.answer_in_flight': 'Esta resposta ainda está sendo escrita. Pare-a primeiro.',
+  'reason.answer_not_cut_off': 'Só uma resposta cortada pode ser continuada.',
+  'reason.answers_in_flight':
+    'No máximo {limit} respostas podem ser escritas ao mesmo tempo. Tente de novo em {wait}.',
+  'reason.instructions_too_long': 'As instruções podem ter no máximo {max} caracteres.',
+  'reason.max_tokens': 'O tamanho deve ser de {min} a {max} tokens.',
+  'reason.password_length': 'A senha deve ter de {min} a {max} caracteres.',
+  'reason.prompt_empty': 'Escreva uma mensagem primeiro.',
+  'reason.prompt_too_long': 'A mensagem pode ter no máximo {max} caracteres.',
+  'reason.prompts_per_minute': 'No máximo {limit} mensagens por minuto. Tente de novo em {wait}.',
+  'reason.server_busy': 'O servidor está ocupado. Tente de novo em {wait}.',
+  'reason.signup_disabled': 'O cadastro está desativado neste servidor.',
+  'reason.streams_per_user': 'Respostas abertas demais ao mesmo tempo. Tente de novo em {wait}.',
+  'reason.temperature': 'A temperatura deve ser de {min} a {max}.',
+  'reason.title_empty': 'O título não pode ficar vazio.',
+  'reason.title_too_long': 'O título pode ter no máximo {max} caracteres.',
+  'reason.too_many_failed_logins':
+    'Tentativas erradas demais: o acesso a esta conta está bloqueado por {wait}, mesmo com a senha certa.',
+  'reason.too_many_signups': 'Cadastros demais a partir daqui. Tente de novo em {wait}.',
+  'reason.username_format':
+    'O nome de usuário deve ter de {min} a {max} caracteres: letras, dígitos, “.”, “_” ou “-”, começando com uma letra ou um dígito.',
+  'reason.username_taken': 'Esse nome de usuário já existe.',
+  'reason.wrong_credentials': 'Usuário ou senha incorretos.',
+  'reason.wrong_password': 'A senha atual está errada.',
+  'options.instructionsCount': '{count} de {max} caracteres',
 };

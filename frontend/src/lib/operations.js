@@ -14,7 +14,7 @@ const STREAM_EVENT_FIELDS = `
 const CONVERSATION_FIELDS = 'id title instructions updatedAt model';
 
 export const SERVER_INFO = `query ServerInfo {
-  serverInfo { allowSignup maxPromptLength graphiql passwordLogin singleSignOn { name loginUrl } }
+  serverInfo { allowSignup maxPromptLength maxInstructionsLength graphiql passwordLogin singleSignOn { name loginUrl } }
 }`;
 
 export const LOGIN = `mutation Login($username: String!, $password: String!) {
