@@ -1,5 +1,5 @@
 import { ContextProvider } from '@lit/context';
-import { css, html, LitElement } from 'lit';
+import { css, html, LitElement, nothing } from 'lit';
 import { createRef, ref } from 'lit/directives/ref.js';
 import { RouteController } from '../controllers/route.js';
 import { SessionController } from '../controllers/session.js';
@@ -33,6 +33,7 @@ import './prompt-search.js';
 import './toast-stack.js';
 import './admin-page.js';
 import './usage-panel.js';
+import './account-settings.js';
 
 const MOBILE_QUERY = '(max-width: 768px)';
 
@@ -100,7 +101,10 @@ export class ChatApp extends LitElement {
     `,
   ];
 
-  #sessions = new SessionController(this, { onExpired: (user) => this.#sessionExpired(user) });
+  #sessions = new SessionController(this, {
+    onExpired: (user) => this.#sessionExpired(user),
+    onSignedOutElsewhere: () => this.#logout({ here: true }),
+  });
   #router = new RouteController(this, {
     onChange: () => {
       if (window.matchMedia(MOBILE_QUERY).matches) this._sidebarOpen = false;
@@ -138,6 +142,7 @@ export class ChatApp extends LitElement {
   #chat = createRef();
   #search = createRef();
   #usage = createRef();
+  #account = createRef();
   #admin = createRef();
 
   constructor() {
@@ -173,7 +178,13 @@ export class ChatApp extends LitElement {
 
   render() {
     return html`
-      ${this.#sessions.session ? this.#renderChat() : this.#renderLogin()}
+      ${
+        this.#sessions.session
+          ? this.#renderChat()
+          : this.#sessions.restoring
+            ? nothing
+            : this.#renderLogin()
+      }
       <toast-stack ${ref(this.#toasts)}></toast-stack>
       <live-announcer ${ref(this.#announcer)}></live-announcer>
     `;
@@ -196,8 +207,9 @@ export class ChatApp extends LitElement {
           ?open=${this._sidebarOpen}
           @new-chat=${this.#newChat}
           @open-search=${this.#openSearch}
-          @logout=${this.#logout}
+          @logout=${() => this.#logout()}
           @open-usage=${() => this.#openDialog(this.#usage)}
+          @open-account=${() => this.#openDialog(this.#account)}
           @open-admin=${() => this.#openDialog(this.#admin)}
           @sidebar-close=${() => (this._sidebarOpen = false)}
         >
@@ -223,6 +235,7 @@ export class ChatApp extends LitElement {
         @open-post=${(event) => this.#router.openPost(event.detail)}
       ></prompt-search>
       <usage-panel ${ref(this.#usage)}></usage-panel>
+      <account-settings ${ref(this.#account)}></account-settings>
       <admin-page ${ref(this.#admin)}></admin-page>
     `;
   }
@@ -247,7 +260,8 @@ export class ChatApp extends LitElement {
       return;
     }
     try {
-      await this.#onLoggedIn(await sessionFromRefreshCookie());
+      // The callback's cookie keeps this browser signed in.
+      await this.#onLoggedIn({ ...(await sessionFromRefreshCookie()), remembered: true });
     } catch {
       this._loginNotice = t('login.sso.sso_failed');
     }
@@ -275,7 +289,8 @@ export class ChatApp extends LitElement {
     this.#leaveChat();
   }
 
-  async #logout() {
+  /** Log out (`here`: another tab did, and this one follows). */
+  async #logout({ here = false } = {}) {
     try {
       await this.#graphql.request(LOGOUT);
     } catch {
@@ -284,7 +299,7 @@ export class ChatApp extends LitElement {
     clearDrafts();
     this._lastUsername = '';
     this._loginNotice = t('login.loggedOut');
-    this.#sessions.end();
+    this.#sessions.end({ everywhere: !here });
     this.#leaveChat();
     this.#router.openNewChat();
   }

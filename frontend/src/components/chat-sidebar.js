@@ -188,6 +188,9 @@ export class ChatSidebar extends LitElement {
             <button type="button" class="quiet" @click=${() => emit(this, 'open-usage')}>
               ${t('usage.open')}
             </button>
+            <button type="button" class="quiet" @click=${() => emit(this, 'open-account')}>
+              ${t('account.open')}
+            </button>
             ${
               this.#session.value?.user.role === 'ADMIN'
                 ? html`<button type="button" class="quiet" @click=${() => emit(this, 'open-admin')}>

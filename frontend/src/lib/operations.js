@@ -17,8 +17,8 @@ export const SERVER_INFO = `query ServerInfo {
   serverInfo { allowSignup maxPromptLength maxInstructionsLength graphiql passwordLogin singleSignOn { name loginUrl } }
 }`;
 
-export const LOGIN = `mutation Login($username: String!, $password: String!) {
-  login(username: $username, password: $password) { token expiresAt user { id username role } }
+export const LOGIN = `mutation Login($username: String!, $password: String!, $remember: Boolean = false) {
+  login(username: $username, password: $password, remember: $remember) { token expiresAt user { id username role } }
 }`;
 
 export const REGISTER = `mutation Register($username: String!, $password: String!) {
@@ -26,6 +26,15 @@ export const REGISTER = `mutation Register($username: String!, $password: String
 }`;
 
 export const LOGOUT = 'mutation Logout { logout }';
+
+export const SESSIONS =
+  'query Sessions { sessions { id createdAt expiresAt userAgent address current remembered } }';
+
+export const END_SESSION = 'mutation EndSession($id: ID!) { endSession(id: $id) }';
+
+export const CHANGE_PASSWORD = `mutation ChangePassword($currentPassword: String!, $newPassword: String!) {
+  changePassword(currentPassword: $currentPassword, newPassword: $newPassword)
+}`;
 
 export const CONVERSATIONS = `query Conversations($first: Int!, $after: String, $search: String) {
   conversations(first: $first, after: $after, search: $search) {
