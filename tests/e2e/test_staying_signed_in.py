@@ -4,7 +4,7 @@ password changed (the other sessions end), the sessions listed and ended."""
 from __future__ import annotations
 
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import Locator, Page, expect
 
 from tests.e2e.conftest import OpenPage
 from tests.e2e.pages import answers, composer, log_in, send
@@ -24,7 +24,7 @@ async def log_in_kept(page: Page, account: Account) -> None:
     await expect(composer(page)).to_be_visible()
 
 
-def login_heading(page: Page):  # type: ignore[no-untyped-def]
+def login_heading(page: Page) -> Locator:
     return page.get_by_role("heading", name="Log in")
 
 
@@ -38,7 +38,9 @@ async def test_a_new_tab_stays_signed_in_when_kept(page: Page, stack: Stack) -> 
     # Page scripts never see the long-lived secret: only a hint and a short-lived token.
     cookies = await page.context.cookies()
     kept = [cookie for cookie in cookies if cookie["name"] == "chat_refresh"]
-    assert kept and kept[0]["httpOnly"] and kept[0]["sameSite"] == "Strict"
+    assert len(kept) == 1
+    assert kept[0]["httpOnly"]
+    assert kept[0]["sameSite"] == "Strict"
     assert "chat_refresh" not in await tab.evaluate("document.cookie")
     assert kept[0]["value"] not in await tab.evaluate("JSON.stringify(localStorage)")
     await tab.close()
