@@ -126,9 +126,11 @@ async def test_the_account_settings_list_the_sessions_and_end_another(
     # This one, the other browser, and the sign-up's own session.
     await expect(sessions).to_have_count(3)
     await expect(sessions.filter(has_text="This device")).to_have_count(1)
-    await sessions.filter(has_text="OtherBrowser/2.0").get_by_role(
-        "button", name="End the session of OtherBrowser/2.0"
-    ).click()
+    await (
+        sessions.filter(has_text="OtherBrowser/2.0")
+        .get_by_role("button", name="End the session of OtherBrowser/2.0")
+        .click()
+    )
     await expect(sessions).to_have_count(2)
     await expect(sessions.filter(has_text="OtherBrowser/2.0")).to_have_count(0)
     await expect(page.get_by_text("Session ended.")).to_be_visible()
