@@ -122,6 +122,7 @@ class GatewayClient:
         max_tokens: int | None = None,
         temperature: float | None = None,
         request_id: str | None = None,
+        continue_final_message: bool = False,
     ) -> AsyncIterator[Delta | Finish]:
         body: dict[str, Any] = {
             "messages": messages,
@@ -134,6 +135,9 @@ class GatewayClient:
             body["max_tokens"] = max_tokens
         if temperature is not None:
             body["temperature"] = temperature
+        if continue_final_message:
+            # The last message is the assistant's unfinished answer: carried on, not answered.
+            body["continue_final_message"] = True
         headers = {"X-Request-ID": request_id} if request_id else {}
         url = f"{self._base_url}/v1/chat/completions"
         try:

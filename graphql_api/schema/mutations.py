@@ -235,6 +235,17 @@ class Mutation:
         return Post.from_record(await answers.stop(info.context.user_id, post_id))
 
     @strawberry.mutation(
+        description='Continue an answer the length limit cut off (finishReason "length"): '
+        "the model carries on from its last word into the same post, in the background; "
+        "follow it with postStream. BAD_USER_INPUT (reason answer_not_cut_off) for any other."
+    )
+    async def continue_post(self, info: Info, post_id: PostRef) -> Post:
+        live = await info.context.services.answers.continue_answer(
+            info.context.user_id, post_id, request_id=info.context.request_id
+        )
+        return Post.from_record(live.snapshot())
+
+    @strawberry.mutation(
         description="Answer a prompt again, in the background: a new version beside it with "
         "replacedPostId set, whose branch becomes current; the earlier one stays reachable "
         "(siblingIds). Follow it with postStream. Also the way to retry a FAILED or "

@@ -217,6 +217,9 @@ class SingleSignOnProvider:
 class ServerInfo:
     allow_signup: bool = strawberry.field(description="Whether `register` works.")
     max_prompt_length: int = strawberry.field(description="The longest prompt, in characters.")
+    max_instructions_length: int = strawberry.field(
+        description="The longest instructions of a conversation, in characters."
+    )
     graphiql: bool = strawberry.field(description="Whether GraphiQL is served at /graphql.")
     password_login: bool = strawberry.field(
         description="Whether `login` and `register` take a password (false: single sign-on only)."

@@ -140,7 +140,7 @@ class LocalBackend(Backend):
     ) -> AsyncIterator[bytes]:
         model = await self._model()
         name = self.config.name or await self.model_name()
-        prompt = self.template.render(request.messages)
+        prompt = self.template.render(request.messages, request.continue_final_message)
         stats.prompt_tokens = len(model.tokenize(prompt.encode(), add_bos=True, special=True))
         options = {
             "max_tokens": request.max_tokens or self.config.default_max_tokens,

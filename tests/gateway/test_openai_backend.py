@@ -251,3 +251,20 @@ def test_the_api_key_reaches_vllm_and_a_wrong_one_is_the_upstreams_401() -> None
             response = httpx.post(gateway.chat_url, json=chat_body())
             assert response.status_code == 401
             assert response.json()["error"]["code"] == "upstream_401"
+
+
+def test_continuing_the_final_message_reaches_vllm_without_a_generation_prompt(
+    gateway: RunningGateway, vllm: VLLMStandin
+) -> None:
+    unfinished = [
+        {"role": "user", "content": "Tell a story"},
+        {"role": "assistant", "content": "Once upon a"},
+    ]
+    response = httpx.post(
+        gateway.chat_url,
+        json={"messages": unfinished, "stream": True, "continue_final_message": True},
+    )
+    assert response.status_code == 200
+    sent = vllm.requests[-1]
+    assert (sent["continue_final_message"], sent["add_generation_prompt"]) == (True, False)
+    assert sent["messages"][-1] == {"role": "assistant", "content": "Once upon a"}

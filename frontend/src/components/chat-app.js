@@ -1,5 +1,5 @@
 import { ContextProvider } from '@lit/context';
-import { css, html, LitElement } from 'lit';
+import { css, html, LitElement, nothing } from 'lit';
 import { createRef, ref } from 'lit/directives/ref.js';
 import { RouteController } from '../controllers/route.js';
 import { SessionController } from '../controllers/session.js';
@@ -13,6 +13,7 @@ import {
   subscriptionsContext,
 } from '../lib/contexts.js';
 import { clearDrafts } from '../lib/drafts.js';
+import { errorText } from '../lib/error-text.js';
 import { asApiError } from '../lib/errors.js';
 import { GraphQLClient } from '../lib/graphql.js';
 import { CONTINUE_SHARED, LOGOUT, SERVER_INFO } from '../lib/operations.js';
@@ -34,6 +35,7 @@ import './toast-stack.js';
 import './admin-page.js';
 import './usage-panel.js';
 import './api-keys-panel.js';
+import './account-settings.js';
 
 const MOBILE_QUERY = '(max-width: 768px)';
 
@@ -101,7 +103,10 @@ export class ChatApp extends LitElement {
     `,
   ];
 
-  #sessions = new SessionController(this, { onExpired: (user) => this.#sessionExpired(user) });
+  #sessions = new SessionController(this, {
+    onExpired: (user) => this.#sessionExpired(user),
+    onSignedOutElsewhere: () => this.#logout({ here: true }),
+  });
   #router = new RouteController(this, {
     onChange: () => {
       if (window.matchMedia(MOBILE_QUERY).matches) this._sidebarOpen = false;
@@ -140,6 +145,7 @@ export class ChatApp extends LitElement {
   #search = createRef();
   #usage = createRef();
   #apiKeys = createRef();
+  #account = createRef();
   #admin = createRef();
 
   constructor() {
@@ -175,7 +181,13 @@ export class ChatApp extends LitElement {
 
   render() {
     return html`
-      ${this.#sessions.session ? this.#renderChat() : this.#renderLogin()}
+      ${
+        this.#sessions.session
+          ? this.#renderChat()
+          : this.#sessions.restoring
+            ? nothing
+            : this.#renderLogin()
+      }
       <toast-stack ${ref(this.#toasts)}></toast-stack>
       <live-announcer ${ref(this.#announcer)}></live-announcer>
     `;
@@ -198,9 +210,10 @@ export class ChatApp extends LitElement {
           ?open=${this._sidebarOpen}
           @new-chat=${this.#newChat}
           @open-search=${this.#openSearch}
-          @logout=${this.#logout}
+          @logout=${() => this.#logout()}
           @open-usage=${() => this.#openDialog(this.#usage)}
           @open-api-keys=${() => this.#openDialog(this.#apiKeys)}
+          @open-account=${() => this.#openDialog(this.#account)}
           @open-admin=${() => this.#openDialog(this.#admin)}
           @sidebar-close=${() => (this._sidebarOpen = false)}
         >
@@ -227,6 +240,7 @@ export class ChatApp extends LitElement {
       ></prompt-search>
       <usage-panel ${ref(this.#usage)}></usage-panel>
       <api-keys-panel ${ref(this.#apiKeys)}></api-keys-panel>
+      <account-settings ${ref(this.#account)}></account-settings>
       <admin-page ${ref(this.#admin)}></admin-page>
     `;
   }
@@ -251,7 +265,8 @@ export class ChatApp extends LitElement {
       return;
     }
     try {
-      await this.#onLoggedIn(await sessionFromRefreshCookie());
+      // The callback's cookie keeps this browser signed in.
+      await this.#onLoggedIn({ ...(await sessionFromRefreshCookie()), remembered: true });
     } catch {
       this._loginNotice = t('login.sso.sso_failed');
     }
@@ -295,7 +310,8 @@ export class ChatApp extends LitElement {
     this.#leaveChat();
   }
 
-  async #logout() {
+  /** Log out (`here`: another tab did, and this one follows). */
+  async #logout({ here = false } = {}) {
     try {
       await this.#graphql.request(LOGOUT);
     } catch {
@@ -304,7 +320,7 @@ export class ChatApp extends LitElement {
     clearDrafts();
     this._lastUsername = '';
     this._loginNotice = t('login.loggedOut');
-    this.#sessions.end();
+    this.#sessions.end({ everywhere: !here });
     this.#leaveChat();
     this.#router.openNewChat();
   }
@@ -324,12 +340,11 @@ export class ChatApp extends LitElement {
   }
 
   #errorMessage(apiError) {
-    if (apiError.code === 'BAD_USER_INPUT') return apiError.message;
     if (apiError.code === 'QUOTA_EXCEEDED' && apiError.extensions?.resetsAt) {
       const { key, params } = quotaErrorText(apiError.extensions);
       return t(key, { ...params, resetsAt: formatDateTime(params.resetsAt) });
     }
-    return t(`error.${apiError.code}`);
+    return errorText(apiError);
   }
 
   #openDialog(dialog) {

@@ -192,6 +192,9 @@ export class ChatSidebar extends LitElement {
             <button type="button" class="quiet" @click=${() => emit(this, 'open-api-keys')}>
               ${t('apiKeys.open')}
             </button>
+            <button type="button" class="quiet" @click=${() => emit(this, 'open-account')}>
+              ${t('account.open')}
+            </button>
             ${
               this.#session.value?.user.role === 'ADMIN'
                 ? html`<button type="button" class="quiet" @click=${() => emit(this, 'open-admin')}>
@@ -219,7 +222,11 @@ export class ChatSidebar extends LitElement {
   }
 
   #onKeyDown = (event) => {
-    if (event.key === 'Escape' && this.open) this.#dismiss();
+    // A key handled once is handled once: Escape that closed a dialog or a rename box
+    // inside the drawer leaves the drawer open.
+    if (event.key !== 'Escape' || !this.open || event.defaultPrevented) return;
+    if (event.composedPath().some((node) => node.localName === 'dialog' && node.open)) return;
+    this.#dismiss();
   };
 
   #dismiss() {

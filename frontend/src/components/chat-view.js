@@ -21,6 +21,7 @@ import {
 } from '../lib/operations.js';
 import { loadOptions, saveOptions } from '../lib/preferences.js';
 import { showsPost } from '../lib/versions.js';
+import { titleFromPrompt } from '../lib/titles.js';
 import { sharedStyles } from '../styles/shared.js';
 import './model-picker.js';
 import './options-panel.js';
@@ -35,12 +36,6 @@ function generationOptions(stored, model = null) {
   if (stored.format) options.format = stored.format;
   if (stored.maxTokens) options.maxTokens = stored.maxTokens;
   return Object.keys(options).length ? options : null;
-}
-
-/** A title for a conversation that starts with `prompt`. */
-function titleFrom(prompt) {
-  const line = prompt.split('\n')[0].trim();
-  return line.length > 60 ? `${line.slice(0, 57)}…` : line;
 }
 
 /**
@@ -332,6 +327,7 @@ export class ChatView extends LitElement {
       .highlightedId=${this._highlightedId}
       @load-more=${this.#loadMore}
       @regenerate=${this.#regenerate}
+      @continue-answer=${this.#continueAnswer}
       @edit-prompt=${this.#editPrompt}
       @switch-version=${this.#switchVersion}
     ></post-list>`;
@@ -419,7 +415,7 @@ export class ChatView extends LitElement {
     if (!pages.conversationId && this._newInstructions && !pages.conversation) {
       // Created now, adopted once the prompt is accepted (see #accepted).
       const { createConversation } = await this.#graphql.value.request(CREATE_CONVERSATION, {
-        title: titleFrom(prompt),
+        title: titleFromPrompt(prompt),
         instructions: this._newInstructions,
         model: this._newModel,
       });
@@ -435,6 +431,12 @@ export class ChatView extends LitElement {
     await this.#answers.regenerate(post, {
       options: generationOptions(this._options ?? {}, model),
     });
+  }
+
+  async #continueAnswer(event) {
+    if (this.#answers.busy) return;
+    this.#postList.value?.followBottom();
+    await this.#answers.continueAnswer(event.detail.post);
   }
 
   async #editPrompt(event) {
@@ -468,7 +470,7 @@ export class ChatView extends LitElement {
     if (!this.#pages.conversation) {
       this.#pages.setConversation({
         id: post.conversationId,
-        title: titleFrom(post.prompt),
+        title: titleFromPrompt(post.prompt),
         instructions: null,
         model: this._newModel ?? post.model ?? null,
       });

@@ -30,6 +30,7 @@ import './version-switcher.js';
  *
  * @fires regenerate - {post, model}: Regenerate (or Retry) was pressed; model is null, or
  *   the one chosen under "Regenerate with…"
+ * @fires continue-answer - {post}: Continue was pressed under an answer the length limit cut off
  * @fires edit-prompt - {post, prompt}: an edited prompt was sent (trimmed, changed or not)
  * @fires switch-version - {post, postId}: the version postId of this post should be shown
  * @fires notice - {message}: the answer was copied (or copying failed)
@@ -55,7 +56,22 @@ export class PostItem extends LitElement {
         scroll-margin: 1rem;
       }
       :host([highlighted]) .prompt {
-        outline: 3px solid var(--accent);
+        outline: 3px solid transparent;
+        animation: search-hit 4s ease-out;
+      }
+      @keyframes search-hit {
+        from,
+        50% {
+          outline-color: var(--accent);
+        }
+        to {
+          outline-color: transparent;
+        }
+      }
+      @media (prefers-reduced-motion: reduce) {
+        :host([highlighted]) .prompt {
+          animation-timing-function: steps(1, end);
+        }
       }
       article {
         display: flex;
@@ -122,9 +138,16 @@ export class PostItem extends LitElement {
         background: var(--danger-soft);
         color: var(--danger);
       }
-      .status.cancelled {
+      .status.cancelled,
+      .status.cut-off {
         background: var(--warning-soft);
         color: var(--warning);
+      }
+      .status.cut-off {
+        flex-wrap: wrap;
+      }
+      .status .continue {
+        margin-inline-start: auto;
       }
       .actions {
         display: flex;
@@ -361,6 +384,23 @@ export class PostItem extends LitElement {
     if (post.status === 'CANCELLED') {
       return html`<p class="status cancelled" role="note">
         ${icons.stopped}<strong>${t('post.stopped')}</strong>
+      </p>`;
+    }
+    if (post.status === 'COMPLETE' && post.finishReason === 'length') {
+      return html`<p class="status cut-off" role="note">
+        ${icons.warning}<span><strong>${t('post.cutOff')}</strong> ${t('post.cutOffHint')}</span>
+        ${
+          post.id
+            ? html`<button
+                type="button"
+                class="continue"
+                ?disabled=${this.busy}
+                @click=${() => emit(this, 'continue-answer', { post: this.post })}
+              >
+                ${t('post.continue')}
+              </button>`
+            : nothing
+        }
       </p>`;
     }
     return nothing;

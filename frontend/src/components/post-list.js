@@ -119,7 +119,7 @@ export class PostList extends LitElement {
             data-id=${post.id}
             .post=${post}
             ?busy=${this.busy}
-            ?highlighted=${post.id === this.highlightedId}
+            ?highlighted=${post.id != null && post.id === this.highlightedId}
           ></post-item>`,
       )}
       ${this.hasLater ? this.#renderMore('later', t('chat.loadLater')) : nothing}
