@@ -57,6 +57,11 @@ export function formatDateTime(iso) {
     : date.toLocaleString(current, { dateStyle: 'medium', timeStyle: 'short' });
 }
 
+/** A month and its year ("November 2026"), for the sidebar's older sections. */
+export function formatMonth(date) {
+  return date.toLocaleDateString(current, { month: 'long', year: 'numeric' });
+}
+
 /** A count in the reader's language ("12,345" or "12.345"). */
 export function formatNumber(value) {
   return typeof value === 'number' ? value.toLocaleString(current) : '';

@@ -11,7 +11,7 @@ const STREAM_EVENT_FIELDS = `
   post { id conversationId prompt status finishReason error model completionTokens latencyMs createdAt replacedPostId }
 `;
 
-const CONVERSATION_FIELDS = 'id title instructions updatedAt model';
+const CONVERSATION_FIELDS = 'id title instructions updatedAt model pinnedAt';
 
 export const SERVER_INFO = `query ServerInfo {
   serverInfo { allowSignup maxPromptLength graphiql passwordLogin singleSignOn { name loginUrl } }
@@ -27,8 +27,8 @@ export const REGISTER = `mutation Register($username: String!, $password: String
 
 export const LOGOUT = 'mutation Logout { logout }';
 
-export const CONVERSATIONS = `query Conversations($first: Int!, $after: String, $search: String) {
-  conversations(first: $first, after: $after, search: $search) {
+export const CONVERSATIONS = `query Conversations($first: Int!, $after: String, $search: String, $pinned: Boolean) {
+  conversations(first: $first, after: $after, search: $search, pinned: $pinned) {
     edges { cursor node { ${CONVERSATION_FIELDS} } }
     pageInfo { hasNextPage endCursor }
   }
@@ -59,6 +59,10 @@ export const CREATE_CONVERSATION = `mutation CreateConversation($title: String, 
 
 export const UPDATE_CONVERSATION = `mutation UpdateConversation($id: ID!, $title: String, $instructions: String, $model: String) {
   updateConversation(id: $id, title: $title, instructions: $instructions, model: $model) { ${CONVERSATION_FIELDS} }
+}`;
+
+export const PIN_CONVERSATION = `mutation PinConversation($id: ID!, $pinned: Boolean!) {
+  pinConversation(id: $id, pinned: $pinned) { ${CONVERSATION_FIELDS} }
 }`;
 
 export const DELETE_CONVERSATION = `mutation DeleteConversation($id: ID!) {
