@@ -76,6 +76,13 @@ export const PROMPTS = `query Prompts($first: Int!, $after: String, $search: Str
   }
 }`;
 
+export const SEARCH_POSTS = `query SearchPosts($text: String!, $first: Int!, $after: String) {
+  searchPosts(text: $text, first: $first, after: $after) {
+    edges { cursor node { matchedIn snippet highlights { start length } post { id conversationId prompt body createdAt } } }
+    pageInfo { hasNextPage endCursor }
+  }
+}`;
+
 export const STOP_GENERATION = `mutation StopGeneration($postId: ID!) {
   stopGeneration(postId: $postId) { id status }
 }`;
