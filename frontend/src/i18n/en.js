@@ -8,6 +8,7 @@ export default {
 
   'chat.emptyBody': 'Ask anything. Enter sends, Shift+Enter adds a line.',
   'chat.emptyTitle': 'How can I help?',
+  'chat.jumpToLatest': 'Jump to latest',
   'chat.loadEarlier': 'Load earlier messages',
   'chat.loadLater': 'Load later messages',
   'chat.loading': 'Loading…',
@@ -98,6 +99,11 @@ export default {
   'post.copied': 'Answer copied to the clipboard.',
   'post.copy': 'Copy',
   'post.edit': 'Edit',
+  'post.details.answerTokens': '{answer} tokens in the answer',
+  'post.details.label': 'Answered {time}; details',
+  'post.details.model': 'Model: {model}',
+  'post.details.seconds': '{seconds} s to answer',
+  'post.details.tokens': '{prompt} tokens in, {answer} out',
   'post.editHint': 'Enter sends it as a new version of this prompt; Escape cancels.',
   'post.editLabel': 'Edit your prompt',
   'post.editPrompt': 'Edit prompt',
@@ -108,6 +114,7 @@ export default {
   'post.retry': 'Retry',
   'post.stopped': 'Stopped before the end.',
   'post.writing': 'Writing…',
+  'post.waiting': 'Waiting for the model…',
   'post.you': 'You',
 
   'search.close': 'Close search',

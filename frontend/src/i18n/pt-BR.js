@@ -8,6 +8,7 @@ export default {
 
   'chat.emptyBody': 'Pergunte o que quiser. Enter envia, Shift+Enter adiciona uma linha.',
   'chat.emptyTitle': 'Como posso ajudar?',
+  'chat.jumpToLatest': 'Ir para o mais recente',
   'chat.loadEarlier': 'Carregar mensagens anteriores',
   'chat.loadLater': 'Carregar mensagens seguintes',
   'chat.loading': 'Carregando…',
@@ -100,6 +101,11 @@ export default {
   'post.copied': 'Resposta copiada para a área de transferência.',
   'post.copy': 'Copiar',
   'post.edit': 'Editar',
+  'post.details.answerTokens': '{answer} tokens na resposta',
+  'post.details.label': 'Respondida em {time}; detalhes',
+  'post.details.model': 'Modelo: {model}',
+  'post.details.seconds': '{seconds} s para responder',
+  'post.details.tokens': '{prompt} tokens de entrada, {answer} de saída',
   'post.editHint': 'Enter envia como nova versão deste prompt; Esc cancela.',
   'post.editLabel': 'Edite seu prompt',
   'post.editPrompt': 'Editar prompt',
@@ -110,6 +116,7 @@ export default {
   'post.retry': 'Tentar de novo',
   'post.stopped': 'Interrompida antes do fim.',
   'post.writing': 'Escrevendo…',
+  'post.waiting': 'Aguardando o modelo…',
   'post.you': 'Você',
 
   'search.close': 'Fechar busca',

@@ -2,13 +2,13 @@
 
 const POST_FIELDS = `
   id conversationId prompt body status finishReason error model
-  completionTokens latencyMs createdAt replacedPostId parentId siblingIds siblingIndex
+  promptTokens completionTokens latencyMs createdAt replacedPostId parentId siblingIds siblingIndex
 `;
 
 // Sent with every streamed delta, so kept to what can change while an answer is written.
 const STREAM_EVENT_FIELDS = `
   delta done
-  post { id conversationId prompt status finishReason error model completionTokens latencyMs createdAt replacedPostId }
+  post { id conversationId prompt status finishReason error model promptTokens completionTokens latencyMs createdAt replacedPostId }
 `;
 
 const CONVERSATION_FIELDS = 'id title instructions updatedAt model pinnedAt';
