@@ -10,6 +10,7 @@ import {
   openConversationContext,
   subscriptionsContext,
 } from '../lib/contexts.js';
+import { copyText } from '../lib/clipboard.js';
 import { ApiError } from '../lib/errors.js';
 import { emit, emitError } from '../lib/events.js';
 import { icons } from '../lib/icons.js';
@@ -206,6 +207,27 @@ export class ChatView extends LitElement {
   /** Put the focus in the prompt box. */
   focusComposer() {
     this.#composer.value?.focus();
+  }
+
+  /** Stop the answer being written, if there is one the server is writing. */
+  stopAnswer() {
+    const live = this.#answers.live;
+    if (live && !live.local) this.#answers.stop();
+  }
+
+  /** Copy the newest answer shown (a keyboard shortcut), saying what happened. */
+  async copyLastAnswer() {
+    const post = this.#pages.posts.findLast((each) => each.body);
+    if (!post) {
+      emit(this, 'notice', { message: t('shortcuts.nothingToCopy') });
+      return;
+    }
+    try {
+      await copyText(post.body);
+      emit(this, 'notice', { message: t('post.copied') });
+    } catch {
+      emit(this, 'notice', { message: t('markdown.copyFailed') });
+    }
   }
 
   /** Take in a change made elsewhere (a rename in the sidebar) to the open conversation. */

@@ -12,7 +12,7 @@ import { answeredAt, detailLines } from '../lib/post-details.js';
 import { modelLabel, otherModels } from '../lib/models.js';
 import { versionAt, versionsOf } from '../lib/versions.js';
 import { sharedStyles } from '../styles/shared.js';
-import './markdown-view.js';
+import { COPIED_MS } from './markdown-view.js';
 import './version-switcher.js';
 
 /** `params` with its numbers written the reader's way ("2,3" in Portuguese). */
@@ -52,6 +52,7 @@ export class PostItem extends LitElement {
     _editText: { state: true },
     _choosingModel: { state: true },
     _compared: { state: true },
+    _copied: { state: true },
   };
 
   static styles = [
@@ -325,6 +326,15 @@ export class PostItem extends LitElement {
         ><span class="prompt-text">${post.prompt}</span>
       </div>
       <div class="prompt-actions">
+        <button
+          type="button"
+          class="quiet icon copy-prompt"
+          aria-label=${this._copied === 'prompt' ? t('markdown.copiedShort') : t('post.copyPrompt')}
+          title=${t('post.copyPrompt')}
+          @click=${this.#copyPrompt}
+        >
+          ${this._copied === 'prompt' ? icons.check : icons.copy}
+        </button>
         ${
           post.createdAt
             ? html`<time datetime=${post.createdAt} title=${formatDateTime(post.createdAt)}
@@ -470,8 +480,10 @@ export class PostItem extends LitElement {
     return html`<div class="actions">
         ${
           post.body
-            ? html`<button type="button" class="quiet" @click=${this.#copy}>
-                ${icons.copy}${t('post.copy')}
+            ? html`<button type="button" class="quiet copy-answer" @click=${this.#copy}>
+                ${this._copied === 'answer' ? icons.check : icons.copy}${
+                  this._copied === 'answer' ? t('markdown.copiedShort') : t('post.copy')
+                }
               </button>`
             : nothing
         }
@@ -604,9 +616,21 @@ export class PostItem extends LitElement {
   }
 
   async #copy() {
+    await this.#copyOut('answer', this.post.body, t('post.copied'));
+  }
+
+  async #copyPrompt() {
+    await this.#copyOut('prompt', this.post.prompt, t('post.promptCopied'));
+  }
+
+  /** Copy `text`; the button says "Copied" for a moment, and a notice says what was. */
+  async #copyOut(which, text, notice) {
     try {
-      await copyText(this.post.body);
-      emitNotice(this, t('post.copied'));
+      await copyText(text);
+      emitNotice(this, notice);
+      this._copied = which;
+      clearTimeout(this._copiedTimer);
+      this._copiedTimer = setTimeout(() => (this._copied = null), COPIED_MS);
     } catch {
       emitNotice(this, t('markdown.copyFailed'));
     }

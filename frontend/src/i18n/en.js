@@ -78,6 +78,7 @@ export default {
   'login.wrong': 'Wrong username or password.',
 
   'markdown.copied': 'Copied to the clipboard.',
+  'markdown.copiedShort': 'Copied',
   'markdown.copyCode': 'Copy code',
   'markdown.copyFailed': 'Could not copy.',
 
@@ -98,6 +99,7 @@ export default {
   'post.assistant': 'Assistant',
   'post.copied': 'Answer copied to the clipboard.',
   'post.copy': 'Copy',
+  'post.copyPrompt': 'Copy prompt',
   'post.edit': 'Edit',
   'post.details.answerTokens': '{answer} tokens in the answer',
   'post.details.label': 'Answered {time}; details',
@@ -109,6 +111,7 @@ export default {
   'post.editPrompt': 'Edit prompt',
   'post.failed': 'Failed.',
   'post.label': 'Message from {time}',
+  'post.promptCopied': 'Prompt copied to the clipboard.',
   'post.regenerate': 'Regenerate',
   'post.regenerateWith': 'Regenerate with…',
   'post.retry': 'Retry',
@@ -163,6 +166,16 @@ export default {
   'shared.openApp': 'Open the chat',
   'shared.signIn': 'Log in to continue this conversation',
   'shared.started': 'Started {time}',
+
+  'shortcuts.close': 'Close the list of shortcuts',
+  'shortcuts.composer': 'Go to the message box',
+  'shortcuts.copy-answer': 'Copy the last answer',
+  'shortcuts.help': 'Show these shortcuts',
+  'shortcuts.new-chat': 'New chat',
+  'shortcuts.nothingToCopy': 'There is no answer to copy yet.',
+  'shortcuts.search': 'Search',
+  'shortcuts.stop': 'Stop the answer',
+  'shortcuts.title': 'Keyboard shortcuts',
 
   'sidebar.close': 'Close conversations',
   'sidebar.collapse': 'Collapse the sidebar',

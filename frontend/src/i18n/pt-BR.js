@@ -80,6 +80,7 @@ export default {
   'login.wrong': 'Usuário ou senha incorretos.',
 
   'markdown.copied': 'Copiado para a área de transferência.',
+  'markdown.copiedShort': 'Copiado',
   'markdown.copyCode': 'Copiar código',
   'markdown.copyFailed': 'Não foi possível copiar.',
 
@@ -100,6 +101,7 @@ export default {
   'post.assistant': 'Assistente',
   'post.copied': 'Resposta copiada para a área de transferência.',
   'post.copy': 'Copiar',
+  'post.copyPrompt': 'Copiar pergunta',
   'post.edit': 'Editar',
   'post.details.answerTokens': '{answer} tokens na resposta',
   'post.details.label': 'Respondida em {time}; detalhes',
@@ -111,6 +113,7 @@ export default {
   'post.editPrompt': 'Editar prompt',
   'post.failed': 'Falhou.',
   'post.label': 'Mensagem de {time}',
+  'post.promptCopied': 'Pergunta copiada para a área de transferência.',
   'post.regenerate': 'Gerar de novo',
   'post.regenerateWith': 'Gerar de novo com…',
   'post.retry': 'Tentar de novo',
@@ -166,6 +169,16 @@ export default {
   'shared.openApp': 'Abrir o chat',
   'shared.signIn': 'Entre para continuar esta conversa',
   'shared.started': 'Iniciada em {time}',
+
+  'shortcuts.close': 'Fechar a lista de atalhos',
+  'shortcuts.composer': 'Ir para a caixa de mensagem',
+  'shortcuts.copy-answer': 'Copiar a última resposta',
+  'shortcuts.help': 'Mostrar estes atalhos',
+  'shortcuts.new-chat': 'Nova conversa',
+  'shortcuts.nothingToCopy': 'Ainda não há resposta para copiar.',
+  'shortcuts.search': 'Buscar',
+  'shortcuts.stop': 'Parar a resposta',
+  'shortcuts.title': 'Atalhos de teclado',
 
   'sidebar.close': 'Fechar conversas',
   'sidebar.collapse': 'Recolher a barra lateral',
