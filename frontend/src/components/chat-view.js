@@ -37,6 +37,16 @@ function generationOptions(stored, model = null) {
   return Object.keys(options).length ? options : null;
 }
 
+// What an empty chat offers to start with (message keys; the text goes in the box).
+const STARTERS = [
+  'chat.starter.explain',
+  'chat.starter.write',
+  'chat.starter.plan',
+  'chat.starter.code',
+];
+const TOUCH = window.matchMedia('(hover: none) and (pointer: coarse)');
+const PAGE_TITLE = document.title;
+
 /** A title for a conversation that starts with `prompt`. */
 function titleFrom(prompt) {
   const line = prompt.split('\n')[0].trim();
@@ -142,10 +152,56 @@ export class ChatView extends LitElement {
         margin: 0 auto;
         padding: 0.5rem 1rem 0.75rem;
       }
-      .loading {
-        padding: 2rem;
-        text-align: center;
-        color: var(--fg-muted);
+      .starters {
+        display: grid;
+        grid-template-columns: repeat(auto-fit, minmax(14rem, 1fr));
+        gap: 0.5rem;
+        margin: 1.5rem 0 0;
+        padding: 0;
+        list-style: none;
+      }
+      .starters button {
+        width: 100%;
+        height: 100%;
+        text-align: left;
+        color: var(--fg);
+        padding: 0.6rem 0.8rem;
+      }
+      .skeleton {
+        max-width: 48rem;
+        margin: 0 auto;
+        padding: 1.25rem 1rem;
+        display: flex;
+        flex-direction: column;
+        gap: 0.75rem;
+      }
+      .bone {
+        height: 1rem;
+        border-radius: 6px;
+        background: linear-gradient(90deg, var(--bg-soft), var(--border), var(--bg-soft));
+        background-size: 200% 100%;
+        animation: shimmer 1.2s linear infinite;
+      }
+      .bone.prompt {
+        align-self: flex-end;
+        width: 40%;
+        height: 2.25rem;
+      }
+      .bone.short {
+        width: 60%;
+      }
+      .bone.gap {
+        margin-bottom: 1rem;
+      }
+      @keyframes shimmer {
+        to {
+          background-position: -200% 0;
+        }
+      }
+      @media (prefers-reduced-motion: reduce) {
+        .bone {
+          animation: none;
+        }
       }
       @media (max-width: 768px) {
         .menu-button {
@@ -237,6 +293,12 @@ export class ChatView extends LitElement {
     }
   }
 
+  updated() {
+    // The tab says which conversation it shows.
+    const title = this.#pages.conversation?.title;
+    document.title = title ? `${title} · ${PAGE_TITLE}` : PAGE_TITLE;
+  }
+
   render() {
     const conversation = this.#pages.conversation;
     const live = this.#answers.live;
@@ -322,8 +384,17 @@ export class ChatView extends LitElement {
   #renderPosts() {
     const pages = this.#pages;
     if (pages.loading) {
-      return html`<div class="placeholder">
-        <p class="loading" role="status">${t('chat.loading')}</p>
+      return html`<div class="placeholder" aria-busy="true">
+        <p class="visually-hidden" role="status">${t('chat.loading')}</p>
+        <div class="skeleton" aria-hidden="true">
+          <div class="bone prompt"></div>
+          <div class="bone"></div>
+          <div class="bone short gap"></div>
+          <div class="bone prompt"></div>
+          <div class="bone"></div>
+          <div class="bone"></div>
+          <div class="bone short"></div>
+        </div>
       </div>`;
     }
     if (pages.notFound) {
@@ -338,7 +409,17 @@ export class ChatView extends LitElement {
       return html`<div class="placeholder">
         <div class="empty">
           <h2>${t('chat.emptyTitle')}</h2>
-          <p>${t('chat.emptyBody')}</p>
+          <p>${TOUCH.matches ? t('chat.emptyBodyTouch') : t('chat.emptyBody')}</p>
+          <ul class="starters" aria-label=${t('chat.starters')}>
+            ${STARTERS.map(
+              (key) =>
+                html`<li>
+                  <button type="button" @click=${() => this.#composer.value?.setText(t(key))}>
+                    ${t(key)}
+                  </button>
+                </li>`,
+            )}
+          </ul>
         </div>
       </div>`;
     }

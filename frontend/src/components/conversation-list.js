@@ -155,6 +155,18 @@ export class ConversationList extends LitElement {
         color: var(--fg-muted);
         font-size: 0.9rem;
       }
+      .skeleton {
+        display: flex;
+        flex-direction: column;
+        gap: 1.1rem;
+        padding: 0.9rem 0.6rem;
+      }
+      .bone {
+        height: 0.85rem;
+        border-radius: 6px;
+        background: var(--border);
+        opacity: 0.6;
+      }
       .more {
         width: 100%;
         margin-top: 0.25rem;
@@ -351,7 +363,10 @@ export class ConversationList extends LitElement {
 
   #renderFooter() {
     if (this._loading && this._items.length === 0 && this._pinned.length === 0) {
-      return html`<p class="status" role="status">${t('sidebar.loading')}</p>`;
+      return html`<p class="visually-hidden" role="status">${t('sidebar.loading')}</p>
+        <div class="skeleton" aria-hidden="true">
+          ${[70, 55, 80, 60, 45].map((width) => html`<div class="bone" style="width: ${width}%"></div>`)}
+        </div>`;
     }
     if (this._items.length === 0 && this._pinned.length === 0) {
       return html`<p class="status">

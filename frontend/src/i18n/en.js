@@ -7,6 +7,7 @@ export default {
   'announce.FAILED': 'Answer failed.',
 
   'chat.emptyBody': 'Ask anything. Enter sends, Shift+Enter adds a line.',
+  'chat.emptyBodyTouch': 'Ask anything. Send sends; Enter adds a line.',
   'chat.emptyTitle': 'How can I help?',
   'chat.jumpToLatest': 'Jump to latest',
   'chat.loadEarlier': 'Load earlier messages',
@@ -18,6 +19,12 @@ export default {
   'chat.options': 'Options',
   'chat.optionsHint': 'instructions, language, format and length',
   'chat.startNew': 'Start a new chat',
+
+  'chat.starter.code': 'Explain what this code does, step by step: ',
+  'chat.starter.explain': 'Explain like I am new to it: how does the internet work?',
+  'chat.starter.plan': 'Help me plan a three-day trip to Lisbon.',
+  'chat.starter.write': 'Write a short, friendly email declining an invitation.',
+  'chat.starters': 'Ideas to start with',
 
   'composer.hint': 'Enter to send, Shift+Enter for a new line.',
   'composer.hintStreaming': 'The answer is being written. Stop it to send another prompt.',

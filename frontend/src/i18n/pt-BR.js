@@ -7,6 +7,7 @@ export default {
   'announce.FAILED': 'A resposta falhou.',
 
   'chat.emptyBody': 'Pergunte o que quiser. Enter envia, Shift+Enter adiciona uma linha.',
+  'chat.emptyBodyTouch': 'Pergunte qualquer coisa. Enviar envia; Enter adiciona uma linha.',
   'chat.emptyTitle': 'Como posso ajudar?',
   'chat.jumpToLatest': 'Ir para o mais recente',
   'chat.loadEarlier': 'Carregar mensagens anteriores',
@@ -18,6 +19,12 @@ export default {
   'chat.options': 'Opções',
   'chat.optionsHint': 'instruções, idioma, formato e tamanho',
   'chat.startNew': 'Começar uma nova conversa',
+
+  'chat.starter.code': 'Explique o que este código faz, passo a passo: ',
+  'chat.starter.explain': 'Explique como se eu fosse iniciante: como a internet funciona?',
+  'chat.starter.plan': 'Ajude-me a planejar uma viagem de três dias a Lisboa.',
+  'chat.starter.write': 'Escreva um e-mail curto e simpático recusando um convite.',
+  'chat.starters': 'Ideias para começar',
 
   'composer.hint': 'Enter envia, Shift+Enter para nova linha.',
   'composer.hintStreaming':
