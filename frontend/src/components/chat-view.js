@@ -23,6 +23,7 @@ import {
 import { loadOptions, saveOptions } from '../lib/preferences.js';
 import { sharedStyles } from '../styles/shared.js';
 import './model-picker.js';
+import './confirm-dialog.js';
 import './options-panel.js';
 import './post-list.js';
 import './prompt-composer.js';
@@ -34,6 +35,7 @@ function generationOptions(stored, model = null) {
   if (stored.language) options.language = stored.language;
   if (stored.format) options.format = stored.format;
   if (stored.maxTokens) options.maxTokens = stored.maxTokens;
+  if (typeof stored.temperature === 'number') options.temperature = stored.temperature;
   return Object.keys(options).length ? options : null;
 }
 
@@ -85,6 +87,7 @@ export class ChatView extends LitElement {
     _newModel: { state: true },
     _switching: { state: true },
     _shareOpen: { state: true },
+    _confirmDiscard: { state: true },
   };
 
   static styles = [
@@ -125,7 +128,17 @@ export class ChatView extends LitElement {
         display: none;
       }
       .options {
+        position: relative;
         padding: 0.75rem 1rem 0;
+      }
+      .options .close-options {
+        position: absolute;
+        top: 1rem;
+        right: 1.25rem;
+        z-index: 1;
+      }
+      .options-backdrop {
+        display: none;
       }
       post-list,
       .placeholder {
@@ -217,6 +230,30 @@ export class ChatView extends LitElement {
           padding-left: 0.6rem;
           padding-right: 0.6rem;
         }
+        /* On a phone the options are a sheet over the chat, not a block that pushes it away. */
+        .options {
+          position: fixed;
+          inset: auto 0 0 0;
+          z-index: 8;
+          max-height: 80vh;
+          overflow-y: auto;
+          padding: 0.5rem 0.5rem calc(0.5rem + env(safe-area-inset-bottom));
+          background: var(--bg);
+          border-radius: var(--radius) var(--radius) 0 0;
+          box-shadow: 0 -4px 24px rgb(0 0 0 / 30%);
+        }
+        .options .close-options {
+          top: 0.75rem;
+          right: 0.75rem;
+        }
+        .options-backdrop {
+          display: block;
+          position: fixed;
+          inset: 0;
+          z-index: 7;
+          background: rgb(0 0 0 / 40%);
+        }
+      }
       }
     `,
   ];
@@ -326,10 +363,10 @@ export class ChatView extends LitElement {
         }
         <button
           type="button"
-          class="quiet"
+          class="quiet options-toggle"
           aria-expanded=${this._optionsOpen ? 'true' : 'false'}
           aria-controls="options"
-          @click=${() => (this._optionsOpen = !this._optionsOpen)}
+          @click=${() => (this._optionsOpen ? this.#closeOptions() : this.#openOptions())}
         >
           ${icons.sliders}<span class="label">${t('chat.options')}</span>
           <span class="visually-hidden">${t('chat.optionsHint')}</span>
@@ -355,17 +392,39 @@ export class ChatView extends LitElement {
       ></share-dialog>
       ${
         this._optionsOpen
-          ? html`<section id="options" class="options" aria-label=${t('chat.options')}>
-              <options-panel
-                .instructions=${conversation ? (conversation.instructions ?? '') : this._newInstructions}
-                .options=${this._options}
-                ?saving=${this._savingInstructions}
-                @instructions-save=${this.#saveInstructions}
-                @options-change=${this.#changeOptions}
-              ></options-panel>
-            </section>`
+          ? html`<div class="options-backdrop" @click=${this.#closeOptions}></div>
+              <section
+                id="options"
+                class="options"
+                aria-label=${t('chat.options')}
+                @keydown=${this.#onOptionsKeyDown}
+              >
+                <button
+                  type="button"
+                  class="quiet icon close-options"
+                  aria-label=${t('chat.closeOptions')}
+                  title=${t('chat.closeOptions')}
+                  @click=${this.#closeOptions}
+                >
+                  ${icons.close}
+                </button>
+                <options-panel
+                  .instructions=${conversation ? (conversation.instructions ?? '') : this._newInstructions}
+                  .options=${this._options}
+                  ?saving=${this._savingInstructions}
+                  @instructions-save=${this.#saveInstructions}
+                  @options-change=${this.#changeOptions}
+                ></options-panel>
+              </section>`
           : nothing
       }
+      <confirm-dialog
+        .open=${this._confirmDiscard}
+        .message=${t('chat.discardInstructions')}
+        .confirmLabel=${t('chat.discard')}
+        @confirm=${() => this.#closeOptions({ discard: true })}
+        @cancel=${() => (this._confirmDiscard = false)}
+      ></confirm-dialog>
       ${this.#renderPosts()}
       <div class="composer">
         <prompt-composer
@@ -580,6 +639,33 @@ export class ChatView extends LitElement {
   }
 
   // Models and options ----------------------------------------------------------------------
+
+  async #openOptions() {
+    this._optionsOpen = true;
+    await this.updateComplete;
+    this.renderRoot.querySelector('options-panel')?.renderRoot?.querySelector('textarea')?.focus();
+  }
+
+  /** Close the options (asking first when the instructions have unsaved text); the focus
+   * goes back to the Options button. */
+  async #closeOptions({ discard = false } = {}) {
+    this._confirmDiscard = false;
+    const panel = this.renderRoot.querySelector('options-panel');
+    if (!discard && panel?.dirty) {
+      this._confirmDiscard = true;
+      return;
+    }
+    this._optionsOpen = false;
+    await this.updateComplete;
+    this.renderRoot.querySelector('.options-toggle')?.focus();
+  }
+
+  #onOptionsKeyDown(event) {
+    if (event.key !== 'Escape' || event.defaultPrevented) return;
+    event.preventDefault();
+    event.stopPropagation();
+    this.#closeOptions();
+  }
 
   async #loadModels() {
     try {

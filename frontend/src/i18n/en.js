@@ -6,6 +6,9 @@ export default {
   'announce.CANCELLED': 'Answer stopped.',
   'announce.FAILED': 'Answer failed.',
 
+  'chat.closeOptions': 'Close the options',
+  'chat.discard': 'Discard',
+  'chat.discardInstructions': 'Discard the instructions you have not saved?',
   'chat.emptyBody': 'Ask anything. Enter sends, Shift+Enter adds a line.',
   'chat.emptyBodyTouch': 'Ask anything. Send sends; Enter adds a line.',
   'chat.emptyTitle': 'How can I help?',
@@ -100,8 +103,12 @@ export default {
   'options.instructionsPlaceholder': 'e.g. Answer as a patient teacher.',
   'options.language': 'Answer language',
   'options.length': 'Length',
+  'options.temperature': 'Temperature',
+  'options.temperatureNote': '0 is steady, 2 is inventive; empty is the model’s own.',
   'options.saveInstructions': 'Save instructions',
   'options.saved': 'Instructions saved.',
+
+  'graphiql.back': 'Back to the chat',
 
   'post.assistant': 'Assistant',
   'post.copied': 'Answer copied to the clipboard.',

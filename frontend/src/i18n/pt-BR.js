@@ -6,6 +6,9 @@ export default {
   'announce.CANCELLED': 'Resposta interrompida.',
   'announce.FAILED': 'A resposta falhou.',
 
+  'chat.closeOptions': 'Fechar as opções',
+  'chat.discard': 'Descartar',
+  'chat.discardInstructions': 'Descartar as instruções que você não salvou?',
   'chat.emptyBody': 'Pergunte o que quiser. Enter envia, Shift+Enter adiciona uma linha.',
   'chat.emptyBodyTouch': 'Pergunte qualquer coisa. Enviar envia; Enter adiciona uma linha.',
   'chat.emptyTitle': 'Como posso ajudar?',
@@ -102,8 +105,12 @@ export default {
   'options.instructionsPlaceholder': 'ex.: Responda como um professor paciente.',
   'options.language': 'Idioma da resposta',
   'options.length': 'Tamanho',
+  'options.temperature': 'Temperatura',
+  'options.temperatureNote': '0 é estável, 2 é criativo; vazio usa o padrão do modelo.',
   'options.saveInstructions': 'Salvar instruções',
   'options.saved': 'Instruções salvas.',
+
+  'graphiql.back': 'Voltar para o chat',
 
   'post.assistant': 'Assistente',
   'post.copied': 'Resposta copiada para a área de transferência.',
