@@ -15,6 +15,7 @@ import { ApiError } from '../lib/errors.js';
 import { emit, emitError } from '../lib/events.js';
 import { icons } from '../lib/icons.js';
 import {
+  CONVERSATION,
   CREATE_CONVERSATION,
   MODELS,
   SELECT_BRANCH,
@@ -48,6 +49,8 @@ const STARTERS = [
 ];
 const TOUCH = window.matchMedia('(hover: none) and (pointer: coarse)');
 const PAGE_TITLE = document.title;
+// When to look again for the title the server has the model write after a first answer.
+const TITLE_CHECKS_MS = [1500, 5000];
 
 /** A title for a conversation that starts with `prompt`. */
 function titleFrom(prompt) {
@@ -635,6 +638,32 @@ export class ChatView extends LitElement {
     if (this.#pages.conversation) {
       this.#pages.updateConversation({ updatedAt: new Date().toISOString() });
       emit(this, 'conversation-changed', { conversation: this.#pages.conversation });
+    }
+    const first = !post.parentId && this.#pages.posts.length <= 1;
+    if (post.status === 'COMPLETE' && first && post.conversationId) {
+      this.#watchForTitle(post.conversationId);
+    }
+  }
+
+  /** After a first answer the server asks the model for a title, in the background: show
+   * it in the header and the sidebar once it is there. */
+  #watchForTitle(conversationId) {
+    for (const delay of TITLE_CHECKS_MS) {
+      setTimeout(async () => {
+        const shown = this.#pages.conversation;
+        if (shown?.id !== conversationId) return;
+        try {
+          const { conversation } = await this.#graphql.value.request(CONVERSATION, {
+            id: conversationId,
+          });
+          if (!conversation || conversation.title === this.#pages.conversation?.title) return;
+          if (this.#pages.conversation?.id !== conversationId) return;
+          this.#pages.updateConversation({ title: conversation.title });
+          emit(this, 'conversation-changed', { conversation: this.#pages.conversation });
+        } catch {
+          // The title written from the prompt stays; nothing was lost.
+        }
+      }, delay);
     }
   }
 

@@ -44,6 +44,10 @@ export const POSTS_BEFORE = `query PostsBefore($id: ID!, $last: Int!, $before: S
   }
 }`;
 
+export const CONVERSATION = `query Conversation($id: ID!) {
+  conversation(id: $id) { ${CONVERSATION_FIELDS} }
+}`;
+
 export const POSTS_AFTER = `query PostsAfter($id: ID!, $first: Int!, $after: String) {
   conversation(id: $id) {
     posts(first: $first, after: $after) {
