@@ -48,11 +48,11 @@ async def test_search_earlier_prompts_opens_the_conversation_at_that_post(
     await stack.send_prompt(account, "Something unrelated about pears")
     await log_in(page, account)
 
-    await page.get_by_role("button", name="Search earlier prompts").click()
-    search = page.get_by_role("searchbox", name="Search your earlier prompts")
+    await page.get_by_role("button", name="Search titles, prompts and answers").click()
+    search = page.get_by_role("searchbox", name="Search titles, prompts and answers")
     await expect(search).to_be_focused()
     await search.fill("number 05")
-    results = page.get_by_role("list", name="Prompts found").get_by_role("button")
+    results = page.get_by_role("list", name="Messages found").get_by_role("button")
     await expect(results).to_have_count(1)
     await results.first.click()
 

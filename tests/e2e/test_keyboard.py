@@ -75,11 +75,11 @@ async def test_keyboard_only_main_flow(page: Page, stack: Stack, model: VLLMStan
     await expect(answers(page).last).to_have_text("Echo: A second chat")
     await expect(sidebar_links(page)).to_have_count(2)
 
-    await tab_to(page, "Search earlier prompts", backwards=True)
+    await tab_to(page, "Search titles, prompts and answers", backwards=True)
     await page.keyboard.press("Enter")
     await page.keyboard.type("keyboard")
     await expect(
-        page.get_by_role("list", name="Prompts found").get_by_role("button")
+        page.get_by_role("list", name="Messages found").get_by_role("button")
     ).not_to_have_count(0)
     await tab_to(page, "Close search", backwards=False)
     await tab_to(page, "Hello from the keyboard", backwards=False)

@@ -28,6 +28,7 @@ import './chat-sidebar.js';
 import './chat-view.js';
 import './connection-banner.js';
 import './conversation-list.js';
+import './keyboard-shortcuts.js';
 import './live-announcer.js';
 import './login-view.js';
 import './prompt-search.js';
@@ -238,6 +239,7 @@ export class ChatApp extends LitElement {
         ${ref(this.#search)}
         @open-post=${(event) => this.#router.openPost(event.detail)}
       ></prompt-search>
+      <keyboard-shortcuts @shortcut=${this.#onShortcut}></keyboard-shortcuts>
       <usage-panel ${ref(this.#usage)}></usage-panel>
       <api-keys-panel ${ref(this.#apiKeys)}></api-keys-panel>
       <account-settings ${ref(this.#account)}></account-settings>
@@ -366,6 +368,18 @@ export class ChatApp extends LitElement {
   #openSearch() {
     this._sidebarOpen = false;
     this.#search.value?.show();
+  }
+
+  #onShortcut(event) {
+    const chat = this.#chat.value;
+    const actions = {
+      'new-chat': () => this.#newChat(),
+      search: () => this.#openSearch(),
+      composer: () => chat?.focusComposer(),
+      stop: () => chat?.stopAnswer(),
+      'copy-answer': () => chat?.copyLastAnswer(),
+    };
+    actions[event.detail.action]?.();
   }
 
   #onConversationCreated(event) {

@@ -11,8 +11,10 @@ import './settings-menu.js';
 
 /**
  * The sidebar: new chat, prompt search, the conversations, settings, the user and logout.
- * On a phone it is a drawer over the chat, shown while `open`; Escape or a tap beside it
- * closes it and gives the focus back to where it was when it opened.
+ * On a phone it is a drawer over the chat, shown while `open`, with a close button; Escape or
+ * a tap beside it closes it too and gives the focus back to where it was when it opened. On a
+ * desktop it can be collapsed to a narrow rail (new chat, search, expand), remembered across
+ * visits.
  *
  *   <chat-sidebar ?open=${open}><conversation-list></conversation-list></chat-sidebar>
  *
@@ -25,9 +27,12 @@ import './settings-menu.js';
  * @fires open-admin - {}: the Admin button (shown to admins only) was pressed
  * @fires sidebar-close - {}: the reader dismissed the drawer (Escape, or a tap beside it)
  */
+const COLLAPSED_KEY = 'chat.sidebarCollapsed';
+
 export class ChatSidebar extends LitElement {
   static properties = {
     open: { type: Boolean, reflect: true },
+    collapsed: { type: Boolean, reflect: true },
   };
 
   static styles = [
@@ -94,8 +99,31 @@ export class ChatSidebar extends LitElement {
       .developer a {
         color: var(--fg-muted);
       }
-      .backdrop {
+      .backdrop,
+      .rail,
+      .top .close-drawer {
         display: none;
+      }
+      @media (min-width: 769px) {
+        :host([collapsed]) nav {
+          width: 3.5rem;
+        }
+        :host([collapsed]) .full {
+          display: none;
+        }
+        :host([collapsed]) .rail {
+          display: flex;
+          flex-direction: column;
+          align-items: center;
+          gap: 0.4rem;
+          padding: 0.75rem 0;
+        }
+      }
+      .full {
+        display: flex;
+        flex-direction: column;
+        flex: 1;
+        min-height: 0;
       }
       @media (max-width: 768px) {
         nav {
@@ -117,6 +145,12 @@ export class ChatSidebar extends LitElement {
             transform 0.2s ease,
             visibility 0s;
           box-shadow: 0 0 24px rgb(0 0 0 / 30%);
+        }
+        .top .collapse {
+          display: none;
+        }
+        .top .close-drawer {
+          display: inline-flex;
         }
         :host([open]) .backdrop {
           display: block;
@@ -141,6 +175,7 @@ export class ChatSidebar extends LitElement {
   constructor() {
     super();
     this.open = false;
+    this.collapsed = localStorage.getItem(COLLAPSED_KEY) === 'true';
     new I18nController(this);
   }
 
@@ -167,13 +202,29 @@ export class ChatSidebar extends LitElement {
     return html`
       <div class="backdrop" @click=${this.#dismiss}></div>
       <nav aria-label=${t('sidebar.label')}>
-        <div class="top">
-          <button type="button" class="new-chat primary" @click=${() => emit(this, 'new-chat')}>
-            ${icons.plus}${t('sidebar.newChat')}
+        <div class="rail">
+          <button
+            type="button"
+            class="icon quiet expand"
+            aria-label=${t('sidebar.expand')}
+            title=${t('sidebar.expand')}
+            aria-expanded="false"
+            @click=${() => this.#setCollapsed(false)}
+          >
+            ${icons.sidebar}
           </button>
           <button
             type="button"
-            class="icon"
+            class="icon primary"
+            aria-label=${t('sidebar.newChat')}
+            title=${t('sidebar.newChat')}
+            @click=${() => emit(this, 'new-chat')}
+          >
+            ${icons.plus}
+          </button>
+          <button
+            type="button"
+            class="icon quiet"
             aria-label=${t('sidebar.searchPrompts')}
             title=${t('sidebar.searchPrompts')}
             @click=${() => emit(this, 'open-search')}
@@ -181,44 +232,90 @@ export class ChatSidebar extends LitElement {
             ${icons.search}
           </button>
         </div>
-        <slot></slot>
-        <div class="bottom">
-          <settings-menu></settings-menu>
-          <data-transfer></data-transfer>
-          <div class="account">
-            <button type="button" class="quiet" @click=${() => emit(this, 'open-usage')}>
-              ${t('usage.open')}
+        <div class="full">
+          <div class="top">
+            <button
+              type="button"
+              class="icon quiet collapse"
+              aria-label=${t('sidebar.collapse')}
+              title=${t('sidebar.collapse')}
+              aria-expanded="true"
+              @click=${() => this.#setCollapsed(true)}
+            >
+              ${icons.sidebar}
             </button>
-            <button type="button" class="quiet" @click=${() => emit(this, 'open-api-keys')}>
-              ${t('apiKeys.open')}
+            <button type="button" class="new-chat primary" @click=${() => emit(this, 'new-chat')}>
+              ${icons.plus}${t('sidebar.newChat')}
             </button>
-            <button type="button" class="quiet" @click=${() => emit(this, 'open-account')}>
-              ${t('account.open')}
+            <button
+              type="button"
+              class="icon"
+              aria-label=${t('sidebar.searchPrompts')}
+              title=${t('sidebar.searchPrompts')}
+              @click=${() => emit(this, 'open-search')}
+            >
+              ${icons.search}
             </button>
+            <button
+              type="button"
+              class="icon quiet close-drawer"
+              aria-label=${t('sidebar.close')}
+              title=${t('sidebar.close')}
+              @click=${this.#dismiss}
+            >
+              ${icons.close}
+            </button>
+          </div>
+          <slot></slot>
+          <div class="bottom">
+            <settings-menu></settings-menu>
+            <data-transfer></data-transfer>
+            <div class="account">
+              <button type="button" class="quiet" @click=${() => emit(this, 'open-usage')}>
+                ${t('usage.open')}
+              </button>
+              <button type="button" class="quiet" @click=${() => emit(this, 'open-account')}>
+                ${t('account.open')}
+              </button>
+              <button type="button" class="quiet" @click=${() => emit(this, 'open-api-keys')}>
+                ${t('apiKeys.open')}
+              </button>
+              ${
+                this.#session.value?.user.role === 'ADMIN'
+                  ? html`<button
+                      type="button"
+                      class="quiet"
+                      @click=${() => emit(this, 'open-admin')}
+                    >
+                      ${t('admin.open')}
+                    </button>`
+                  : ''
+              }
+            </div>
+            <div class="user">
+              <span title=${username}>${username}</span>
+              <button type="button" class="quiet" @click=${() => emit(this, 'logout')}>
+                ${icons.logout}${t('sidebar.logout')}
+              </button>
+            </div>
             ${
-              this.#session.value?.user.role === 'ADMIN'
-                ? html`<button type="button" class="quiet" @click=${() => emit(this, 'open-admin')}>
-                    ${t('admin.open')}
-                  </button>`
+              this.#serverInfo.value?.graphiql
+                ? html`<div class="developer">
+                    <a href="/graphql">${t('sidebar.apiExplorer')}</a>
+                  </div>`
                 : ''
             }
           </div>
-          <div class="user">
-            <span title=${username}>${username}</span>
-            <button type="button" class="quiet" @click=${() => emit(this, 'logout')}>
-              ${icons.logout}${t('sidebar.logout')}
-            </button>
-          </div>
-          ${
-            this.#serverInfo.value?.graphiql
-              ? html`<div class="developer">
-                  <a href="/graphql">${t('sidebar.apiExplorer')}</a>
-                </div>`
-              : ''
-          }
         </div>
       </nav>
     `;
+  }
+
+  async #setCollapsed(collapsed) {
+    this.collapsed = collapsed;
+    localStorage.setItem(COLLAPSED_KEY, String(collapsed));
+    await this.updateComplete;
+    this.renderRoot.querySelector(collapsed ? '.expand' : '.collapse')?.focus();
   }
 
   #onKeyDown = (event) => {

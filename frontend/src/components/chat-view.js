@@ -10,10 +10,12 @@ import {
   openConversationContext,
   subscriptionsContext,
 } from '../lib/contexts.js';
+import { copyText } from '../lib/clipboard.js';
 import { ApiError } from '../lib/errors.js';
 import { emit, emitError } from '../lib/events.js';
 import { icons } from '../lib/icons.js';
 import {
+  CONVERSATION,
   CREATE_CONVERSATION,
   MODELS,
   SELECT_BRANCH,
@@ -24,6 +26,7 @@ import { showsPost } from '../lib/versions.js';
 import { titleFromPrompt } from '../lib/titles.js';
 import { sharedStyles } from '../styles/shared.js';
 import './model-picker.js';
+import './confirm-dialog.js';
 import './options-panel.js';
 import './post-list.js';
 import './prompt-composer.js';
@@ -35,8 +38,21 @@ function generationOptions(stored, model = null) {
   if (stored.language) options.language = stored.language;
   if (stored.format) options.format = stored.format;
   if (stored.maxTokens) options.maxTokens = stored.maxTokens;
+  if (typeof stored.temperature === 'number') options.temperature = stored.temperature;
   return Object.keys(options).length ? options : null;
 }
+
+// What an empty chat offers to start with (message keys; the text goes in the box).
+const STARTERS = [
+  'chat.starter.explain',
+  'chat.starter.write',
+  'chat.starter.plan',
+  'chat.starter.code',
+];
+const TOUCH = window.matchMedia('(hover: none) and (pointer: coarse)');
+const PAGE_TITLE = document.title;
+// When to look again for the title the server has the model write after a first answer.
+const TITLE_CHECKS_MS = [1500, 5000];
 
 /**
  * The conversation the URL opens (from `openConversationContext`): its posts, loaded page
@@ -70,6 +86,7 @@ export class ChatView extends LitElement {
     _newModel: { state: true },
     _switching: { state: true },
     _shareOpen: { state: true },
+    _confirmDiscard: { state: true },
   };
 
   static styles = [
@@ -110,7 +127,17 @@ export class ChatView extends LitElement {
         display: none;
       }
       .options {
+        position: relative;
         padding: 0.75rem 1rem 0;
+      }
+      .options .close-options {
+        position: absolute;
+        top: 1rem;
+        right: 1.25rem;
+        z-index: 1;
+      }
+      .options-backdrop {
+        display: none;
       }
       post-list,
       .placeholder {
@@ -137,10 +164,56 @@ export class ChatView extends LitElement {
         margin: 0 auto;
         padding: 0.5rem 1rem 0.75rem;
       }
-      .loading {
-        padding: 2rem;
-        text-align: center;
-        color: var(--fg-muted);
+      .starters {
+        display: grid;
+        grid-template-columns: repeat(auto-fit, minmax(14rem, 1fr));
+        gap: 0.5rem;
+        margin: 1.5rem 0 0;
+        padding: 0;
+        list-style: none;
+      }
+      .starters button {
+        width: 100%;
+        height: 100%;
+        text-align: left;
+        color: var(--fg);
+        padding: 0.6rem 0.8rem;
+      }
+      .skeleton {
+        max-width: 48rem;
+        margin: 0 auto;
+        padding: 1.25rem 1rem;
+        display: flex;
+        flex-direction: column;
+        gap: 0.75rem;
+      }
+      .bone {
+        height: 1rem;
+        border-radius: 6px;
+        background: linear-gradient(90deg, var(--bg-soft), var(--border), var(--bg-soft));
+        background-size: 200% 100%;
+        animation: shimmer 1.2s linear infinite;
+      }
+      .bone.prompt {
+        align-self: flex-end;
+        width: 40%;
+        height: 2.25rem;
+      }
+      .bone.short {
+        width: 60%;
+      }
+      .bone.gap {
+        margin-bottom: 1rem;
+      }
+      @keyframes shimmer {
+        to {
+          background-position: -200% 0;
+        }
+      }
+      @media (prefers-reduced-motion: reduce) {
+        .bone {
+          animation: none;
+        }
       }
       @media (max-width: 768px) {
         .menu-button {
@@ -156,6 +229,30 @@ export class ChatView extends LitElement {
           padding-left: 0.6rem;
           padding-right: 0.6rem;
         }
+        /* On a phone the options are a sheet over the chat, not a block that pushes it away. */
+        .options {
+          position: fixed;
+          inset: auto 0 0 0;
+          z-index: 8;
+          max-height: 80vh;
+          overflow-y: auto;
+          padding: 0.5rem 0.5rem calc(0.5rem + env(safe-area-inset-bottom));
+          background: var(--bg);
+          border-radius: var(--radius) var(--radius) 0 0;
+          box-shadow: 0 -4px 24px rgb(0 0 0 / 30%);
+        }
+        .options .close-options {
+          top: 0.75rem;
+          right: 0.75rem;
+        }
+        .options-backdrop {
+          display: block;
+          position: fixed;
+          inset: 0;
+          z-index: 7;
+          background: rgb(0 0 0 / 40%);
+        }
+      }
       }
     `,
   ];
@@ -205,11 +302,38 @@ export class ChatView extends LitElement {
     this.#composer.value?.focus();
   }
 
+  /** Stop the answer being written, if there is one the server is writing. */
+  stopAnswer() {
+    const live = this.#answers.live;
+    if (live && !live.local) this.#answers.stop();
+  }
+
+  /** Copy the newest answer shown (a keyboard shortcut), saying what happened. */
+  async copyLastAnswer() {
+    const post = this.#pages.posts.findLast((each) => each.body);
+    if (!post) {
+      emit(this, 'notice', { message: t('shortcuts.nothingToCopy') });
+      return;
+    }
+    try {
+      await copyText(post.body);
+      emit(this, 'notice', { message: t('post.copied') });
+    } catch {
+      emit(this, 'notice', { message: t('markdown.copyFailed') });
+    }
+  }
+
   /** Take in a change made elsewhere (a rename in the sidebar) to the open conversation. */
   conversationChanged(conversation) {
     if (this.#pages.conversation?.id === conversation.id) {
       this.#pages.updateConversation(conversation);
     }
+  }
+
+  updated() {
+    // The tab says which conversation it shows.
+    const title = this.#pages.conversation?.title;
+    document.title = title ? `${title} · ${PAGE_TITLE}` : PAGE_TITLE;
   }
 
   render() {
@@ -239,10 +363,10 @@ export class ChatView extends LitElement {
         }
         <button
           type="button"
-          class="quiet"
+          class="quiet options-toggle"
           aria-expanded=${this._optionsOpen ? 'true' : 'false'}
           aria-controls="options"
-          @click=${() => (this._optionsOpen = !this._optionsOpen)}
+          @click=${() => (this._optionsOpen ? this.#closeOptions() : this.#openOptions())}
         >
           ${icons.sliders}<span class="label">${t('chat.options')}</span>
           <span class="visually-hidden">${t('chat.optionsHint')}</span>
@@ -268,17 +392,39 @@ export class ChatView extends LitElement {
       ></share-dialog>
       ${
         this._optionsOpen
-          ? html`<section id="options" class="options" aria-label=${t('chat.options')}>
-              <options-panel
-                .instructions=${conversation ? (conversation.instructions ?? '') : this._newInstructions}
-                .options=${this._options}
-                ?saving=${this._savingInstructions}
-                @instructions-save=${this.#saveInstructions}
-                @options-change=${this.#changeOptions}
-              ></options-panel>
-            </section>`
+          ? html`<div class="options-backdrop" @click=${this.#closeOptions}></div>
+              <section
+                id="options"
+                class="options"
+                aria-label=${t('chat.options')}
+                @keydown=${this.#onOptionsKeyDown}
+              >
+                <button
+                  type="button"
+                  class="quiet icon close-options"
+                  aria-label=${t('chat.closeOptions')}
+                  title=${t('chat.closeOptions')}
+                  @click=${this.#closeOptions}
+                >
+                  ${icons.close}
+                </button>
+                <options-panel
+                  .instructions=${conversation ? (conversation.instructions ?? '') : this._newInstructions}
+                  .options=${this._options}
+                  ?saving=${this._savingInstructions}
+                  @instructions-save=${this.#saveInstructions}
+                  @options-change=${this.#changeOptions}
+                ></options-panel>
+              </section>`
           : nothing
       }
+      <confirm-dialog
+        .open=${this._confirmDiscard}
+        .message=${t('chat.discardInstructions')}
+        .confirmLabel=${t('chat.discard')}
+        @confirm=${() => this.#closeOptions({ discard: true })}
+        @cancel=${() => (this._confirmDiscard = false)}
+      ></confirm-dialog>
       ${this.#renderPosts()}
       <div class="composer">
         <prompt-composer
@@ -297,8 +443,17 @@ export class ChatView extends LitElement {
   #renderPosts() {
     const pages = this.#pages;
     if (pages.loading) {
-      return html`<div class="placeholder">
-        <p class="loading" role="status">${t('chat.loading')}</p>
+      return html`<div class="placeholder" aria-busy="true">
+        <p class="visually-hidden" role="status">${t('chat.loading')}</p>
+        <div class="skeleton" aria-hidden="true">
+          <div class="bone prompt"></div>
+          <div class="bone"></div>
+          <div class="bone short gap"></div>
+          <div class="bone prompt"></div>
+          <div class="bone"></div>
+          <div class="bone"></div>
+          <div class="bone short"></div>
+        </div>
       </div>`;
     }
     if (pages.notFound) {
@@ -313,7 +468,17 @@ export class ChatView extends LitElement {
       return html`<div class="placeholder">
         <div class="empty">
           <h2>${t('chat.emptyTitle')}</h2>
-          <p>${t('chat.emptyBody')}</p>
+          <p>${TOUCH.matches ? t('chat.emptyBodyTouch') : t('chat.emptyBody')}</p>
+          <ul class="starters" aria-label=${t('chat.starters')}>
+            ${STARTERS.map(
+              (key) =>
+                html`<li>
+                  <button type="button" @click=${() => this.#composer.value?.setText(t(key))}>
+                    ${t(key)}
+                  </button>
+                </li>`,
+            )}
+          </ul>
         </div>
       </div>`;
     }
@@ -495,9 +660,62 @@ export class ChatView extends LitElement {
       this.#pages.updateConversation({ updatedAt: new Date().toISOString() });
       emit(this, 'conversation-changed', { conversation: this.#pages.conversation });
     }
+    const first = !post.parentId && this.#pages.posts.length <= 1;
+    if (post.status === 'COMPLETE' && first && post.conversationId) {
+      this.#watchForTitle(post.conversationId);
+    }
+  }
+
+  /** After a first answer the server asks the model for a title, in the background: show
+   * it in the header and the sidebar once it is there. */
+  #watchForTitle(conversationId) {
+    for (const delay of TITLE_CHECKS_MS) {
+      setTimeout(async () => {
+        const shown = this.#pages.conversation;
+        if (shown?.id !== conversationId) return;
+        try {
+          const { conversation } = await this.#graphql.value.request(CONVERSATION, {
+            id: conversationId,
+          });
+          if (!conversation || conversation.title === this.#pages.conversation?.title) return;
+          if (this.#pages.conversation?.id !== conversationId) return;
+          this.#pages.updateConversation({ title: conversation.title });
+          emit(this, 'conversation-changed', { conversation: this.#pages.conversation });
+        } catch {
+          // The title written from the prompt stays; nothing was lost.
+        }
+      }, delay);
+    }
   }
 
   // Models and options ----------------------------------------------------------------------
+
+  async #openOptions() {
+    this._optionsOpen = true;
+    await this.updateComplete;
+    this.renderRoot.querySelector('options-panel')?.renderRoot?.querySelector('textarea')?.focus();
+  }
+
+  /** Close the options (asking first when the instructions have unsaved text); the focus
+   * goes back to the Options button. */
+  async #closeOptions({ discard = false } = {}) {
+    this._confirmDiscard = false;
+    const panel = this.renderRoot.querySelector('options-panel');
+    if (!discard && panel?.dirty) {
+      this._confirmDiscard = true;
+      return;
+    }
+    this._optionsOpen = false;
+    await this.updateComplete;
+    this.renderRoot.querySelector('.options-toggle')?.focus();
+  }
+
+  #onOptionsKeyDown(event) {
+    if (event.key !== 'Escape' || event.defaultPrevented) return;
+    event.preventDefault();
+    event.stopPropagation();
+    this.#closeOptions();
+  }
 
   async #loadModels() {
     try {

@@ -150,7 +150,7 @@ export class MarkdownView extends LitElement {
     if (changed.has('source')) {
       this.#markdown.render(this.source);
     } else {
-      for (const button of content.querySelectorAll('button.copy-code')) {
+      for (const button of content.querySelectorAll('button.copy-code:not(.copied)')) {
         button.textContent = t('markdown.copyCode');
       }
     }
@@ -164,11 +164,22 @@ export class MarkdownView extends LitElement {
     try {
       await copyText(code);
       emitNotice(this, t('markdown.copied'));
+      // The button itself says so for a moment, where the reader is looking.
+      button.textContent = t('markdown.copiedShort');
+      button.classList.add('copied');
+      clearTimeout(button.copiedTimer);
+      button.copiedTimer = setTimeout(() => {
+        button.textContent = t('markdown.copyCode');
+        button.classList.remove('copied');
+      }, COPIED_MS);
     } catch {
       emitNotice(this, t('markdown.copyFailed'));
     }
   }
 }
+
+/** How long a copy button says "Copied". */
+export const COPIED_MS = 2000;
 
 /** Put each code block in a frame with its language and a copy button. */
 function addCodeToolbars(fragment) {

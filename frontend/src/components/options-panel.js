@@ -25,8 +25,10 @@ const LANGUAGE_SUGGESTIONS = [
  *                  ?saving=${false} @instructions-save=${...} @options-change=${...}></options-panel>
  *
  * @fires instructions-save - {instructions}: Save instructions was pressed (trimmed text)
- * @fires options-change - {options}: the language, format or length changed; options is
- *   the whole set `{ language, format, maxTokens }`
+ * @fires options-change - {options}: the language, format, length or temperature changed;
+ *   options is the whole set `{ language, format, maxTokens, temperature }`
+ *
+ * `dirty` says whether the instructions box holds text not saved yet.
  */
 export class OptionsPanel extends LitElement {
   static properties = {
@@ -88,6 +90,11 @@ export class OptionsPanel extends LitElement {
     new I18nController(this);
   }
 
+  /** Whether the instructions box holds text not saved yet. */
+  get dirty() {
+    return this._draft.trim() !== (this.instructions ?? '').trim();
+  }
+
   willUpdate(changed) {
     if (changed.has('instructions')) this._draft = this.instructions ?? '';
   }
@@ -107,7 +114,7 @@ export class OptionsPanel extends LitElement {
   }
 
   render() {
-    const { language = '', format = '', maxTokens = '' } = this.options ?? {};
+    const { language = '', format = '', maxTokens = '', temperature = null } = this.options ?? {};
     const length = Object.entries(LENGTHS).find(([, tokens]) => tokens === maxTokens)?.[0] ?? '';
     const changed = this._draft !== (this.instructions ?? '');
     return html`
@@ -174,8 +181,32 @@ export class OptionsPanel extends LitElement {
             )}
           </select>
         </div>
+        <div class="field">
+          <label for="temperature">${t('options.temperature')}</label>
+          <input
+            id="temperature"
+            type="number"
+            inputmode="decimal"
+            min="0"
+            max="2"
+            step="0.1"
+            .value=${temperature ?? ''}
+            placeholder=${t('options.automatic')}
+            aria-describedby="temperature-note"
+            @change=${this.#changeTemperature}
+          />
+          <span class="note" id="temperature-note">${t('options.temperatureNote')}</span>
+        </div>
       </div>
     `;
+  }
+
+  #changeTemperature(event) {
+    const text = event.target.value.trim();
+    const value = text === '' ? null : Math.min(2, Math.max(0, Number(text)));
+    if (value !== null && Number.isNaN(value)) return;
+    if (value !== null) event.target.value = String(value);
+    this.#change({ temperature: value });
   }
 
   #saveInstructions() {

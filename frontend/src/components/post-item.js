@@ -1,6 +1,6 @@
 import { ContextConsumer } from '@lit/context';
 import { css, html, LitElement, nothing } from 'lit';
-import { I18nController, formatDateTime, t } from '../i18n/index.js';
+import { I18nController, formatDateTime, formatNumber, formatTime, t } from '../i18n/index.js';
 import { readAnswer } from '../lib/answer-stream.js';
 import { copyText } from '../lib/clipboard.js';
 import { modelsContext, sessionContext, subscriptionsContext } from '../lib/contexts.js';
@@ -8,11 +8,19 @@ import { loadEditDraft, saveEditDraft } from '../lib/drafts.js';
 import { emit, emitError, emitNotice } from '../lib/events.js';
 import { icons } from '../lib/icons.js';
 import { isLive } from '../lib/posts.js';
+import { answeredAt, detailLines } from '../lib/post-details.js';
 import { modelLabel, otherModels } from '../lib/models.js';
 import { versionAt, versionsOf } from '../lib/versions.js';
 import { sharedStyles } from '../styles/shared.js';
-import './markdown-view.js';
+import { COPIED_MS } from './markdown-view.js';
 import './version-switcher.js';
+
+/** `params` with its numbers written the reader's way ("2,3" in Portuguese). */
+function localNumbers(params) {
+  return Object.fromEntries(
+    Object.entries(params).map(([name, value]) => [name, formatNumber(value) || value]),
+  );
+}
 
 /**
  * One exchange: the user's prompt and the model's answer, with its status and actions.
@@ -46,6 +54,7 @@ export class PostItem extends LitElement {
     _editText: { state: true },
     _choosingModel: { state: true },
     _compared: { state: true },
+    _copied: { state: true },
   };
 
   static styles = [
@@ -177,6 +186,64 @@ export class PostItem extends LitElement {
       .meta {
         margin-left: auto;
       }
+      .details {
+        position: relative;
+      }
+      .details button,
+      .prompt-actions time {
+        font-size: 0.8rem;
+        color: var(--fg-muted);
+      }
+      .details button {
+        min-height: 2rem;
+        padding: 0.2rem 0.4rem;
+      }
+      .tip {
+        display: none;
+        position: absolute;
+        right: 0;
+        bottom: calc(100% + 4px);
+        z-index: 2;
+        margin: 0;
+        padding: 0.4rem 0.6rem;
+        list-style: none;
+        white-space: nowrap;
+        border: 1px solid var(--border);
+        border-radius: 8px;
+        background: var(--bg-raised);
+        color: var(--fg);
+        box-shadow: 0 2px 8px rgb(0 0 0 / 15%);
+      }
+      .details:hover .tip,
+      .details:focus-within .tip {
+        display: block;
+      }
+      .progress {
+        display: inline-flex;
+        align-items: center;
+        gap: 0.4rem;
+        margin: 0.25rem 0 0;
+        font-size: 0.85rem;
+        color: var(--fg-muted);
+      }
+      .progress::before {
+        content: '';
+        width: 0.5rem;
+        height: 0.5rem;
+        border-radius: 50%;
+        background: var(--accent);
+        animation: pulse 1s ease-in-out infinite alternate;
+      }
+      @keyframes pulse {
+        from {
+          opacity: 0.25;
+        }
+      }
+      @media (prefers-reduced-motion: reduce) {
+        .progress::before {
+          animation: none;
+        }
+      }
       .actions .compare-button {
         display: none;
       }
@@ -273,8 +340,8 @@ export class PostItem extends LitElement {
             ${compared ? this.#renderColumnTitle(post) : nothing}
             <span class="visually-hidden">${t('post.assistant')}: </span>
             <markdown-view .source=${post.body ?? ''} ?streaming=${live}></markdown-view>
-            ${live && !post.body ? html`<p class="writing">${t('post.writing')}</p>` : nothing}
-            ${this.#renderStatus(post)} ${live ? nothing : this.#renderActions(post)}
+            ${live ? this.#renderProgress(post) : nothing} ${this.#renderStatus(post)}
+            ${live ? nothing : this.#renderActions(post)}
           </div>
           ${compared ? this.#renderCompared(compared) : nothing}
         </div>
@@ -289,6 +356,22 @@ export class PostItem extends LitElement {
         ><span class="prompt-text">${post.prompt}</span>
       </div>
       <div class="prompt-actions">
+        <button
+          type="button"
+          class="quiet icon copy-prompt"
+          aria-label=${this._copied === 'prompt' ? t('markdown.copiedShort') : t('post.copyPrompt')}
+          title=${t('post.copyPrompt')}
+          @click=${this.#copyPrompt}
+        >
+          ${this._copied === 'prompt' ? icons.check : icons.copy}
+        </button>
+        ${
+          post.createdAt
+            ? html`<time datetime=${post.createdAt} title=${formatDateTime(post.createdAt)}
+                >${formatTime(post.createdAt)}</time
+              >`
+            : nothing
+        }
         ${
           versions
             ? html`<version-switcher
@@ -373,6 +456,38 @@ export class PostItem extends LitElement {
     </section>`;
   }
 
+  /** While the answer is written: waiting for the model (queued, no text yet), or writing. */
+  #renderProgress(post) {
+    const waiting = !post.body;
+    return html`<p class="progress ${waiting ? 'waiting' : 'writing'}" role="status">
+      ${waiting ? t('post.waiting') : t('post.writing')}
+    </p>`;
+  }
+
+  /** The answer's time; on hover or focus its model, tokens and seconds. */
+  #renderDetails(post) {
+    const at = answeredAt(post) ?? post.createdAt;
+    const lines = detailLines(post);
+    const tipId = `details-${post.id}`;
+    return html`<span class="details">
+      <button
+        type="button"
+        class="quiet details-button"
+        aria-label=${t('post.details.label', { time: formatDateTime(at) })}
+        aria-describedby=${lines.length ? tipId : nothing}
+      >
+        <time datetime=${at}>${formatTime(at)}</time>
+      </button>
+      ${
+        lines.length
+          ? html`<ul class="tip" role="tooltip" id=${tipId}>
+              ${lines.map(([key, params]) => html`<li>${t(key, localNumbers(params))}</li>`)}
+            </ul>`
+          : nothing
+      }
+    </span>`;
+  }
+
   #renderStatus(post) {
     if (post.status === 'FAILED') {
       return html`<p class="status failed" role="note">
@@ -412,8 +527,10 @@ export class PostItem extends LitElement {
     return html`<div class="actions">
         ${
           post.body
-            ? html`<button type="button" class="quiet" @click=${this.#copy}>
-                ${icons.copy}${t('post.copy')}
+            ? html`<button type="button" class="quiet copy-answer" @click=${this.#copy}>
+                ${this._copied === 'answer' ? icons.check : icons.copy}${
+                  this._copied === 'answer' ? t('markdown.copiedShort') : t('post.copy')
+                }
               </button>`
             : nothing
         }
@@ -455,6 +572,7 @@ export class PostItem extends LitElement {
             : nothing
         }
         ${post.model ? html`<span class="meta">${post.model}</span>` : nothing}
+        ${post.id ? this.#renderDetails(post) : nothing}
       </div>
       ${this._choosingModel && !this.busy ? this.#renderModels(others) : nothing}`;
   }
@@ -545,9 +663,21 @@ export class PostItem extends LitElement {
   }
 
   async #copy() {
+    await this.#copyOut('answer', this.post.body, t('post.copied'));
+  }
+
+  async #copyPrompt() {
+    await this.#copyOut('prompt', this.post.prompt, t('post.promptCopied'));
+  }
+
+  /** Copy `text`; the button says "Copied" for a moment, and a notice says what was. */
+  async #copyOut(which, text, notice) {
     try {
-      await copyText(this.post.body);
-      emitNotice(this, t('post.copied'));
+      await copyText(text);
+      emitNotice(this, notice);
+      this._copied = which;
+      clearTimeout(this._copiedTimer);
+      this._copiedTimer = setTimeout(() => (this._copied = null), COPIED_MS);
     } catch {
       emitNotice(this, t('markdown.copyFailed'));
     }

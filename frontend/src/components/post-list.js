@@ -3,6 +3,10 @@ import { repeat } from 'lit/directives/repeat.js';
 import { ScrollFollower } from '../controllers/scroll-follower.js';
 import { I18nController, t } from '../i18n/index.js';
 import { emit } from '../lib/events.js';
+import { icons } from '../lib/icons.js';
+
+// How far up the reader must be for "Jump to latest" to show.
+const JUMP_AFTER_PX = 200;
 import { sharedStyles } from '../styles/shared.js';
 import './post-item.js';
 
@@ -31,6 +35,7 @@ export class PostList extends LitElement {
     loadingMore: { type: Boolean },
     busy: { type: Boolean },
     highlightedId: { type: String },
+    _awayFromBottom: { state: true },
   };
 
   static styles = [
@@ -51,6 +56,22 @@ export class PostList extends LitElement {
         max-width: 48rem;
         margin: 0 auto;
         padding: 0.5rem 1rem 1rem;
+      }
+      .jump {
+        position: sticky;
+        bottom: 0.75rem;
+        display: flex;
+        justify-content: center;
+        height: 0;
+        overflow: visible;
+      }
+      .jump button {
+        transform: translateY(-100%);
+        display: inline-flex;
+        align-items: center;
+        gap: 0.3rem;
+        border-radius: 999px;
+        box-shadow: 0 2px 8px rgb(0 0 0 / 20%);
       }
       .more {
         display: flex;
@@ -81,7 +102,9 @@ export class PostList extends LitElement {
     this.loadingMore = false;
     this.busy = false;
     this.highlightedId = null;
+    this._awayFromBottom = false;
     this.addEventListener('scroll', this.#scroll.onScroll);
+    this.addEventListener('scroll', this.#onScroll, { passive: true });
     new I18nController(this);
   }
 
@@ -123,7 +146,29 @@ export class PostList extends LitElement {
           ></post-item>`,
       )}
       ${this.hasLater ? this.#renderMore('later', t('chat.loadLater')) : nothing}
+      ${
+        this._awayFromBottom
+          ? html`<div class="jump">
+              <button type="button" @click=${this.#jumpToLatest}>
+                ${icons.arrowDown}${t('chat.jumpToLatest')}
+              </button>
+            </div>`
+          : nothing
+      }
     </div>`;
+  }
+
+  /** Whether the reader has scrolled up, away from the newest text. */
+  #onScroll = () => {
+    const fromBottom = this.scrollHeight - this.scrollTop - this.clientHeight;
+    const away = fromBottom > JUMP_AFTER_PX;
+    if (away !== this._awayFromBottom) this._awayFromBottom = away;
+  };
+
+  #jumpToLatest() {
+    this.followBottom();
+    this._awayFromBottom = false;
+    if (this.hasLater) this.#loadMore('later');
   }
 
   #renderMore(direction, label) {

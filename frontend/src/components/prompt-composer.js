@@ -7,6 +7,9 @@ import { emit } from '../lib/events.js';
 import { icons } from '../lib/icons.js';
 import { sharedStyles } from '../styles/shared.js';
 
+// A touch screen without a mouse or trackpad (a phone, a tablet).
+const TOUCH = window.matchMedia('(hover: none) and (pointer: coarse)');
+
 /**
  * The prompt box: grows with its text, Enter sends, Shift+Enter adds a line, and the draft
  * is kept per user (the session's) and conversation (sessionStorage) until the server
@@ -127,6 +130,16 @@ export class PromptComposer extends LitElement {
     this.renderRoot.querySelector('textarea')?.focus();
   }
 
+  /** Put `text` in the box (a starter suggestion), to be edited or sent, the focus at its end. */
+  async setText(text) {
+    this._text = text;
+    saveDraft(this._userId, this.conversationId, text);
+    await this.updateComplete;
+    const area = this.renderRoot.querySelector('textarea');
+    area?.focus();
+    area?.setSelectionRange(text.length, text.length);
+  }
+
   render() {
     const over = this.#maxLength > 0 && this._text.length > this.#maxLength;
     return html`
@@ -163,7 +176,7 @@ export class PromptComposer extends LitElement {
         }
       </form>
       <p class="hint" id="hint">
-        ${this.streaming ? t('composer.hintStreaming') : t('composer.hint')}
+        ${this.streaming ? t('composer.hintStreaming') : TOUCH.matches ? '' : t('composer.hint')}
         ${
           over
             ? html`<span class="counter over"
@@ -189,6 +202,8 @@ export class PromptComposer extends LitElement {
 
   #onKeyDown(event) {
     if (event.key !== 'Enter' || event.shiftKey || event.isComposing) return;
+    // On a touch screen Enter makes a new line, as on-screen keyboards show; Send sends.
+    if (TOUCH.matches) return;
     event.preventDefault();
     this.#send();
   }

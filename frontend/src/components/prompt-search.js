@@ -4,14 +4,25 @@ import { I18nController, formatDateTime, t } from '../i18n/index.js';
 import { emit, emitError } from '../lib/events.js';
 import { graphqlContext } from '../lib/contexts.js';
 import { icons } from '../lib/icons.js';
-import { PROMPTS } from '../lib/operations.js';
+import { CONVERSATIONS, PROMPTS, SEARCH_POSTS } from '../lib/operations.js';
+import { hasEveryWord, hasSearchableWord, markedRuns, wordRanges } from '../lib/search-text.js';
 import { sharedStyles } from '../styles/shared.js';
 
 const PAGE_SIZE = 20;
+// Words shorter than the server searches are checked here, so a page holds more hits.
+const HITS_PAGE_SIZE = 50;
+const TITLES_SHOWN = 5;
 const SEARCH_DELAY_MS = 250;
 
+/** `runs` (lib/search-text.js) as text with the matched words in <mark>: Lit escapes them. */
+function marked(runs) {
+  return runs.map((run) => (run.marked ? html`<mark>${run.text}</mark>` : run.text));
+}
+
 /**
- * A dialog that searches the user's earlier prompts (the `prompts` query, newest first).
+ * The one search: conversations by title, and prompts and answers by their words (the
+ * `searchPosts` query, newest first), each hit showing the words in context, marked. With
+ * nothing typed it lists the newest prompts. A hit opens its conversation at that post.
  *
  *   <prompt-search></prompt-search>   ...   element.show();
  *
@@ -21,6 +32,7 @@ const SEARCH_DELAY_MS = 250;
 export class PromptSearch extends LitElement {
   static properties = {
     _query: { state: true },
+    _titles: { state: true },
     _results: { state: true },
     _cursor: { state: true },
     _loading: { state: true },
@@ -92,9 +104,26 @@ export class PromptSearch extends LitElement {
         overflow: hidden;
         overflow-wrap: anywhere;
       }
-      .date {
+      .date,
+      .where,
+      .hint {
         font-size: 0.8rem;
         color: var(--fg-muted);
+      }
+      .where {
+        font-weight: 600;
+        margin-right: 0.4rem;
+      }
+      h3 {
+        margin: 0.25rem 0.6rem;
+        font-size: 0.8rem;
+        color: var(--fg-muted);
+      }
+      mark {
+        background: var(--mark-bg);
+        color: inherit;
+        border-radius: 3px;
+        padding: 0 1px;
       }
       .status {
         padding: 0.5rem;
@@ -109,6 +138,7 @@ export class PromptSearch extends LitElement {
     super();
     this._query = '';
     this._results = [];
+    this._titles = [];
     this._cursor = null;
     this._loading = false;
     this._searched = false;
@@ -149,19 +179,60 @@ export class PromptSearch extends LitElement {
         </button>
       </header>
       <div class="results">
+        ${
+          this._titles.length
+            ? html`<h3 id="titles">${t('search.titles')}</h3>
+                <ul aria-labelledby="titles">
+                  ${this._titles.map(
+                    (conversation) =>
+                      html`<li>
+                        <button type="button" @click=${() => this.#openConversation(conversation)}>
+                          <span class="prompt"
+                            >${marked(
+                              markedRuns(
+                                conversation.title,
+                                wordRanges(conversation.title, this._query),
+                              ),
+                            )}</span
+                          >
+                          <span class="date">${formatDateTime(conversation.updatedAt)}</span>
+                        </button>
+                      </li>`,
+                  )}
+                </ul>
+                <h3 id="messages">${t('search.messages')}</h3>`
+            : nothing
+        }
         <ul aria-label=${t('search.results')}>
           ${this._results.map(
-            (edge) =>
+            (result) =>
               html`<li>
-                <button type="button" @click=${() => this.#open(edge)}>
-                  <span class="prompt">${edge.node.prompt}</span>
-                  <span class="date">${formatDateTime(edge.node.createdAt)}</span>
+                <button type="button" @click=${() => this.#open(result)}>
+                  <span class="prompt">${marked(result.runs)}</span>
+                  <span class="date"
+                    >${
+                      result.where
+                        ? html`<span class="where">${t(`search.in.${result.where}`)}</span>`
+                        : nothing
+                    }${formatDateTime(result.post.createdAt)}</span
+                  >
                 </button>
               </li>`,
           )}
         </ul>
         <div role="status" class="status">
-          ${this._loading ? t('search.loading') : this._searched && this._results.length === 0 ? t('search.none') : ''}
+          ${
+            this._loading
+              ? t('search.loading')
+              : this._searched && this._results.length === 0 && this._titles.length === 0
+                ? t('search.none')
+                : ''
+          }
+          ${
+            this._searched && this._query.trim() && !hasSearchableWord(this._query)
+              ? html`<span class="hint">${t('search.shortWords', { min: 3 })}</span>`
+              : nothing
+          }
         </div>
         ${
           this._cursor && !this._loading
@@ -190,9 +261,10 @@ export class PromptSearch extends LitElement {
     const loadToken = ++this._loadToken;
     this._loading = true;
     try {
-      const page = await this.#fetch(null);
+      const [page, titles] = await Promise.all([this.#fetch(null), this.#fetchTitles()]);
       if (loadToken !== this._loadToken) return;
-      this._results = page.edges;
+      this._results = page.results;
+      this._titles = titles;
       this._cursor = page.cursor;
       this._searched = true;
     } catch (error) {
@@ -208,7 +280,7 @@ export class PromptSearch extends LitElement {
     try {
       const page = await this.#fetch(this._cursor);
       if (loadToken !== this._loadToken) return;
-      this._results = [...this._results, ...page.edges];
+      this._results = [...this._results, ...page.results];
       this._cursor = page.cursor;
     } catch (error) {
       emitError(this, error);
@@ -217,25 +289,64 @@ export class PromptSearch extends LitElement {
     }
   }
 
+  /** A page of results `{ post, cursor, where, runs }`: the newest prompts with nothing
+   * typed, else the prompts and answers that have every word. */
   async #fetch(after) {
-    const { prompts } = await this.#graphql.value.request(PROMPTS, {
-      first: PAGE_SIZE,
+    const query = this._query.trim();
+    if (!query) {
+      const { prompts } = await this.#graphql.value.request(PROMPTS, { first: PAGE_SIZE, after });
+      return {
+        results: prompts.edges.map((edge) => ({
+          post: edge.node,
+          cursor: edge.cursor,
+          where: null,
+          runs: [{ text: edge.node.prompt, marked: false }],
+        })),
+        cursor: prompts.pageInfo.hasNextPage ? prompts.pageInfo.endCursor : null,
+      };
+    }
+    if (!hasSearchableWord(query)) return { results: [], cursor: null };
+    const { searchPosts } = await this.#graphql.value.request(SEARCH_POSTS, {
+      text: query,
+      first: HITS_PAGE_SIZE,
       after,
-      search: this._query.trim() || null,
     });
     return {
-      edges: prompts.edges,
-      cursor: prompts.pageInfo.hasNextPage ? prompts.pageInfo.endCursor : null,
+      results: searchPosts.edges
+        .filter(({ node }) => hasEveryWord([node.post.prompt, node.post.body], query))
+        .map(({ node, cursor }) => ({
+          post: node.post,
+          cursor,
+          where: node.matchedIn === 'ANSWER' ? 'answer' : 'prompt',
+          runs: markedRuns(node.snippet, node.highlights),
+        })),
+      cursor: searchPosts.pageInfo.hasNextPage ? searchPosts.pageInfo.endCursor : null,
     };
   }
 
-  #open(edge) {
+  /** The conversations whose title has the words typed (none with nothing typed). */
+  async #fetchTitles() {
+    const query = this._query.trim();
+    if (!query) return [];
+    const { conversations } = await this.#graphql.value.request(CONVERSATIONS, {
+      first: TITLES_SHOWN,
+      search: query,
+    });
+    return conversations.edges.map((edge) => edge.node);
+  }
+
+  #open(result) {
     this.#close();
     emit(this, 'open-post', {
-      conversationId: edge.node.conversationId,
-      postId: edge.node.id,
-      cursor: edge.cursor,
+      conversationId: result.post.conversationId,
+      postId: result.post.id,
+      cursor: result.cursor,
     });
+  }
+
+  #openConversation(conversation) {
+    this.#close();
+    window.location.hash = `#/c/${encodeURIComponent(conversation.id)}`;
   }
 
   #close() {

@@ -5,6 +5,7 @@ import './page.css';
 import { GraphiQL } from 'graphiql';
 import { createElement } from 'react';
 import { createRoot } from 'react-dom/client';
+import { t } from '../i18n/index.js';
 import { loadSession } from '../lib/session.js';
 import { createFetcher } from './fetcher.js';
 
@@ -31,6 +32,8 @@ query Me {
   }
 }
 `;
+
+document.getElementById('back').textContent = `← ${t('graphiql.back')}`;
 
 const session = loadSession();
 const headers = session

@@ -57,6 +57,19 @@ export function formatDateTime(iso) {
     : date.toLocaleString(current, { dateStyle: 'medium', timeStyle: 'short' });
 }
 
+/** The time of day of an ISO date-time ("4:16 PM"), for posts. */
+export function formatTime(iso) {
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime())
+    ? ''
+    : date.toLocaleTimeString(current, { hour: 'numeric', minute: '2-digit' });
+}
+
+/** A month and its year ("November 2026"), for the sidebar's older sections. */
+export function formatMonth(date) {
+  return date.toLocaleDateString(current, { month: 'long', year: 'numeric' });
+}
+
 /** A count in the reader's language ("12,345" or "12.345"). */
 export function formatNumber(value) {
   return typeof value === 'number' ? value.toLocaleString(current) : '';

@@ -27,5 +27,8 @@ export const icons = {
   share: icon(
     svg`<circle cx="18" cy="5" r="3"/><circle cx="6" cy="12" r="3"/><circle cx="18" cy="19" r="3"/><path d="M8.6 10.5l6.8-4M8.6 13.5l6.8 4"/>`,
   ),
+  pin: icon(svg`<path d="M9 4h6l-1 6 4 4H6l4-4-1-6zM12 14v6"/>`),
+  sidebar: icon(svg`<rect x="3" y="4" width="18" height="16" rx="2"/><path d="M9 4v16"/>`),
+  arrowDown: icon(svg`<path d="M12 5v14M6 13l6 6 6-6"/>`),
   logout: icon(svg`<path d="M15 4h4v16h-4M10 8l-4 4 4 4M6 12h11"/>`),
 };

@@ -2,16 +2,16 @@
 
 const POST_FIELDS = `
   id conversationId prompt body status finishReason error model
-  completionTokens latencyMs createdAt replacedPostId parentId siblingIds siblingIndex
+  promptTokens completionTokens latencyMs createdAt replacedPostId parentId siblingIds siblingIndex
 `;
 
 // Sent with every streamed delta, so kept to what can change while an answer is written.
 const STREAM_EVENT_FIELDS = `
   delta done
-  post { id conversationId prompt status finishReason error model completionTokens latencyMs createdAt replacedPostId }
+  post { id conversationId prompt status finishReason error model promptTokens completionTokens latencyMs createdAt replacedPostId }
 `;
 
-const CONVERSATION_FIELDS = 'id title instructions updatedAt model';
+const CONVERSATION_FIELDS = 'id title instructions updatedAt model pinnedAt';
 
 export const SERVER_INFO = `query ServerInfo {
   serverInfo { allowSignup maxPromptLength maxInstructionsLength graphiql passwordLogin singleSignOn { name loginUrl } }
@@ -36,8 +36,8 @@ export const CHANGE_PASSWORD = `mutation ChangePassword($currentPassword: String
   changePassword(currentPassword: $currentPassword, newPassword: $newPassword)
 }`;
 
-export const CONVERSATIONS = `query Conversations($first: Int!, $after: String, $search: String) {
-  conversations(first: $first, after: $after, search: $search) {
+export const CONVERSATIONS = `query Conversations($first: Int!, $after: String, $search: String, $pinned: Boolean) {
+  conversations(first: $first, after: $after, search: $search, pinned: $pinned) {
     edges { cursor node { ${CONVERSATION_FIELDS} } }
     pageInfo { hasNextPage endCursor }
   }
@@ -51,6 +51,10 @@ export const POSTS_BEFORE = `query PostsBefore($id: ID!, $last: Int!, $before: S
       pageInfo { hasPreviousPage startCursor }
     }
   }
+}`;
+
+export const CONVERSATION = `query Conversation($id: ID!) {
+  conversation(id: $id) { ${CONVERSATION_FIELDS} }
 }`;
 
 export const POSTS_AFTER = `query PostsAfter($id: ID!, $first: Int!, $after: String) {
@@ -70,6 +74,10 @@ export const UPDATE_CONVERSATION = `mutation UpdateConversation($id: ID!, $title
   updateConversation(id: $id, title: $title, instructions: $instructions, model: $model) { ${CONVERSATION_FIELDS} }
 }`;
 
+export const PIN_CONVERSATION = `mutation PinConversation($id: ID!, $pinned: Boolean!) {
+  pinConversation(id: $id, pinned: $pinned) { ${CONVERSATION_FIELDS} }
+}`;
+
 export const DELETE_CONVERSATION = `mutation DeleteConversation($id: ID!) {
   deleteConversation(id: $id)
 }`;
@@ -77,6 +85,13 @@ export const DELETE_CONVERSATION = `mutation DeleteConversation($id: ID!) {
 export const PROMPTS = `query Prompts($first: Int!, $after: String, $search: String) {
   prompts(first: $first, after: $after, search: $search) {
     edges { cursor node { id conversationId prompt createdAt } }
+    pageInfo { hasNextPage endCursor }
+  }
+}`;
+
+export const SEARCH_POSTS = `query SearchPosts($text: String!, $first: Int!, $after: String) {
+  searchPosts(text: $text, first: $first, after: $after) {
+    edges { cursor node { matchedIn snippet highlights { start length } post { id conversationId prompt body createdAt } } }
     pageInfo { hasNextPage endCursor }
   }
 }`;
