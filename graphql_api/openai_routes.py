@@ -110,7 +110,7 @@ async def completions_route(request: Request) -> Response:
         user_id = await _user_id(request)
         try:
             body = json.loads(await request.body())
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than Python goes
             body = None
         chat = ChatRequest.parse(body)
         started = await services.completions.start(user_id, chat, request.state.request_id)
