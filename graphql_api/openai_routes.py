@@ -110,7 +110,7 @@ async def completions_route(request: Request) -> Response:
         user_id = await _user_id(request)
         try:
             body = json.loads(await request.body())
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than Python goes
             body = None
         chat = ChatRequest.parse(body)
         started = await services.completions.start(user_id, chat, request.state.request_id)
@@ -181,7 +181,13 @@ async def _events(services: Services, started: Started) -> AsyncIterator[str]:
         if not finished:
             task = asyncio.get_running_loop().create_task(services.completions.abandon(started))
             _abandoning.add(task)
-            task.add_done_callback(_abandoning.discard)
+            task.add_done_callback(_abandoned)
+
+
+def _abandoned(task: asyncio.Task[None]) -> None:
+    _abandoning.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("could not stop an answer its program left", exc_info=task.exception())
 
 
 def _sse(payload: dict[str, Any]) -> str:

@@ -15,7 +15,6 @@ deleted once the answer has ended: the tokens still count toward usage and quota
 from __future__ import annotations
 
 import contextlib
-import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,8 +29,6 @@ from graphql_api.services.answers import Answers, LiveAnswer
 from graphql_api.services.catalog import ModelCatalog
 from graphql_api.services.conversations import create_conversation, title_from_prompt
 from graphql_api.services.prompting import OutputOptions
-
-log = logging.getLogger(__name__)
 
 MAX_MESSAGES = 200
 ROLES = ("system", "developer", "user", "assistant")

@@ -193,10 +193,11 @@ async def test_bad_input_is_400_in_openais_error_shape(api: ApiServer) -> None:
             error = reply.json()["error"]
             assert error["type"] == "invalid_request_error", body
             assert set(error) == {"message", "type", "param", "code"}
-        broken = await http.post(
-            "/v1/chat/completions", content=b"{not json", headers={"Authorization": f"Bearer {key}"}
-        )
-        assert broken.status_code == 400
+        for hostile in (b"{not json", b"[" * 200_000, "\udc80".encode("utf-8", "surrogatepass")):
+            broken = await http.post(
+                "/v1/chat/completions", content=hostile, headers={"Authorization": f"Bearer {key}"}
+            )
+            assert broken.status_code == 400
     assert await conversations(api, alice) == []
 
 
