@@ -66,7 +66,7 @@ async def make_admin(api: ApiServer, prefix: str = "admin") -> Account:
     return account
 
 
-async def saved_post(api: ApiServer, post_id: int, within: float = 5.0) -> Post:
+async def saved_post(api: ApiServer, post_id: int, within: float = 30.0) -> Post:
     """The post once it is no longer in flight (or as it is after `within` seconds)."""
     deadline = asyncio.get_running_loop().time() + within
     while True:
