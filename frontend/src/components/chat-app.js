@@ -139,6 +139,7 @@ export class ChatApp extends LitElement {
   #search = createRef();
   #usage = createRef();
   #admin = createRef();
+  #shortcuts = createRef();
 
   constructor() {
     super();
@@ -199,6 +200,7 @@ export class ChatApp extends LitElement {
           @logout=${this.#logout}
           @open-usage=${() => this.#openDialog(this.#usage)}
           @open-admin=${() => this.#openDialog(this.#admin)}
+          @open-shortcuts=${() => this.#openDialog(this.#shortcuts)}
           @sidebar-close=${() => (this._sidebarOpen = false)}
         >
           <conversation-list
@@ -222,7 +224,10 @@ export class ChatApp extends LitElement {
         ${ref(this.#search)}
         @open-post=${(event) => this.#router.openPost(event.detail)}
       ></prompt-search>
-      <keyboard-shortcuts @shortcut=${this.#onShortcut}></keyboard-shortcuts>
+      <keyboard-shortcuts
+        ${ref(this.#shortcuts)}
+        @shortcut=${this.#onShortcut}
+      ></keyboard-shortcuts>
       <usage-panel ${ref(this.#usage)}></usage-panel>
       <admin-page ${ref(this.#admin)}></admin-page>
     `;
