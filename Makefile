@@ -25,6 +25,7 @@ lint: $(STAMP) $(FRONTEND_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy bench
 	cd frontend && npm run lint
 
 schema: $(STAMP)

@@ -24,6 +24,7 @@ from typing import Any
 
 import httpx
 import websockets
+from websockets.typing import Subprotocol
 
 PASSWORD = "load benchmark password"
 LOGIN = "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }"
@@ -133,8 +134,8 @@ class SimulatedUser:
     async def _converse(self, until: float, think: float, answers: int) -> None:
         url = self.api_url.replace("http://", "ws://") + "/graphql"
         async with websockets.connect(
-            url, subprotocols=["graphql-transport-ws"], max_queue=None
-        ) as socket:  # type: ignore[list-item]
+            url, subprotocols=[Subprotocol("graphql-transport-ws")], max_queue=None
+        ) as socket:
             init = {"type": "connection_init", "payload": {"authorization": f"Bearer {self.token}"}}
             await socket.send(json.dumps(init))
             if json.loads(await socket.recv())["type"] != "connection_ack":

@@ -9,7 +9,9 @@ about the growth while 2,000 do, and a small fraction of the file's size. The po
 written straight into the API's SQLite database (100 per conversation, answers of about a
 thousand characters); the export is read as fast as the client can take it, the API's
 resident memory sampled every 5 ms meanwhile. Prints, for JSON and for the Markdown zip:
-the file's size, the memory at rest, the peak while exporting, and growth / file size.
+the file's size, the memory at rest, the peak while exporting, and growth / file size. Then,
+for comparison, the import of the largest JSON export into another account: its time and
+its memory (an import is held in memory while it is checked, so it grows with the file).
 """
 
 from __future__ import annotations
@@ -77,6 +79,47 @@ def seed(database: Path, user_id: int, posts: int) -> None:
                 (parent, conversation_id),
             )
             have += POSTS_PER_CONVERSATION
+
+
+class PeakSampler:
+    """The peak resident memory of a process while the block runs, sampled every 5 ms."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.peak = resident_mb(pid)
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample)
+
+    def _sample(self) -> None:
+        while not self._done.is_set():
+            self.peak = max(self.peak, resident_mb(self.pid))
+            time.sleep(0.005)
+
+    def __enter__(self) -> PeakSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join()
+
+
+def import_peak(api_url: str, token: str, pid: int, data: bytes) -> tuple[float, float]:
+    """(seconds, peak resident MB) of importing `data`."""
+    started = time.perf_counter()
+    with PeakSampler(pid) as sampler, httpx.Client(base_url=api_url, timeout=600) as http:
+        reply = http.post("/api/import", content=data, headers={"Authorization": f"Bearer {token}"})
+        reply.raise_for_status()
+    return time.perf_counter() - started, sampler.peak
+
+
+def export_bytes(api_url: str, token: str) -> bytes:
+    with httpx.Client(base_url=api_url, timeout=600) as http:
+        reply = http.get(
+            "/api/export", params={"format": "json"}, headers={"Authorization": f"Bearer {token}"}
+        )
+        reply.raise_for_status()
+        return reply.content
 
 
 def export_peak(api_url: str, token: str, pid: int, export_format: str) -> tuple[int, float]:
@@ -150,6 +193,11 @@ def main() -> None:
                     at_rest = resident_mb(api.pid)
                     size, peak = export_peak(api_url, token, api.pid, export_format)
                     rows.append((posts, export_format, size, at_rest, peak))
+            exported = export_bytes(api_url, token)
+            other = asyncio.run(register(api_url))
+            time.sleep(0.5)
+            before_import = resident_mb(api.pid)
+            seconds, import_high = import_peak(api_url, other, api.pid, exported)
     print("posts   format    file MB  rest MB  peak MB  growth MB  growth / file")
     for posts, export_format, size, at_rest, peak in rows:
         growth = peak - at_rest
@@ -157,6 +205,11 @@ def main() -> None:
             f"{posts:6d}  {export_format:8s} {size / 2**20:8.1f} {at_rest:8.1f} {peak:8.1f} "
             f"{growth:10.1f} {growth / (size / 2**20):14.3f}"
         )
+    print(
+        f"import of the {len(exported) / 2**20:.1f} MB JSON export ({sizes[-1]} posts): "
+        f"{seconds:.1f} s, resident {before_import:.1f} -> {import_high:.1f} MB "
+        f"(+{import_high - before_import:.1f})"
+    )
 
 
 if __name__ == "__main__":

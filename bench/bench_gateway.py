@@ -48,7 +48,7 @@ def wait_until_answers(url: str, process: subprocess.Popen[bytes], seconds: floa
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"{process.args} exited with {process.returncode}")
+            raise RuntimeError(f"{process.args!r} exited with {process.returncode}")
         try:
             with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (loopback)
                 if response.status == 200:

@@ -67,6 +67,9 @@ RAISED_LIMITS = {
     "MAX_ANSWERS_IN_FLIGHT": "100000",
     "PROMPTS_PER_MINUTE": "100000",
     "SIGNUPS_PER_HOUR_PER_ADDRESS": "100000",
+    # Every simulated user logs in from loopback, and a login counts against its address
+    # while it is checked: a slow start would otherwise lock the others out.
+    "LOGIN_MAX_FAILURES_PER_ADDRESS": "100000",
 }
 POOL_SIZE = "20"
 REGISTER = "mutation($u: String!, $p: String!) { register(username: $u, password: $p) { token } }"
@@ -393,6 +396,12 @@ def compare(runs: list[Run]) -> None:
             "conversations p99 ms": percentile(reads, 99),
             "errors": float(sum(run.stats.errors.values())),
             "API CPU s": run.cpu["API"],
+            # On a shared machine this decides more than the number of workers does.
+            "others' CPU s": max(
+                0.0,
+                run.cpu["machine"]
+                - sum(used for name, used in run.cpu.items() if name != "machine"),
+            ),
         }
 
     base = figures(first)

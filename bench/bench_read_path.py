@@ -37,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -140,7 +141,7 @@ def wrk(
     url: str,
     token: str,
     query: str,
-    variables: dict[str, object],
+    variables: Mapping[str, object],
     duration: int,
     connections: int,
     get: bool = False,

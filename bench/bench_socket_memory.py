@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import httpx
 import websockets
 from bench_gateway import free_port, service
+from websockets.typing import Subprotocol
 
 PASSWORD = "benchmark password"
 PROMPT_CHARS = 30_000
@@ -99,8 +100,8 @@ async def over_one_socket(
     """Send the queries over one socket; the resident memory while it is still open."""
     url = api_url.replace("http://", "ws://") + "/graphql"
     async with websockets.connect(
-        url, subprotocols=["graphql-transport-ws"], max_size=None
-    ) as socket:  # type: ignore[list-item]
+        url, subprotocols=[Subprotocol("graphql-transport-ws")], max_size=None
+    ) as socket:
         await socket.send(
             json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}})
         )

@@ -38,6 +38,7 @@ import uvloop
 import websockets
 from _streams import run_load
 from bench_gateway import MODEL, free_port, service
+from websockets.typing import Subprotocol
 
 WORD = " token"
 SUBSCRIBE = (
@@ -53,6 +54,8 @@ class Results:
     tokens: int = 0
     seconds: float = 0.0
     failures: int = 0
+    # What the first failure was, to tell a limit from a crash.
+    first_failure: str = ""
 
     def p(self, percent: float) -> float:
         ordered = sorted(self.ttfts)
@@ -154,8 +157,8 @@ async def through_api(
     async def client(index: int, token: str) -> None:
         await asyncio.sleep(ramp * index / streams)
         async with websockets.connect(
-            url, subprotocols=["graphql-transport-ws"], max_queue=None
-        ) as ws:  # type: ignore[list-item]
+            url, subprotocols=[Subprotocol("graphql-transport-ws")], max_queue=None
+        ) as ws:
             await ws.send(
                 json.dumps(
                     {"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}
@@ -184,6 +187,7 @@ async def through_api(
                         )
                         if event is None:
                             results.failures += 1
+                            results.first_failure = results.first_failure or str(message)[:300]
                             break
                         if first is None and event["delta"]:
                             first = time.perf_counter()
@@ -196,6 +200,7 @@ async def through_api(
                         break
                     elif message["type"] == "error":
                         results.failures += 1
+                        results.first_failure = results.first_failure or str(message)[:300]
                         break
 
     started = time.perf_counter()
@@ -203,7 +208,10 @@ async def through_api(
         *(client(n, tokens[n % len(tokens)]) for n in range(streams)), return_exceptions=True
     )
     results.seconds = time.perf_counter() - started
-    results.failures += sum(1 for outcome in outcomes if isinstance(outcome, BaseException))
+    failed = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
+    results.failures += len(failed)
+    if failed and not results.first_failure:
+        results.first_failure = f"{type(failed[0]).__name__}: {failed[0]}"[:300]
     return results
 
 
@@ -315,6 +323,8 @@ def main() -> None:
     )
     print(f"tokens/s relayed by the API at 64 streams: {flat_api.rate:.0f} (target >= 10,000)")
     print(f"errors at 500 streams: {latency[2][2].failures + memory_failures} (target 0)")
+    if latency[2][2].first_failure:
+        print(f"  the first: {latency[2][2].first_failure}")
     print(
         f"API memory per in-flight stream (500 in flight): {per_stream / 1024:.0f} KB "
         "(target <= 100 KB)"

@@ -87,6 +87,8 @@ async def _manage_user(action: str, username: str, password: str, admin: bool = 
 
 async def _nothing_to_stop(user_id: int) -> None:
     return None
+
+
 async def _link_identity(username: str, subject: str, issuer: str | None) -> str:
     from graphql_api.database import open_database
     from graphql_api.services.single_sign_on import link_identity

@@ -6,8 +6,8 @@
 Routes: `/graphql` (HTTP, GraphiQL, and `graphql-transport-ws`), `/healthz` (the process
 answers), `/readyz` (the database answers), `/metrics` (for the operator's scraper),
 `/api/export` and `/api/import` (`transfer`), `/auth/refresh` and single sign-on's
-`/auth/oidc/...` (`sign_on_routes`), and the built frontend at `/`. The services are built by
-`services.wiring` in the lifespan.
+`/auth/oidc/...` (`sign_on_routes`), `/v1/...` for programs (`openai_routes`), and the
+built frontend at `/`. The services are built by `services.wiring` in the lifespan.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from tortoise.context import TortoiseContext
 from graphql_api.errors import Unauthenticated
 from graphql_api.middleware import BodyLimitMiddleware, RequestScopeMiddleware
 from graphql_api.observability import Metrics
+from graphql_api.openai_routes import openai_routes
 from graphql_api.refresh_cookie import (
     REFRESH_COOKIE,
     REFRESH_HEADER,
@@ -153,6 +154,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
         *transfer_routes(),
+        *openai_routes(),
     ]
     routes.extend(_frontend_routes(FRONTEND_DIST, graphiql=settings.graphiql_enabled))
     middleware = [

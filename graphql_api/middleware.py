@@ -36,7 +36,7 @@ SECURITY_HEADERS = [
 ]
 # Routes named in metrics; anything else (static files, unknown paths) counts as "other".
 NAMED_ROUTES = {"/graphql", "/healthz", "/readyz", "/metrics", "/auth/refresh", "/"}
-NAMED_ROUTES |= {"/api/export", "/api/import"}
+NAMED_ROUTES |= {"/api/export", "/api/import", "/v1/models", "/v1/chat/completions"}
 # What a multipart upload adds around its file: boundaries, part headers, other fields.
 MULTIPART_FRAMING = 64 << 10
 

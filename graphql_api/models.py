@@ -302,3 +302,24 @@ class Identity(Model):
     class Meta:
         table = "identities"
         unique_together = (("issuer", "subject"),)
+
+
+# A program's credential: `e2c_` and 32 random bytes, shown once and stored only as its
+# SHA-256 (a secret that random needs no slow hash). It acts as its user, short of what
+# needs a password session. (Not a docstring: Tortoise would make it the table's comment.)
+class ApiKey(Model):
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="api_keys", on_delete=fields.CASCADE
+    )
+    name = fields.CharField(max_length=100)
+    key_hash = fields.CharField(max_length=64, unique=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    last_used_at = fields.DatetimeField(null=True)
+    revoked_at = fields.DatetimeField(null=True)
+
+    user_id: int
+
+    class Meta:
+        table = "api_keys"
+        indexes = (Index(fields=("revoked_at",), name="idx_api_keys_revoked"),)

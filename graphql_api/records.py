@@ -191,3 +191,13 @@ class PostRecord:
     @classmethod
     def from_model(cls, post: models.Post) -> PostRecord:
         return cls(**{column: getattr(post, column) for column in cls.COLUMNS})
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyRecord:
+    """One of a user's API keys as its owner sees it (never the key itself)."""
+
+    id: int
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None

@@ -106,6 +106,8 @@ class TokenClaims:
     jti: str
     issued_at: int
     expires_at: int
+    # Set when the caller is a program holding an API key, not a password session.
+    api_key_id: int | None = None
 
 
 def issue_token(

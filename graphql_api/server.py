@@ -39,11 +39,18 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._header_deadline: asyncio.TimerHandle | None = None
         # Bytes received since the request began, until its headers are complete.
         self._header_bytes: int | None = 0
+        # The last bytes of the previous read, where the headers' end may have begun.
+        self._header_tail = b""
         self._arm_header_deadline()
 
     def data_received(self, data: bytes) -> None:
         if self._header_bytes is not None:
-            self._header_bytes += len(data)
+            # Only what comes before the blank line that ends the headers counts: one read
+            # often holds the end of the headers and the start of a large body (an upload).
+            window = self._header_tail + data
+            end = window.find(b"\r\n\r\n")
+            self._header_bytes += len(data) if end < 0 else max(end + 4 - len(self._header_tail), 0)
+            self._header_tail = window[-3:]
             if self._header_bytes > self.max_header_bytes:
                 self._cancel_header_deadline()
                 if not self.transport.is_closing():
@@ -81,6 +88,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         # The keep-alive timeout now covers the idle connection.
         self._cancel_header_deadline()
         self._header_bytes = 0
+        self._header_tail = b""
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_header_deadline()

@@ -126,8 +126,8 @@ class Settings(BaseSettings):
     prompts_per_minute: int = Field(default=20, ge=1)
     # Tokens (prompt and answer) each user may use per UTC day and month, unless an admin
     # sets their own; none by default.
-    daily_token_quota: int | None = Field(default=None, ge=0)
-    monthly_token_quota: int | None = Field(default=None, ge=0)
+    daily_token_quota: int | None = Field(default=None, ge=0, le=2**31 - 1)
+    monthly_token_quota: int | None = Field(default=None, ge=0, le=2**31 - 1)
     ws_auth_timeout_seconds: float = Field(default=5.0, gt=0)
     max_subscriptions_per_connection: int = Field(default=10, ge=1)
     max_streams_per_user: int = Field(default=20, ge=1)
@@ -149,6 +149,7 @@ class Settings(BaseSettings):
     password_hash_threads: int | None = Field(default=None, ge=1, le=64)
     password_hash_queue: int = Field(default=256, ge=0)
     share_misses_per_minute: int = Field(default=30, ge=1)
+    api_key_misses_per_minute: int = Field(default=30, ge=1)
     import_max_bytes: int = Field(default=50 << 20, ge=1024)
     import_max_conversations: int = Field(default=5_000, ge=1)
     import_max_posts_per_conversation: int = Field(default=5_000, ge=1)

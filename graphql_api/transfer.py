@@ -25,13 +25,15 @@ from graphql_api.services.wiring import Services
 STATUS = {"BAD_USER_INPUT": 400, "UNAUTHENTICATED": 401, "NOT_FOUND": 404, "RATE_LIMITED": 429}
 
 
-def _user_id(request: Request) -> int:
+async def _user_id(request: Request) -> int:
     """Who is asking, checked exactly as a GraphQL request is (UNAUTHENTICATED else)."""
     context = Context(
         services=request.state.services,
         request_id=request.state.request_id,
         authorization=request.headers.get("authorization"),
+        client_address=request.client.host if request.client else "unknown",
     )
+    await context.load_credentials()
     return context.user_id
 
 
@@ -68,7 +70,7 @@ def report_json(report: ImportReport) -> dict[str, Any]:
 async def export_route(request: Request) -> Response:
     services: Services = request.state.services
     try:
-        user_id = _user_id(request)
+        user_id = await _user_id(request)
         export = await services.exporting.prepare(
             user_id,
             request.query_params.get("format", "json"),
@@ -99,8 +101,9 @@ async def _uploaded(request: Request) -> bytes:
 async def import_route(request: Request) -> Response:
     services: Services = request.state.services
     try:
-        user_id = _user_id(request)
-        report = await services.importing.import_file(user_id, await _uploaded(request))
+        user_id = await _user_id(request)
+        async with services.importing.admission(user_id):
+            report = await services.importing.import_file(user_id, await _uploaded(request))
     except ApiError as error:
         return _error(error)
     return JSONResponse(report_json(report))

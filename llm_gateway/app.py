@@ -19,7 +19,7 @@ Routes:
   at least one model can answer), `GET /metrics` (Prometheus).
 
 Errors before streaming are an HTTP status with the body
-`{"error": {"message": ..., "type": ..., "code": ...}}` (the classes in `errors.py`):
+`{"error": {"message": ..., "type": ..., "param": null, "code": ...}}` (`errors.py`):
 - 400 `invalid_request_error`: `invalid_request` (a malformed body),
   `context_length_exceeded` (the prompt cannot fit even with all older turns dropped), or
   `upstream_4xx` (the model server refused the request, with its status);
@@ -101,6 +101,7 @@ class Gateway:
         arrived = time.monotonic()
         outcome, detail = "error", ""
         answer: Answer | None = None
+        model: ServedModel | None = None
         started = False
         try:
             length = header(scope, b"content-length")
@@ -135,17 +136,28 @@ class Gateway:
         finally:
             if answer is not None:
                 await answer.aclose()
-            self._account(outcome, detail, answer, arrived)
+            self._account(outcome, detail, answer, model, arrived)
             request_id.reset(token)
 
-    def _account(self, outcome: str, detail: str, answer: Answer | None, arrived: float) -> None:
+    def _account(
+        self,
+        outcome: str,
+        detail: str,
+        answer: Answer | None,
+        model: ServedModel | None,
+        arrived: float,
+    ) -> None:
         self.metrics.requests.labels(outcome=outcome).inc()
         tokens = answer.stats.completion_tokens if answer else 0
         self.metrics.tokens_out.inc(tokens)
+        if model is not None:
+            self.metrics.model_requests.labels(model.config.label, outcome).inc()
+            self.metrics.model_tokens_out.labels(model.config.label).inc(tokens)
         log = logger.info if outcome in {"ok", "cancelled"} else logger.warning
         log(
-            "chat completion %s%s: %d tokens in %.0f ms%s",
+            "chat completion %s%s%s: %d tokens in %.0f ms%s",
             outcome,
+            f" by {model.config.label}" if model else "",
             f" ({detail})" if detail else "",
             tokens,
             (time.monotonic() - arrived) * 1000,

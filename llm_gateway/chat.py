@@ -45,6 +45,8 @@ class ChatRequest:
     stop: list[str] = field(default_factory=list)
     request_id: str = ""
     model: str | None = None
+    # vLLM's extension: the last (assistant) message is carried on, not answered.
+    continue_final_message: bool = False
 
     @classmethod
     def parse(cls, raw: bytes, request_id: str = "") -> ChatRequest:
@@ -80,6 +82,11 @@ class ChatRequest:
         if not isinstance(stop, str | list):
             raise invalid("`stop` must be a string or a list of strings")
         options = body.get("stream_options") or {}
+        continue_final = body.get("continue_final_message", False)
+        if not isinstance(continue_final, bool):
+            raise invalid("`continue_final_message` must be a boolean")
+        if continue_final and messages[-1].get("role") != "assistant":
+            raise invalid("`continue_final_message` needs an assistant message last")
         return cls(
             body=body,
             messages=messages,
@@ -92,6 +99,7 @@ class ChatRequest:
             stop=[stop] if isinstance(stop, str) else [str(s) for s in stop],
             request_id=request_id,
             model=model or None,
+            continue_final_message=continue_final,
         )
 
     def with_messages(self, messages: list[dict[str, Any]]) -> ChatRequest:

@@ -5,6 +5,8 @@ the embedded llama.cpp model), and the stop sequences that end a turn.
     template.render([{"role": "user", "content": "Hi"}])
     # '<start_of_turn>user\\nHi<end_of_turn>\\n<start_of_turn>model\\n'
     template.stop                                  # ('<end_of_turn>',)
+    template.render([..., {"role": "assistant", "content": "Once"}], continue_final=True)
+    # '...<start_of_turn>model\nOnce': the model carries on from "Once"
 
 A Jinja file gets what Hugging Face chat templates expect: `messages`,
 `add_generation_prompt`, `bos_token`, `eos_token` and `raise_exception`.
@@ -43,14 +45,22 @@ class ChatTemplate:
     template: Template
     stop: tuple[str, ...]
 
-    def render(self, messages: list[dict[str, Any]]) -> str:
+    def render(self, messages: list[dict[str, Any]], continue_final: bool = False) -> str:
+        """The prompt; with `continue_final`, the last (assistant) message is left open, so
+        that the model carries on from its last word instead of starting a new turn."""
         plain = [{"role": m["role"], "content": message_text(m)} for m in messages]
-        return self.template.render(
-            messages=plain,
-            add_generation_prompt=True,
-            bos_token="",
-            eos_token="",
-            raise_exception=_raise_exception,
+        unfinished = ""
+        if continue_final and plain and plain[-1]["role"] == "assistant":
+            unfinished = plain.pop()["content"]
+        return (
+            self.template.render(
+                messages=plain,
+                add_generation_prompt=True,
+                bos_token="",
+                eos_token="",
+                raise_exception=_raise_exception,
+            )
+            + unfinished
         )
 
 

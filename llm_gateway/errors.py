@@ -1,9 +1,9 @@
 """Errors the gateway reports, in OpenAI's shape: one class per kind of failure, each with its
 HTTP status, OpenAI error type and default code.
 
-    raise QueueFull("the gateway is busy")            # 429 rate_limit_error queue_full
+    raise RateLimited("the gateway is busy")        # 429 rate_limit_error queue_full
     raise StreamFailed("...", code="upstream_disconnected")
-    error.body()    # b'{"error": {"message": ..., "type": ..., "code": ...}}'
+    error.body()    # b'{"error": {"message": ..., "type": ..., "param": null, "code": ...}}'
     error.event()   # the same as an SSE event followed by `data: [DONE]`
 
 What a model server answered becomes one of these in one place, `from_upstream_status`.
@@ -35,7 +35,9 @@ class GatewayError(Exception):
         self.code = code or self.default_code
 
     def payload(self) -> dict[str, dict[str, str | None]]:
-        return {"error": {"message": self.message, "type": self.type, "code": self.code}}
+        return {
+            "error": {"message": self.message, "type": self.type, "param": None, "code": self.code}
+        }
 
     def body(self) -> bytes:
         return json.dumps(self.payload()).encode()

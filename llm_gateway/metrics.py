@@ -36,6 +36,18 @@ class GatewayMetrics:
         self.tokens_out = Counter(
             "gateway_tokens_out", "Completion tokens relayed", registry=self.registry
         )
+        self.model_requests = Counter(
+            "gateway_model_requests",
+            "Chat completion requests by model and outcome",
+            ["model", "outcome"],
+            registry=self.registry,
+        )
+        self.model_tokens_out = Counter(
+            "gateway_model_tokens_out",
+            "Completion tokens relayed, by model",
+            ["model"],
+            registry=self.registry,
+        )
         self.upstream_errors = Counter(
             "gateway_upstream_errors",
             "Upstream failures by upstream and error code",

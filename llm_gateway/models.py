@@ -14,7 +14,7 @@ The file's shape (every key but `name` and `backend` optional; see `models.examp
       - name: big                       # what clients ask for
         backend: vllm                   # vllm | tgi | openai | local
         base_url: http://vllm:8000/v1   # a URL or a list of URLs (failover)
-        upstream_model: meta-llama/Llama-3.1-8B-Instruct
+        upstream_model: meta-llama/Llama-3.1-8B-Instruct   # vllm, tgi: default the one
         api_key_env: BIG_API_KEY        # the name of the variable holding the key
         context_length: 8192
         chat_template: llama3           # tgi and local
@@ -86,7 +86,7 @@ class ModelConfig:
     backend: Backend
     base_urls: tuple[str, ...] = ()
     upstream_model: str | None = None
-    api_key: str | None = None
+    api_key: str | None = field(default=None, repr=False)  # never in a log or a traceback
     model_path: Path | None = None
     local_threads: int | None = None
     chat_template: str = "gemma"
@@ -198,7 +198,8 @@ def entry_config(entry: ModelEntry, defaults: ModelConfig) -> ModelConfig:
         name=entry.name,
         backend=entry.backend,
         base_urls=urls,
-        upstream_model=entry.upstream_model or entry.name,
+        # vLLM and TGI serve one model each: without a name given, the one they serve.
+        upstream_model=entry.upstream_model or (entry.name if entry.backend == "openai" else None),
         api_key=api_key,
         model_path=entry.model_path,
         local_threads=entry.threads or defaults.local_threads,

@@ -20,7 +20,7 @@ from llm_gateway.backends.local import LocalBackend
 from llm_gateway.backends.openai import OpenAIBackend
 from llm_gateway.backends.tgi import TGIBackend
 from llm_gateway.chat_templates import load_template
-from llm_gateway.errors import GatewayError, ModelNotFound
+from llm_gateway.errors import GatewayError, ModelNotFound, UpstreamUnavailable
 from llm_gateway.fitting import ContextFitter
 from llm_gateway.metrics import GatewayMetrics
 from llm_gateway.models import ModelConfig
@@ -29,6 +29,10 @@ from llm_gateway.upstream_http import UpstreamClient
 from llm_gateway.upstreams import UpstreamPool
 
 logger = logging.getLogger("llm_gateway")
+
+# How long `/v1/models` waits for an upstream to say its model's name or context length: a
+# model server that does not answer must not hold up the list of the others.
+DESCRIBE_SECONDS = 2.0
 
 
 def build_backend(config: ModelConfig, client: UpstreamClient) -> Backend:
@@ -82,7 +86,7 @@ class ServedModel:
         for task in self._background:
             task.cancel()
         await self.backend.aclose()
-        self.client.close()
+        await self.client.aclose()
 
     def answers_to(self, name: str) -> bool:
         return name in {self.config.name, self.config.upstream_model}
@@ -97,8 +101,15 @@ class ServedModel:
 
     async def describe(self) -> dict[str, Any]:
         """Its entry in `GET /v1/models` (GatewayError when its name cannot be known)."""
+        try:
+            async with asyncio.timeout(DESCRIBE_SECONDS):
+                name = await self.public_name()
+        except TimeoutError:
+            raise UpstreamUnavailable(
+                f"model {self.config.label}: no upstream said its name in time"
+            ) from None
         entry: dict[str, Any] = {
-            "id": await self.public_name(),
+            "id": name,
             "object": "model",
             "created": 0,
             "owned_by": "llm-gateway",
@@ -106,9 +117,10 @@ class ServedModel:
             "available": self.available,
         }
         try:
-            limits = await self.backend.context_limits()
-        except GatewayError as error:
-            logger.info("model %s: context length unknown: %s", entry["id"], error.message)
+            async with asyncio.timeout(DESCRIBE_SECONDS):
+                limits = await self.backend.context_limits()
+        except (GatewayError, TimeoutError) as error:
+            logger.info("model %s: context length unknown now: %s", entry["id"], error)
             limits = None
         if limits is not None:
             entry["max_model_len"] = limits.total

@@ -245,13 +245,13 @@ class GraphQLSocket:
         operation_id = str(self._next_id)
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._queues[operation_id] = queue
-        message = {
+        subscribe = {
             "id": operation_id,
             "type": "subscribe",
             "payload": {"query": query, "variables": variables or {}},
         }
         try:
-            await self.connection.send(json.dumps(message))
+            await self.connection.send(json.dumps(subscribe))
         except websockets.ConnectionClosed:
             # The server closed the socket while the message was being sent (too big, say).
             del self._queues[operation_id]

@@ -133,3 +133,14 @@ CREATE TABLE IF NOT EXISTS `identities` (
     UNIQUE KEY `uid_identities_issuer_1dda2d` (`issuer`, `subject`),
     CONSTRAINT `fk_identiti_users_fb488572` FOREIGN KEY (`user_id`) REFERENCES `users` (`id`) ON DELETE CASCADE
 ) CHARACTER SET utf8mb4;
+CREATE TABLE IF NOT EXISTS `api_keys` (
+    `id` INT NOT NULL PRIMARY KEY AUTO_INCREMENT,
+    `name` VARCHAR(100) NOT NULL,
+    `key_hash` VARCHAR(64) NOT NULL UNIQUE,
+    `created_at` DATETIME(6) NOT NULL,
+    `last_used_at` DATETIME(6),
+    `revoked_at` DATETIME(6),
+    `user_id` INT NOT NULL,
+    CONSTRAINT `fk_api_keys_users_14eca04b` FOREIGN KEY (`user_id`) REFERENCES `users` (`id`) ON DELETE CASCADE,
+    KEY `idx_api_keys_revoked` (`revoked_at`)
+) CHARACTER SET utf8mb4;

@@ -20,7 +20,16 @@ from strawberry.types.graphql import OperationType
 from tortoise.exceptions import DBConnectionError
 
 from graphql_api.errors import ApiError
-from graphql_api.schema import admin, mutations, queries, search, sessions, sharing, transfer
+from graphql_api.schema import (
+    admin,
+    api_keys,
+    mutations,
+    queries,
+    search,
+    sessions,
+    sharing,
+    transfer,
+)
 from graphql_api.schema.execution import LeanExecutionContext
 from graphql_api.schema.pipeline import PipelineRules, RequestPipeline
 from graphql_api.schema.subscriptions import Subscription
@@ -51,12 +60,19 @@ def _root(name: str, description: str, parts: tuple[type, ...]) -> type:
 Query = _root(
     "Query",
     "What a client can read.",
-    (queries.Query, search.Query, sessions.Query, sharing.Query, admin.Query),
+    (queries.Query, search.Query, sessions.Query, sharing.Query, admin.Query, api_keys.Query),
 )
 Mutation = _root(
     "Mutation",
     "What a client can change.",
-    (mutations.Mutation, sessions.Mutation, sharing.Mutation, transfer.Mutation, admin.Mutation),
+    (
+        mutations.Mutation,
+        sessions.Mutation,
+        sharing.Mutation,
+        transfer.Mutation,
+        admin.Mutation,
+        api_keys.Mutation,
+    ),
 )
 
 

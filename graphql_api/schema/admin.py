@@ -114,7 +114,7 @@ class Query:
         self, info: Info, first: First = 20, after: After = None, search: Search = None
     ) -> UserConnection:
         page = await info.context.services.admin.users(
-            info.context.user_id, search, _window(info, first, after)
+            info.context.session_user_id, search, _window(info, first, after)
         )
         return UserConnection.from_page(page)
 
@@ -123,7 +123,7 @@ class Query:
         self, info: Info, first: First = 20, after: After = None
     ) -> AuditEntryConnection:
         page = await info.context.services.admin.audit_log(
-            info.context.user_id, _window(info, first, after)
+            info.context.session_user_id, _window(info, first, after)
         )
         return AuditEntryConnection.from_page(page)
 
@@ -163,7 +163,9 @@ class Mutation:
                 UNCHANGED if monthly_token_quota is strawberry.UNSET else monthly_token_quota
             ),
         )
-        user = await info.context.services.admin.update_user(info.context.user_id, id, changes)
+        user = await info.context.services.admin.update_user(
+            info.context.session_user_id, id, changes
+        )
         return User.from_record(user)
 
     @strawberry.mutation(
@@ -171,5 +173,5 @@ class Mutation:
         "session of theirs ends (admins only)."
     )
     async def reset_user_password(self, info: Info, id: UserRef) -> PasswordReset:
-        reset = await info.context.services.admin.reset_password(info.context.user_id, id)
+        reset = await info.context.services.admin.reset_password(info.context.session_user_id, id)
         return PasswordReset(user=User.from_record(reset.user), password=reset.password)

@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info as StrawberryInfo
 
-from graphql_api.errors import Unauthenticated
-from graphql_api.records import PostRecord
+from graphql_api.errors import ApiError, Forbidden, Unauthenticated
+from graphql_api.records import PostRecord, QuotaRecord, UsageDayRecord
 from graphql_api.security import InvalidToken, TokenClaims
+from graphql_api.services.api_keys import is_api_key
 from graphql_api.services.pagination import Page, PageWindow
 
 if TYPE_CHECKING:
@@ -26,6 +27,8 @@ BEARER = "bearer "
 PostsKey: TypeAlias = tuple[int, PageWindow]
 # A place in a conversation's tree: (conversation, parent post).
 PlaceKey: TypeAlias = tuple[int, int | None]
+# A user's usage over a number of days: (user, days).
+UsageKey: TypeAlias = tuple[int, int]
 
 
 @dataclass
@@ -44,6 +47,8 @@ class Context:
     # Where the client reached this API ("https://chat.example/"), for links it is given.
     base_url: str = ""
     _claims: TokenClaims | None = None
+    # Why the API key given could not be read (too many wrong keys): raised when it is used.
+    _credentials_error: ApiError | None = None
 
     @property
     def claims(self) -> TokenClaims:
@@ -61,6 +66,34 @@ class Context:
     def user_id(self) -> int:
         return self.claims.user_id
 
+    @property
+    def session_user_id(self) -> int:
+        """The caller, for what needs a password session: FORBIDDEN with an API key."""
+        claims = self.claims
+        if claims.api_key_id is not None:
+            raise Forbidden(
+                "an API key cannot do this; sign in with your password",
+                reason="api_key_not_allowed",
+            )
+        return claims.user_id
+
+    def require_password_session(self) -> None:
+        """FORBIDDEN for an API key: what only a person signed in with a password may do."""
+        self._claims = self.claims
+        self.session_user_id  # noqa: B018  # the property raises
+
+    async def load_credentials(self, authorization: object = None) -> None:
+        """Read the caller's API key from the database if this process does not hold it
+        (the checks that follow cannot wait); nothing to do for a token."""
+        given = self.authorization if authorization is None else authorization
+        if isinstance(given, str) and given.lower().startswith(BEARER):
+            token = given[len(BEARER) :].strip()
+            if is_api_key(token):
+                try:
+                    await self.services.api_keys.load(token, self.client_address)
+                except ApiError as refused:
+                    self._credentials_error = refused
+
     def require_session(self) -> None:
         """For what only signed-in users see but that is not theirs: UNAUTHENTICATED else."""
         self._claims = self.claims
@@ -75,8 +108,13 @@ class Context:
             raise Unauthenticated(
                 "log in first: send Authorization: Bearer <token>", reason="not_signed_in"
             )
+        token = authorization[len(BEARER) :].strip()
+        if self._credentials_error is not None:
+            raise self._credentials_error
         try:
-            return self.services.accounts.authenticate(authorization[len(BEARER) :].strip())
+            if is_api_key(token):
+                return self.services.api_keys.authenticate(token)
+            return self.services.accounts.authenticate(token)
         except InvalidToken:
             raise Unauthenticated(
                 "your session has ended; log in again", reason="session_ended"
@@ -114,6 +152,16 @@ class Context:
         loaders = _operation_loaders.get() or OperationLoaders()
         return await loaders.siblings(self).load_many(places)
 
+    async def usage_days(self, user_id: int, days: int) -> list[UsageDayRecord]:
+        """A user's usage (theirs, or any for an admin); a page of users loads together."""
+        loaders = _operation_loaders.get() or OperationLoaders()
+        return await loaders.usage(self).load((user_id, days))
+
+    async def quota(self, user_id: int) -> QuotaRecord | None:
+        """A user's quota (theirs, or any for an admin); a page of users loads together."""
+        loaders = _operation_loaders.get() or OperationLoaders()
+        return await loaders.quotas(self).load(user_id)
+
 
 class OperationLoaders:
     """The DataLoaders of one operation (the pipeline sets fresh ones for each). A WebSocket
@@ -123,6 +171,38 @@ class OperationLoaders:
     def __init__(self) -> None:
         self._posts: DataLoader[PostsKey, Page[PostRecord]] | None = None
         self._siblings: DataLoader[PlaceKey, list[int]] | None = None
+        self._usage: DataLoader[UsageKey, list[UsageDayRecord]] | None = None
+        self._quotas: DataLoader[int, QuotaRecord | None] | None = None
+
+    def usage(self, context: Context) -> DataLoader[UsageKey, list[UsageDayRecord]]:
+        if self._usage is None:
+            services = context.services
+            viewer = context.user_id
+
+            async def load(keys: list[UsageKey]) -> list[list[UsageDayRecord]]:
+                await services.accounts.require_self_or_admin(viewer, {user for user, _ in keys})
+                found: dict[UsageKey, list[UsageDayRecord]] = {}
+                for days in {days for _, days in keys}:
+                    users = [user for user, wanted in keys if wanted == days]
+                    for user, listed in (await services.usage.days_of_many(users, days)).items():
+                        found[(user, days)] = listed
+                return [found[key] for key in keys]
+
+            self._usage = DataLoader(load_fn=load)
+        return self._usage
+
+    def quotas(self, context: Context) -> DataLoader[int, QuotaRecord | None]:
+        if self._quotas is None:
+            services = context.services
+            viewer = context.user_id
+
+            async def load(keys: list[int]) -> list[QuotaRecord | None]:
+                await services.accounts.require_self_or_admin(viewer, set(keys))
+                found = await services.quotas.of_many(keys)
+                return [found.get(key) for key in keys]
+
+            self._quotas = DataLoader(load_fn=load)
+        return self._quotas
 
     def siblings(self, context: Context) -> DataLoader[PlaceKey, list[int]]:
         if self._siblings is None:

@@ -91,6 +91,7 @@ class Mutation:
     )
     async def logout(self, info: Info) -> bool:
         services, context = info.context.services, info.context
+        context.require_password_session()
         if context.response is not None:
             clear_refresh_cookie(context.response, secure=context.secure)
         await services.sessions.logout(context.claims)
@@ -232,6 +233,17 @@ class Mutation:
     async def stop_generation(self, info: Info, post_id: PostRef) -> Post:
         answers = info.context.services.answers
         return Post.from_record(await answers.stop(info.context.user_id, post_id))
+
+    @strawberry.mutation(
+        description='Continue an answer the length limit cut off (finishReason "length"): '
+        "the model carries on from its last word into the same post, in the background; "
+        "follow it with postStream. BAD_USER_INPUT (reason answer_not_cut_off) for any other."
+    )
+    async def continue_post(self, info: Info, post_id: PostRef) -> Post:
+        live = await info.context.services.answers.continue_answer(
+            info.context.user_id, post_id, request_id=info.context.request_id
+        )
+        return Post.from_record(live.snapshot())
 
     @strawberry.mutation(
         description="Answer a prompt again, in the background: a new version beside it with "

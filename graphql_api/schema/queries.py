@@ -20,6 +20,7 @@ from graphql_api.schema.types import (
     SingleSignOnProvider,
     User,
 )
+from graphql_api.services.conversations import MAX_INSTRUCTIONS_CHARS
 from graphql_api.services.pagination import PageWindow
 from graphql_api.settings import OIDC_LOGIN_PATH
 
@@ -39,6 +40,7 @@ class Query:
         return ServerInfo(
             allow_signup=settings.allow_signup,
             max_prompt_length=settings.max_prompt_chars,
+            max_instructions_length=MAX_INSTRUCTIONS_CHARS,
             graphiql=settings.graphiql_enabled,
             password_login=settings.password_login,
             single_sign_on=[

@@ -52,6 +52,7 @@ class Mutation:
         info: Info,
         id: Annotated[strawberry.ID, strawberry.argument(description="The session's id.")],
     ) -> bool:
+        info.context.require_password_session()
         await info.context.services.sessions.end(info.context.claims, id)
         return True
 
@@ -64,6 +65,7 @@ class Mutation:
         current_password: Annotated[str, strawberry.argument(description="Your password now.")],
         new_password: Annotated[str, strawberry.argument(description="The new one.")],
     ) -> bool:
+        info.context.require_password_session()
         await info.context.services.sessions.change_password(
             info.context.claims, current_password, new_password
         )

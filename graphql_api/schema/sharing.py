@@ -6,10 +6,40 @@ from datetime import datetime
 from typing import Annotated
 
 import strawberry
+from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode
 
+from graphql_api.errors import BadUserInput
 from graphql_api.schema.context import Info
 from graphql_api.schema.types import Conversation
 from graphql_api.services.sharing import SharedConversationRecord, ShareRecord
+
+
+def _root_fields_named(info: Info, name: str) -> int:
+    """How many times the operation asks for the root field `name` (aliases and fragments
+    counted): a request may read one snapshot, not fifteen under aliases."""
+    count = 0
+    pending = list(info.operation.selection_set.selections)
+    while pending:
+        selection = pending.pop()
+        if isinstance(selection, FieldNode):
+            count += selection.name.value == name
+        elif isinstance(selection, InlineFragmentNode):
+            pending.extend(selection.selection_set.selections)
+        elif isinstance(selection, FragmentSpreadNode):
+            fragment = info._raw_info.fragments.get(selection.name.value)
+            if fragment is not None:
+                pending.extend(fragment.selection_set.selections)
+    return count
+
+
+def _link_base(info: Info) -> str:
+    """Where links point: PUBLIC_URL when the operator set it, else the address the client
+    reached this API at."""
+    settings = info.context.services.settings
+    if "public_url" in settings.model_fields_set:
+        return settings.public_url
+    return info.context.base_url
+
 
 Token = Annotated[str, strawberry.argument(description="The secret part of the link.")]
 
@@ -79,13 +109,17 @@ class Query:
         ] = None,
     ) -> list[Share]:
         listed = await info.context.services.sharing.list(info.context.user_id, conversation_id)
-        return [Share.from_record(share, info.context.base_url) for share in listed]
+        return [Share.from_record(share, _link_base(info)) for share in listed]
 
     @strawberry.field(
         description="What a share link shows; needs no login. Null when the link is unknown, "
         "revoked, or its conversation deleted."
     )
     async def shared_conversation(self, info: Info, token: Token) -> SharedConversation | None:
+        if _root_fields_named(info, "sharedConversation") > 1:
+            raise BadUserInput(
+                "ask for one shared conversation per request", reason="one_shared_conversation"
+            )
         found = await info.context.services.sharing.find_shared(token, info.context.client_address)
         return SharedConversation.from_record(found) if found else None
 
@@ -103,7 +137,7 @@ class Mutation:
         id: Annotated[strawberry.ID, strawberry.argument(description="The conversation.")],
     ) -> Share:
         share = await info.context.services.sharing.share(info.context.user_id, id)
-        return Share.from_record(share, info.context.base_url)
+        return Share.from_record(share, _link_base(info))
 
     @strawberry.mutation(description="End one of your share links at once, everywhere.")
     async def revoke_share(

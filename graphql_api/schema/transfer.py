@@ -86,8 +86,9 @@ class Mutation:
         ],
     ) -> ImportReport:
         user_id = info.context.user_id
-        data = await _read(file)
-        report = await info.context.services.importing.import_file(user_id, data)
+        importing = info.context.services.importing
+        async with importing.admission(user_id):
+            report = await importing.import_file(user_id, await _read(file))
         return ImportReport.from_record(report)
 
 

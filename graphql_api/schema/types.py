@@ -177,17 +177,15 @@ class User:
         info: Info,
         days: Annotated[int, strawberry.argument(description="How many days, 1 to 366.")] = 30,
     ) -> list[UsageDay]:
-        services = info.context.services
-        await services.accounts.require_self_or_admin(info.context.user_id, int(self.id))
-        return [UsageDay.from_record(day) for day in await services.usage.days(int(self.id), days)]
+        listed = await info.context.usage_days(int(self.id), days)
+        return [UsageDay.from_record(day) for day in listed]
 
     @strawberry.field(
         description="Its token quotas and what is used of them; only its owner and admins see it."
     )
     async def quota(self, info: Info) -> Quota | None:
-        services = info.context.services
-        await services.accounts.require_self_or_admin(info.context.user_id, int(self.id))
-        return Quota.from_record(await services.quotas.of(int(self.id)))
+        quota = await info.context.quota(int(self.id))
+        return Quota.from_record(quota) if quota is not None else None
 
     @classmethod
     def from_record(cls, user: records.UserRecord) -> User:
@@ -219,6 +217,9 @@ class SingleSignOnProvider:
 class ServerInfo:
     allow_signup: bool = strawberry.field(description="Whether `register` works.")
     max_prompt_length: int = strawberry.field(description="The longest prompt, in characters.")
+    max_instructions_length: int = strawberry.field(
+        description="The longest instructions of a conversation, in characters."
+    )
     graphiql: bool = strawberry.field(description="Whether GraphiQL is served at /graphql.")
     password_login: bool = strawberry.field(
         description="Whether `login` and `register` take a password (false: single sign-on only)."

@@ -4,6 +4,9 @@ accounts = Accounts(settings, broker, redis)       # redis: None for one process
 user, token, claims = await accounts.login("alice", "correct horse", address="10.0.0.7")
 claims = accounts.authenticate(token)               # no database round trip
 await accounts.logout(claims)                       # the token stops working at once
+user = await accounts.get_user(user_id)             # UNAUTHENTICATED when gone or disabled
+admin = await accounts.require_admin(user_id)       # FORBIDDEN unless an (enabled) admin
+await accounts.end_user_sessions(user_id)           # every session, on every process
 """
 
 from __future__ import annotations
@@ -175,7 +178,9 @@ class Accounts:
         self.settings = settings
         self.broker = broker or Broker()
         self.sockets = SessionSockets()
-        self.revoked = RevokedTokens(on_revoked=self.sockets.close_session)
+        # Who hears of each revocation once, wherever it was made (API keys drop theirs).
+        self.revocation_listeners: list[Callable[[str], None]] = [self.sockets.close_session]
+        self.revoked = RevokedTokens(on_revoked=self._revoked)
         self.passwords = security.PasswordHashing.from_settings(settings)
         lockout = settings.login_lockout_seconds
         prefix = f"{settings.redis_prefix}:limit"
@@ -186,6 +191,10 @@ class Accounts:
         self._verified: dict[str, security.TokenClaims] = {}
         # Logouts the database could not record yet: jti -> when the token expires.
         self._unrecorded_logouts: dict[str, float] = {}
+
+    def _revoked(self, jti: str) -> None:
+        for listener in self.revocation_listeners:
+            listener(jti)
 
     async def hash_password(self, password: str) -> str:
         try:
@@ -251,9 +260,10 @@ class Accounts:
             raise Forbidden("only administrators can do this", reason="admin_only")
         return user
 
-    async def require_self_or_admin(self, viewer_id: int, user_id: int) -> None:
-        """What only a user and the admins may see of them (their usage, their quota)."""
-        if viewer_id != user_id:
+    async def require_self_or_admin(self, viewer_id: int, user_ids: set[int]) -> None:
+        """What only a user and the admins may see of them (their usage, their quota):
+        FORBIDDEN unless every one of `user_ids` is the viewer, or the viewer is an admin."""
+        if user_ids - {viewer_id}:
             await self.require_admin(viewer_id)
 
     async def end_user_sessions(self, user_id: int) -> int:
@@ -310,8 +320,6 @@ class Accounts:
             raise Unauthenticated("wrong username or password", reason="wrong_credentials")
         await self._failures.reset(account_key)
         await self._address_failures.release(tickets[1])
-        if user.disabled_at is not None:
-            raise Unauthenticated(DISABLED, reason="account_disabled")
         if check.needs_rehash:
             user.password_hash = await self.hash_password(password)
             await user.save(update_fields=["password_hash"])
@@ -339,6 +347,10 @@ class Accounts:
     async def open_session(
         self, user_id: int, ttl_seconds: int | None = None, client: ClientInfo | None = None
     ) -> tuple[str, TokenClaims]:
+        """A new session for a user: every way in (password, refresh, single sign-on, ...)
+        comes here, so a disabled account gets none (UNAUTHENTICATED, `account_disabled`)."""
+        if await User.filter(id=user_id).exclude(disabled_at=None).exists():
+            raise Unauthenticated(DISABLED, reason="account_disabled")
         token, claims = security.issue_token(user_id, self.settings, ttl_seconds)
         await Session.create(
             jti=claims.jti,

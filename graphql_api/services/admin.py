@@ -22,7 +22,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from graphql_api.errors import BadUserInput, NotFound
+from graphql_api.errors import BadUserInput, Forbidden, NotFound
 from graphql_api.models import AuditEntry, User
 from graphql_api.records import AuditEntryRecord, Role, UserRecord
 from graphql_api.services.accounts import Accounts, normalize_username
@@ -38,7 +38,8 @@ from graphql_api.services.text import check_text
 # Said by the audit log for what was done on the command line.
 COMMAND_LINE = "command line"
 ONE_TIME_PASSWORD_BYTES = 12
-MAX_QUOTA = 10**15
+# GraphQL's Int: 32 bits.
+MAX_QUOTA = 2**31 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,14 +81,21 @@ def _checked_quota(value: int | Unchanged | None, name: str) -> int | Unchanged 
 async def _lock_admins() -> set[int]:
     """The enabled admins' ids, their rows locked until the transaction ends: two changes
     that could each remove an admin wait for one another."""
-    rows = await User.select_for_update().filter(role=Role.ADMIN, disabled_at=None).values("id")
-    return {int(row["id"]) for row in rows}
+    # Whole rows: Tortoise drops FOR UPDATE from a `.values()` query.
+    admins = await User.select_for_update().filter(role=Role.ADMIN, disabled_at=None)
+    return {admin.id for admin in admins}
 
 
 class Admin:
-    def __init__(self, accounts: Accounts, stop_answers: Callable[[int], Awaitable[None]]) -> None:
+    def __init__(
+        self,
+        accounts: Accounts,
+        stop_answers: Callable[[int], Awaitable[None]],
+        suspend_api_keys: Callable[[int], Awaitable[None]] | None = None,
+    ) -> None:
         self.accounts = accounts
         self.stop_answers = stop_answers
+        self.suspend_api_keys = suspend_api_keys
         # Changes that could remove an admin, one at a time in this process (the row locks
         # do it across processes on MariaDB; SQLite has one writer anyway).
         self._admin_changes = asyncio.Lock()
@@ -109,10 +117,6 @@ class Admin:
             PageWindow(size=window.size, after=window.after),
         )
 
-    async def user(self, admin_id: int, user_id: str) -> UserRecord:
-        await self.accounts.require_admin(admin_id)
-        return UserRecord.from_model(await self._target(user_id))
-
     async def update_user(self, admin_id: int, user_id: str, changes: UserChanges) -> UserRecord:
         """Disable or enable a user, change their role or quotas; the last admin (enabled)
         can be neither demoted nor disabled. A user disabled here is stopped at once on
@@ -122,6 +126,8 @@ class Admin:
         monthly = _checked_quota(changes.monthly_token_quota, "monthlyTokenQuota")
         async with self._admin_changes, in_transaction():
             admins = await _lock_admins()
+            if admin.id not in admins:  # demoted or disabled while this waited for the lock
+                raise Forbidden("only administrators can do this", reason="admin_only")
             target = await self._target(user_id, for_update=True)
             detail: dict[str, Any] = {}
             if changes.disabled is not None and changes.disabled != (
@@ -156,6 +162,8 @@ class Admin:
                 await self._audit(admin, "update_user", target, detail)
         if detail.get("disabled") is True:
             await self.accounts.end_user_sessions(target.id)
+            if self.suspend_api_keys is not None:
+                await self.suspend_api_keys(target.id)
             await self.stop_answers(target.id)
         return UserRecord.from_model(target)
 

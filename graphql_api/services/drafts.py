@@ -21,6 +21,7 @@ from tortoise.transactions import in_transaction
 from graphql_api.models import Conversation, Post
 from graphql_api.records import ConversationRecord, PostStatus
 from graphql_api.services.conversations import DEFAULT_TITLE, MAX_TITLE_CHARS
+from graphql_api.services.text import storable
 
 
 @dataclass(slots=True)
@@ -78,7 +79,7 @@ class ParsedConversation:
 
 
 def _cut(text: str | None, length: int) -> str | None:
-    return text[:length] if text is not None else None
+    return storable(text[:length]) if text is not None else None
 
 
 def current_branch(draft: DraftConversation) -> set[str]:
@@ -101,9 +102,9 @@ async def store_conversation(user_id: int, draft: DraftConversation) -> Conversa
     async with in_transaction():
         values: dict[str, Any] = {
             "user_id": user_id,
-            "title": " ".join(draft.title.split())[:MAX_TITLE_CHARS] or DEFAULT_TITLE,
+            "title": storable(" ".join(draft.title.split())[:MAX_TITLE_CHARS]) or DEFAULT_TITLE,
             "title_source": "user",
-            "instructions": draft.instructions or None,
+            "instructions": storable(draft.instructions) if draft.instructions else None,
             "model": _cut(draft.model, 200),
         }
         if draft.created_at is not None:
@@ -115,8 +116,8 @@ async def store_conversation(user_id: int, draft: DraftConversation) -> Conversa
                 "conversation_id": conversation.id,
                 "user_id": user_id,
                 "parent_id": ids[post.parent] if post.parent is not None else None,
-                "prompt": post.prompt,
-                "body": post.body,
+                "prompt": storable(post.prompt),
+                "body": storable(post.body),
                 "status": post.status,
                 "finish_reason": _cut(post.finish_reason, 32),
                 "model": _cut(post.model, 200),

@@ -1,6 +1,7 @@
 """Import: our own JSON export, or ChatGPT's data export, into a user's conversations.
 
-    report = await importing.import_file(user_id, data)       # bytes of the uploaded file
+    async with importing.admission(user_id):                   # a few at a time, one each
+        report = await importing.import_file(user_id, data)   # bytes of the uploaded file
     report.imported      # the conversations made, each with its post count
     report.skipped       # what was left out, and why
 
@@ -14,15 +15,18 @@ one fails stay stored.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
 import zipfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from graphql_api.errors import BadUserInput
+from graphql_api.errors import ApiError, BadUserInput, RateLimited
 from graphql_api.records import ConversationRecord, PostStatus
 from graphql_api.services.chatgpt import parse_chatgpt_conversation
 from graphql_api.services.drafts import (
@@ -33,10 +37,13 @@ from graphql_api.services.drafts import (
     store_conversation,
 )
 from graphql_api.services.exporting import FORMAT_VERSION
+from graphql_api.services.prompting import OutputOptions
 from graphql_api.settings import Settings
 
 log = logging.getLogger(__name__)
 CHATGPT_FILE = "conversations.json"
+# Imports one process reads at once (each holds its file, up to IMPORT_MAX_BYTES, in memory).
+IMPORTS_AT_ONCE = 2
 ZIP_MAGIC = b"PK\x03\x04"
 
 
@@ -88,6 +95,17 @@ def _when(value: object, what: str) -> datetime | None:
         raise Malformed(f"{what} is not a date") from None
 
 
+def _options(options: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Generation options as this server reads them (a regeneration reuses them); options it
+    would refuse are dropped, not the post."""
+    if not options:
+        return None
+    try:
+        return OutputOptions.from_json(options).validated().to_json() or None
+    except (TypeError, ValueError, ApiError):
+        return None
+
+
 def _own_post(index: int, item: object, known: set[str]) -> DraftPost:
     what = f"post {index + 1}"
     if not isinstance(item, dict):
@@ -125,7 +143,7 @@ def _own_post(index: int, item: object, known: set[str]) -> DraftPost:
         completion_tokens=_optional(item.get("completion_tokens"), int, what),
         latency_ms=_optional(item.get("latency_ms"), int, what),
         error=error,
-        options=_optional(item.get("options"), dict, what),
+        options=_options(_optional(item.get("options"), dict, what)),
         replaces=str(replaces) if replaces is not None and str(replaces) in known else None,
     )
 
@@ -163,8 +181,34 @@ def parse_own_conversation(item: object) -> ParsedConversation:
 
 
 class Importing:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, at_once: int = IMPORTS_AT_ONCE) -> None:
         self.settings = settings
+        self._at_once = at_once
+        self._running: set[int] = set()
+
+    @asynccontextmanager
+    async def admission(self, user_id: int) -> AsyncIterator[None]:
+        """A place for one import, taken before its file is read: an import holds its file in
+        memory, so this process reads a few at a time, and each user one.
+
+            async with importing.admission(user_id):
+                report = await importing.import_file(user_id, await upload.read())
+        """
+        if user_id in self._running:
+            raise RateLimited(
+                "your previous import is still running", retry_after=5, reason="import_running"
+            )
+        if len(self._running) >= self._at_once:
+            raise RateLimited(
+                "the server is busy with other imports; try again shortly",
+                retry_after=5,
+                reason="imports_busy",
+            )
+        self._running.add(user_id)
+        try:
+            yield
+        finally:
+            self._running.discard(user_id)
 
     def _json_of(self, data: bytes) -> object:
         limit = self.settings.import_max_bytes
@@ -245,7 +289,8 @@ class Importing:
         return format, parsed
 
     async def import_file(self, user_id: int, data: bytes) -> ImportReport:
-        format, parsed = self.parse(data)
+        # Reading a large file is seconds of CPU: in a thread, the other requests go on.
+        format, parsed = await asyncio.to_thread(self.parse, data)
         imported: list[ImportedRecord] = []
         skipped: list[ImportSkipRecord] = []
         for index, one in enumerate(parsed):

@@ -42,14 +42,56 @@ class Quotas:
         self.metrics = metrics
 
     async def of(self, user_id: int) -> QuotaRecord:
-        user = await User.get_or_none(id=user_id).values("daily_token_quota", "monthly_token_quota")
-        if user is None:
+        found = await self.of_many([user_id])
+        if user_id not in found:
             raise Unauthenticated("your account no longer exists")
-        daily = user["daily_token_quota"]
-        monthly = user["monthly_token_quota"]
-        daily = self.settings.daily_token_quota if daily is None else int(daily)
-        monthly = self.settings.monthly_token_quota if monthly is None else int(monthly)
-        used_today, used_month = await self.usage.totals(user_id)
+        return found[user_id]
+
+    async def of_many(self, user_ids: list[int]) -> dict[int, QuotaRecord]:
+        """`of` for several users in two queries (a page of users); a missing one is left out."""
+        limits = await self._limits(user_ids)
+        totals = await self.usage.totals_of_many(list(limits))
+        return {
+            user_id: self._record(daily, monthly, *totals[user_id])
+            for user_id, (daily, monthly) in limits.items()
+        }
+
+    async def admit(self, user_id: int) -> None:
+        """Nothing when the user may start an answer; QUOTA_EXCEEDED, saying when it resets,
+        when they have used a quota up (the monthly one first: it lasts longer). One query
+        without a quota, two with."""
+        limits = await self._limits([user_id])
+        daily, monthly = limits.get(user_id, (None, None))
+        if daily is None and monthly is None:
+            return
+        quota = self._record(daily, monthly, *await self.usage.totals(user_id))
+        today = self.usage.today()
+        if quota.monthly_tokens is not None and quota.used_this_month >= quota.monthly_tokens:
+            raise self._exceeded("monthly", quota.monthly_tokens, next_month(today))
+        if quota.daily_tokens is not None and quota.used_today >= quota.daily_tokens:
+            raise self._exceeded("daily", quota.daily_tokens, next_day(today))
+
+    async def _limits(self, user_ids: list[int]) -> dict[int, tuple[int | None, int | None]]:
+        """Each user's (daily, monthly) quota: their own, else the server's default."""
+        rows = await User.filter(id__in=user_ids).values(
+            "id", "daily_token_quota", "monthly_token_quota"
+        )
+        settings = self.settings
+        return {
+            int(row["id"]): (
+                settings.daily_token_quota
+                if row["daily_token_quota"] is None
+                else int(row["daily_token_quota"]),
+                settings.monthly_token_quota
+                if row["monthly_token_quota"] is None
+                else int(row["monthly_token_quota"]),
+            )
+            for row in rows
+        }
+
+    def _record(
+        self, daily: int | None, monthly: int | None, used_today: int, used_month: int
+    ) -> QuotaRecord:
         today = self.usage.today()
         resets_at = None
         if daily is not None:
@@ -63,22 +105,6 @@ class Quotas:
             used_this_month=used_month,
             resets_at=resets_at,
         )
-
-    async def admit(self, user_id: int) -> None:
-        """Nothing when the user may start an answer; QUOTA_EXCEEDED, saying when it resets,
-        when they have used a quota up (the monthly one first: it lasts longer)."""
-        if self.settings.daily_token_quota is None and self.settings.monthly_token_quota is None:
-            overridden = await User.filter(id=user_id).values_list(
-                "daily_token_quota", "monthly_token_quota"
-            )
-            if not overridden or overridden[0] == (None, None):
-                return  # no quota applies: no usage to read
-        quota = await self.of(user_id)
-        today = self.usage.today()
-        if quota.monthly_tokens is not None and quota.used_this_month >= quota.monthly_tokens:
-            raise self._exceeded("monthly", quota.monthly_tokens, next_month(today))
-        if quota.daily_tokens is not None and quota.used_today >= quota.daily_tokens:
-            raise self._exceeded("daily", quota.daily_tokens, next_day(today))
 
     def _exceeded(self, period: str, limit: int, resets_at: datetime) -> QuotaExceeded:
         if self.metrics is not None:

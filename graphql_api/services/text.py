@@ -1,6 +1,7 @@
 """Checks for text that clients send, before it reaches the database or the model.
 
 check_text(prompt, "prompt", max_chars=32_000)   # raises BadUserInput with a plain message
+storable("an imported \x00 text")                # the same text, what cannot be kept replaced
 """
 
 from __future__ import annotations
@@ -28,3 +29,8 @@ def check_text(value: str, what: str, *, max_chars: int, allow_empty: bool = Tru
     if not allow_empty and not value.strip():
         raise BadUserInput(f"{what} must not be empty", reason=f"{what}_empty")
     return value
+
+
+def storable(value: str) -> str:
+    """Text from elsewhere (an import) with what `check_text` refuses replaced by U+FFFD."""
+    return _FORBIDDEN.sub("\ufffd", value)

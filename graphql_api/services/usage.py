@@ -63,40 +63,50 @@ class Usage:
 
     async def days(self, user_id: int, days: int) -> list[UsageDayRecord]:
         """The last `days` days up to today, oldest first, days without use as zeros."""
+        return (await self.days_of_many([user_id], days))[user_id]
+
+    async def days_of_many(self, user_ids: list[int], days: int) -> dict[int, list[UsageDayRecord]]:
+        """`days` for several users in one query (a page of users)."""
         if not 1 <= days <= MAX_DAYS:
             raise BadUserInput(
                 f"days must be 1 to {MAX_DAYS}", reason="usage_days", min=1, max=MAX_DAYS
             )
         today = self.today()
         first = today - timedelta(days=days - 1)
-        rows = await UsageDay.filter(user_id=user_id, day__gte=first, day__lte=today).values(
-            "day", "prompt_tokens", "completion_tokens", "prompts"
+        rows = await UsageDay.filter(user_id__in=user_ids, day__gte=first, day__lte=today).values(
+            "user_id", "day", "prompt_tokens", "completion_tokens", "prompts"
         )
-        found = {row["day"]: row for row in rows}
-        listed = []
-        for offset in range(days):
-            day = first + timedelta(days=offset)
-            row = found.get(day)
-            listed.append(
-                UsageDayRecord(
-                    day=day,
-                    prompt_tokens=int(row["prompt_tokens"]) if row else 0,
-                    completion_tokens=int(row["completion_tokens"]) if row else 0,
-                    prompts=int(row["prompts"]) if row else 0,
+        found = {(int(row["user_id"]), row["day"]): row for row in rows}
+        listed: dict[int, list[UsageDayRecord]] = {}
+        for user_id in user_ids:
+            listed[user_id] = []
+            for offset in range(days):
+                day = first + timedelta(days=offset)
+                row = found.get((user_id, day))
+                listed[user_id].append(
+                    UsageDayRecord(
+                        day=day,
+                        prompt_tokens=int(row["prompt_tokens"]) if row else 0,
+                        completion_tokens=int(row["completion_tokens"]) if row else 0,
+                        prompts=int(row["prompts"]) if row else 0,
+                    )
                 )
-            )
         return listed
 
     async def totals(self, user_id: int) -> tuple[int, int]:
         """Tokens (prompt and completion) used today and this calendar month (UTC)."""
+        return (await self.totals_of_many([user_id]))[user_id]
+
+    async def totals_of_many(self, user_ids: list[int]) -> dict[int, tuple[int, int]]:
         today = self.today()
         rows = await UsageDay.filter(
-            user_id=user_id, day__gte=month_start(today), day__lte=today
-        ).values("day", "prompt_tokens", "completion_tokens")
-        used_today = used_month = 0
+            user_id__in=user_ids, day__gte=month_start(today), day__lte=today
+        ).values("user_id", "day", "prompt_tokens", "completion_tokens")
+        used = {user_id: [0, 0] for user_id in user_ids}
         for row in rows:
             tokens = int(row["prompt_tokens"]) + int(row["completion_tokens"])
-            used_month += tokens
+            counts = used[int(row["user_id"])]
+            counts[1] += tokens
             if row["day"] == today:
-                used_today += tokens
-        return used_today, used_month
+                counts[0] += tokens
+        return {user_id: (today_, month) for user_id, (today_, month) in used.items()}

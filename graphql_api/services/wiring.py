@@ -13,6 +13,7 @@ way out, the reverse: running answers are stopped and saved first.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -30,8 +31,10 @@ from graphql_api.services.answers.followers import Followers
 from graphql_api.services.answers.limits import AnswerLimits
 from graphql_api.services.answers.recovery import Recovery
 from graphql_api.services.answers.writer import AnswerWriter
+from graphql_api.services.api_keys import ApiKeys
 from graphql_api.services.broker import Broker, make_broker
 from graphql_api.services.catalog import ModelCatalog
+from graphql_api.services.completions import Completions
 from graphql_api.services.conversations import Conversations
 from graphql_api.services.exporting import Exporting
 from graphql_api.services.importing import Importing
@@ -47,6 +50,7 @@ from graphql_api.settings import Settings
 
 PROMPT_WINDOW_SECONDS = 60
 SHARE_WINDOW_SECONDS = 60
+KEY_MISS_WINDOW_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,8 @@ class Services:
     admin: Admin
     usage: Usage
     quotas: Quotas
+    api_keys: ApiKeys
+    completions: Completions
     # None unless OIDC_ISSUER is set.
     single_sign_on: SingleSignOn | None = None
 
@@ -92,6 +98,11 @@ async def running(settings: Settings, metrics: Metrics) -> AsyncIterator[Wiring]
                 broker = make_broker(redis, prefix)
                 accounts = Accounts(settings, broker, redis)
                 await accounts.revoked.refresh()
+                api_keys = ApiKeys(
+                    accounts,
+                    make_window(redis, f"{prefix}:limit:api-key-misses", KEY_MISS_WINDOW_SECONDS),
+                    settings.api_key_misses_per_minute,
+                )
                 slots = make_slots(redis, f"{prefix}:slots:answers")
                 titles = Titles(gateway, enabled=settings.auto_titles)
                 usage = Usage()
@@ -127,9 +138,15 @@ async def running(settings: Settings, metrics: Metrics) -> AsyncIterator[Wiring]
                     importing=Importing(settings),
                     answers=answers,
                     followers=followers,
-                    admin=Admin(accounts, stop_answers=answers.stop_all_of_user),
+                    admin=Admin(
+                        accounts,
+                        stop_answers=answers.stop_all_of_user,
+                        suspend_api_keys=api_keys.suspend_user,
+                    ),
                     usage=usage,
                     quotas=quotas,
+                    api_keys=api_keys,
+                    completions=Completions(answers, catalog),
                     single_sign_on=single_sign_on,
                 )
                 await broker.start(on_stop=writer.stop_local, on_revoke=accounts.revoked.add)
@@ -138,6 +155,7 @@ async def running(settings: Settings, metrics: Metrics) -> AsyncIterator[Wiring]
                 metrics.watch_broker(broker)
                 chores = [
                     asyncio.create_task(accounts.watch_sessions(), name="sessions"),
+                    asyncio.create_task(api_keys.watch(), name="api-keys"),
                     asyncio.create_task(recovery.sweep(), name="sweep-interrupted"),
                     asyncio.create_task(writer.renew_slots(), name="renew-slots"),
                 ]
@@ -148,6 +166,8 @@ async def running(settings: Settings, metrics: Metrics) -> AsyncIterator[Wiring]
                         chore.cancel()
                     await asyncio.gather(*chores, return_exceptions=True)
                     await writer.aclose()
+                    with contextlib.suppress(Exception):  # the database may be gone
+                        await api_keys.flush_last_used()
                     await titles.aclose()
                     if single_sign_on is not None:
                         await single_sign_on.aclose()

@@ -140,7 +140,7 @@ class LocalBackend(Backend):
     ) -> AsyncIterator[bytes]:
         model = await self._model()
         name = self.config.name or await self.model_name()
-        prompt = self.template.render(request.messages)
+        prompt = self.template.render(request.messages, request.continue_final_message)
         stats.prompt_tokens = len(model.tokenize(prompt.encode(), add_bos=True, special=True))
         options = {
             "max_tokens": request.max_tokens or self.config.default_max_tokens,
@@ -185,6 +185,7 @@ class LocalBackend(Backend):
     ) -> AsyncIterator[bytes]:
         chunks = ChunkEncoder(model)
         held = chunks.role()
+        shown = False  # the answer's leading whitespace (after "Assistant:") is left out
         while True:
             item = await pieces.get()
             if item is None:
@@ -195,6 +196,9 @@ class LocalBackend(Backend):
             reason = item.get("finish_reason")
             if text:
                 stats.completion_tokens += 1
+            if not shown:
+                text = text.lstrip()
+                shown = bool(text)
             if reason:
                 stats.finish_reason = "length" if reason == "length" else "stop"
                 tail = chunks.content(text, stats.finish_reason)

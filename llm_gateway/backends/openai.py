@@ -100,6 +100,8 @@ class OpenAIBackend(Backend):
         stops = list(dict.fromkeys([*request.stop, *self.config.stop_sequences]))
         if stops:
             body["stop"] = stops
+        if request.continue_final_message:
+            body["add_generation_prompt"] = False  # vLLM wants both to carry the answer on
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}  # our token count, at no cost
         return json.dumps(body).encode()

@@ -102,7 +102,10 @@ class TGIBackend(Backend):
         model = self.config.name or await self.model_name()
         parameters = await self.parameters(request)
         payload = json.dumps(
-            {"inputs": self.template.render(request.messages), "parameters": parameters}
+            {
+                "inputs": self.template.render(request.messages, request.continue_final_message),
+                "parameters": parameters,
+            }
         ).encode()
         headers = {"X-Request-ID": request.request_id} if request.request_id else {}
         response = await self.client.post(url + "/generate_stream", payload, headers)

@@ -56,3 +56,21 @@ async def test_prompt_errors_carry_their_reason_and_limits(
         assert limited["extensions"]["reason"] == "prompts_per_minute"
         assert limited["extensions"]["limit"] == 1
         assert limited["extensions"]["retryAfter"] >= 1
+
+
+async def test_server_info_gives_the_limits_a_page_shows_before_they_are_hit(
+    api: ApiServer,
+) -> None:
+    """The instructions box counts to the same limit the API enforces."""
+    info = (await api.ok("{ serverInfo { maxPromptLength maxInstructionsLength } }"))["serverInfo"]
+    alice = await api.new_user()
+    too_long = await api.error(
+        "mutation($i: String) { createConversation(instructions: $i) { id } }",
+        {"i": "x" * (info["maxInstructionsLength"] + 1)},
+        token=alice.token,
+    )
+    assert too_long["extensions"] == {
+        "code": "BAD_USER_INPUT",
+        "reason": "instructions_too_long",
+        "max": info["maxInstructionsLength"],
+    }

@@ -9,6 +9,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
@@ -590,3 +591,15 @@ def test_single_sign_on_settings_are_checked_at_start(
 ) -> None:
     with pytest.raises(ValidationError, match=message):
         make_settings(**settings)
+
+
+async def test_a_disabled_account_cannot_sign_in_through_the_provider(
+    sso: ApiServer, person: Person
+) -> None:
+    async with Browser(sso) as browser:
+        await browser.sign_in()
+        me = await signed_in_user(sso, browser)
+    with sso.database:
+        await User.filter(id=int(me["id"])).update(disabled_at=datetime.now(UTC))
+    async with Browser(sso) as browser:
+        await assert_refused(browser, await browser.sign_in(), "account_disabled")

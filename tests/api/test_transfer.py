@@ -149,10 +149,13 @@ async def test_an_import_needs_a_login_and_a_cross_site_form_cannot_post_one(
     assert response.status_code == 401
     assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     # A multipart GraphQL request without the Authorization header is what a form on another
-    # site can send: refused before it is read, whatever operation it carries.
+    # site can send: refused before it is read, whatever operation it carries; so is one
+    # whose token is not valid.
     forged = await upload(api, None, FIXTURE.read_bytes())
-    assert forged.status_code == 400
-    assert "Authorization" in forged.text
+    assert forged.status_code == 401
+    assert "log in" in forged.text
+    stranger = Account(id="0", username="nobody", token="not-a-token")
+    assert (await upload(api, stranger, FIXTURE.read_bytes())).status_code == 401
 
 
 async def test_oversized_uploads_are_refused_and_nothing_is_written(
@@ -375,3 +378,74 @@ async def test_export_then_import_into_another_account_gives_the_same_conversati
     assert sorted(map(str, map(_tree, again["conversations"]))) == sorted(
         map(str, map(_tree, original["conversations"]))
     )
+    # The file named alice's ids: bob's import made rows of his own and left hers alone.
+    assert {item["id"] for item in report["imported"]}.isdisjoint(
+        conversation["id"] for conversation in original["conversations"]
+    )
+    after = (await export(api, alice, format="json")).json()
+    assert after["conversations"] == original["conversations"]
+
+
+async def test_imported_text_keeps_what_it_can_and_drops_options_it_would_refuse(
+    api: ApiServer,
+) -> None:
+    alice = await api.new_user()
+    document = {
+        "format_version": 1,
+        "conversations": [
+            {
+                "title": "odd\u0000 title",
+                "posts": [
+                    {
+                        "id": "1",
+                        "parent": None,
+                        "prompt": "nul\u0000 and \ud800 surrogate",
+                        "body": "fine",
+                        "options": {"temperature": "very hot", "unknown": 1},
+                    },
+                    {
+                        "id": "2",
+                        "parent": "1",
+                        "prompt": "kept options",
+                        "body": "fine",
+                        "options": {"temperature": 0.5, "format": "markdown"},
+                        "status": "streaming",
+                    },
+                ],
+            }
+        ],
+    }
+    raw = json.dumps(document).encode()  # NUL and the lone surrogate, escaped
+    report = await import_report(api, alice, raw)
+    [made] = report["imported"]
+    exported = (await export(api, alice, format="json", conversation=made["id"])).json()
+    [conversation] = exported["conversations"]
+    assert conversation["title"] == "odd\ufffd title"
+    first, second = conversation["posts"]
+    assert first["prompt"] == "nul\ufffd and \ufffd surrogate"
+    assert first["options"] is None
+    assert second["options"] == {"temperature": 0.5, "format": "markdown"}
+    # An answer being written when it was exported is not left "streaming" for ever.
+    assert second["status"] == "failed"
+    assert second["finish_reason"] == "interrupted"
+
+
+async def test_an_upload_arriving_in_one_read_with_its_headers_is_not_taken_for_huge_headers(
+    api: ApiServer,
+) -> None:
+    """The header-size guard counts only what comes before the blank line ending the
+    headers: a large body sent in the same write must reach the route."""
+    alice = await api.new_user()
+    body = json.dumps({"format_version": 1, "conversations": [], "pad": "x" * 600_000}).encode()
+    host, port = api.url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    head = (
+        f"POST /api/import HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {alice.token}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        "Connection: close\r\n\r\n"
+    ).encode()
+    writer.write(head + body)
+    await writer.drain()
+    status = (await reader.readline()).decode()
+    writer.close()
+    assert status.startswith("HTTP/1.1 200"), status

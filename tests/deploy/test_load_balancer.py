@@ -3,6 +3,7 @@ counts each client by the address that connected, never by one the client wrote.
 
 from __future__ import annotations
 
+import getpass
 import ipaddress
 import secrets
 from pathlib import Path
@@ -79,3 +80,43 @@ async def test_ipv6_clients_are_counted_by_their_64(database_url: str) -> None:
         )
         # Another /64 has its own budget.
         assert await login(api.url, users[3].username, PASSWORD, "2001:db8:1:3::1") == "OK"
+
+
+async def test_through_the_load_balancer_imports_pass_and_share_links_name_its_address(
+    database_url: str, tmp_path: Path
+) -> None:
+    """An import past 1 MB reaches the API while other bodies stay held to 1 MB, and a
+    share's url is on the balancer's address, port included."""
+    from tests.deploy.nginx import NginxProxy
+
+    async with start_api(database_url=database_url) as api:
+        alice = await api.new_user()
+        conversation_id = await api.new_conversation(alice)
+        headers = {"Authorization": f"Bearer {alice.token}"}
+        padded = b'{"format_version": 1, "conversations": [], "pad": "' + b"x" * (3 << 20) + b'"}'
+        # nginx keeps a large body in a file before passing it on: its workers (another
+        # user when the test runs as root) must reach the test's directory for that.
+        with NginxProxy(
+            tmp_path / "nginx",
+            api.url.removeprefix("http://"),
+            edit=lambda config: f"user {getpass.getuser()};\n{config}",
+        ) as proxy:
+            async with httpx.AsyncClient(base_url=proxy.url, timeout=60) as http:
+                imported = await http.post("/api/import", content=padded, headers=headers)
+                assert imported.status_code == 200, imported.text[:200]
+                too_big = await http.post(
+                    "/graphql",
+                    content=b'{"query": "' + b" " * (2 << 20) + b'{ __typename }"}',
+                    headers={**headers, "Content-Type": "application/json"},
+                )
+                assert too_big.status_code == 413
+                shared = await http.post(
+                    "/graphql",
+                    json={
+                        "query": "mutation($id: ID!) { shareConversation(id: $id) { url } }",
+                        "variables": {"id": conversation_id},
+                    },
+                    headers=headers,
+                )
+                url = shared.json()["data"]["shareConversation"]["url"]
+                assert url.startswith(f"{proxy.url}/s/")

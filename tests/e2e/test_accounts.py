@@ -10,9 +10,9 @@ import pytest
 from playwright.async_api import Page, expect
 
 from tests.e2e.conftest import OpenPage
-from tests.e2e.pages import composer, log_in
+from tests.e2e.pages import composer, log_in, numbered_tokens, send, wait_for_text
 from tests.e2e.stack import PASSWORD, Stack, start_stack
-from tests.standins import VLLMStandin
+from tests.standins import Behaviour, VLLMStandin
 
 pytestmark = pytest.mark.browser
 
@@ -92,22 +92,25 @@ async def test_expired_token_returns_to_login_and_keeps_the_draft(page: Page, st
 
 
 async def test_refused_websocket_token_returns_to_login_and_keeps_the_draft(
-    page: Page, stack: Stack
+    page: Page, stack: Stack, model: VLLMStandin
 ) -> None:
+    """The session ends while an answer streams over the WebSocket: the API closes the socket
+    (4403), and the page goes back to the login with the draft typed meanwhile kept."""
     account = await stack.new_account()
     await log_in(page, account)
     token = await page.evaluate(f"JSON.parse(sessionStorage.getItem('{SESSION_KEY}')).token")
-    await stack.gql("mutation { logout }", token=token)
     closes: list[int] = []
     page.on("websocket", lambda socket: socket.on("close", lambda _: closes.append(1)))
-    # Sending opens the WebSocket, whose connection_init the API refuses (close code 4403).
-    await composer(page).fill("Sent over a socket that is refused")
-    await composer(page).press("Enter")
+    model.queue_behaviour(Behaviour(tokens=numbered_tokens(400), token_delay=0.05))
+    await send(page, "Keep talking")
+    await wait_for_text(page, lambda text: "t5" in text)
+    await composer(page).fill("Typed while the answer streams")
+    await stack.gql("mutation { logout }", token=token)
     await expect(page.get_by_text("Your session expired")).to_be_visible()
-    assert closes == [1]
+    assert closes, "the page never saw its socket closed"
     await page.get_by_label("Password").fill(account.password)
     await page.get_by_role("button", name="Log in").click()
-    await expect(composer(page)).to_have_value("Sent over a socket that is refused")
+    await expect(composer(page)).to_have_value("Typed while the answer streams")
 
 
 @pytest.fixture(scope="module")

@@ -144,3 +144,20 @@ async def test_composer_says_plainly_when_the_quota_is_reached(
     await expect(alert).to_be_visible()
     await expect(answers(page)).to_have_count(0)
     await expect(composer(page)).to_be_visible()
+
+
+async def test_a_disabled_user_is_told_so_at_login(page: Page, stack: Stack) -> None:
+    admin = await new_admin(stack)
+    carol = await stack.new_account("disabled")
+    await stack.gql(
+        "mutation($id: ID!) { updateUser(id: $id, disabled: true) { id } }",
+        {"id": await user_id(stack, carol)},
+        admin.token,
+    )
+    await page.goto("/")
+    await page.get_by_label("Username").fill(carol.username)
+    await page.get_by_label("Password").fill(carol.password)
+    await page.get_by_role("button", name="Log in").click()
+    await expect(page.get_by_role("alert")).to_have_text(
+        "This account is disabled. Ask an administrator."
+    )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import Locator, Page, expect
 
+from tests.e2e.conftest import OpenPage
 from tests.e2e.pages import answers, composer, log_in, posts, send, sidebar_links
 from tests.e2e.stack import Stack
 from tests.standins import Behaviour, VLLMStandin
@@ -136,3 +137,64 @@ async def test_an_edit_is_cancelled_by_escape_and_its_draft_survives_a_reload(
     await expect(posts(page).first.get_by_role("textbox", name="Edit your prompt")).to_have_count(0)
     await expect(composer(page)).to_be_visible()
     await expect(versions(posts(page).first)).to_have_count(0)
+
+
+async def test_a_prompt_found_on_another_branch_opens_that_branch(
+    open_page: OpenPage, stack: Stack
+) -> None:
+    account = await stack.new_account()
+    first = await stack.send_prompt(account, "Plan a trip")
+    await stack.send_prompt(account, "By the coast to Lisbon", first["conversationId"])
+    page = await open_page()
+    await log_in(page, account)
+    await sidebar_links(page).first.click()
+    await posts(page).last.get_by_role("button", name="Edit prompt").click()
+    editor = posts(page).last.get_by_role("textbox", name="Edit your prompt")
+    await editor.fill("Inland to Porto")
+    await editor.press("Enter")
+    await expect(answers(page)).to_have_text(["Echo: Plan a trip", "Echo: Inland to Porto"])
+
+    await page.get_by_role("button", name="Search earlier prompts").click()
+    await page.get_by_role("searchbox", name="Search your earlier prompts").fill("Lisbon")
+    results = page.get_by_role("list", name="Prompts found").get_by_role("button")
+    await expect(results).to_have_count(1)
+    await results.first.click()
+    await expect(answers(page)).to_have_text(["Echo: Plan a trip", "Echo: By the coast to Lisbon"])
+    await expect(versions(posts(page).last)).to_contain_text("Version 1 of 2")
+
+    # A link to the conversation, opened elsewhere, shows the branch that is current.
+    elsewhere = await open_page()
+    await log_in(elsewhere, account)
+    await elsewhere.goto(f"/#/c/{first['conversationId']}")
+    await expect(answers(elsewhere)).to_have_text(
+        ["Echo: Plan a trip", "Echo: By the coast to Lisbon"]
+    )
+
+
+async def test_versions_and_the_edit_box_fit_a_phone(
+    open_page: OpenPage, stack: Stack, model: VLLMStandin
+) -> None:
+    phone = {"width": 375, "height": 740}
+    account = await stack.new_account()
+    page = await open_page(viewport=phone, is_mobile=True, has_touch=True)
+    await log_in(page, account)
+    await send(page, "A question with a rather long prompt, asked on the phone in a hurry")
+    await expect(answers(page).last).to_contain_text("Echo: A question")
+    await regenerate(page, model, "Another take.")
+    switcher = versions(posts(page).first)
+    await switcher.get_by_role("button", name="Previous version").tap()
+    await expect(answers(page)).to_have_text(
+        ["Echo: A question with a rather long prompt, asked on the phone in a hurry"]
+    )
+    fits = []
+    next_version = switcher.get_by_role("button", name="Next version")
+    fits.append(await next_version.bounding_box())
+    await posts(page).first.get_by_role("button", name="Edit prompt").tap()
+    fits.append(
+        await posts(page).first.get_by_role("textbox", name="Edit your prompt").bounding_box()
+    )
+    for box in fits:
+        assert box is not None
+        assert box["x"] >= 0
+        assert box["x"] + box["width"] <= phone["width"]
+    assert await page.evaluate("document.documentElement.scrollWidth") <= phone["width"]

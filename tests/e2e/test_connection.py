@@ -3,6 +3,7 @@ and a WebSocket that reconnects by itself."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -106,8 +107,9 @@ async def test_rate_limited_prompt_says_so_and_keeps_the_draft(
     await send(page, "First question")
     await expect(answers(page).last).to_have_text("Echo: First question")
     await send(page, "Second question, too soon")
+    # Worded from the error's reason and numbers: the limit, and how long to wait.
     await expect(
-        page.get_by_text("Too many requests. Wait a moment and try again.")
+        page.get_by_text(re.compile(r"At most 1 prompts a minute\. Try again in (\d+ s|1 min)\."))
     ).to_be_visible()
     await expect(composer(page)).to_have_value("Second question, too soon")
     await expect(composer(page)).to_be_enabled()

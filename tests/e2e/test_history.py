@@ -8,7 +8,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from tests.e2e.conftest import OpenPage
-from tests.e2e.pages import answers, log_in, posts
+from tests.e2e.pages import answers, log_in, posts, sidebar_links
 from tests.e2e.stack import SEND_PROMPT, Account, Stack
 from tests.standins import Behaviour, VLLMStandin
 
@@ -101,3 +101,29 @@ async def test_code_blocks_are_highlighted_and_copyable(
     assert await page.evaluate("navigator.clipboard.readText()") == (
         f"Here you go:\n\n```python\n{code}\n```\n\nEnjoy."
     )
+
+
+async def test_an_opened_conversation_costs_one_request_to_the_api(
+    page: Page, stack: Stack
+) -> None:
+    account = await stack.new_account()
+    other = await stack.send_prompt(account, "Another conversation")
+    opened = await long_conversation(stack, account, 3)
+    await log_in(page, account)
+    await page.goto(f"/#/c/{other['conversationId']}")
+    await expect(posts(page)).to_have_count(1)
+    await page.wait_for_load_state("networkidle")
+    requests: list[str] = []
+    page.on(
+        "request",
+        lambda request: (
+            requests.append(request.post_data or request.url)
+            if "/graphql" in request.url or "/api/" in request.url
+            else None
+        ),
+    )
+    await sidebar_links(page).filter(has_text="Question number 00").click()
+    await expect(posts(page)).to_have_count(3)
+    await page.wait_for_load_state("networkidle")
+    assert len(requests) == 1, requests
+    assert opened in requests[0]

@@ -106,6 +106,26 @@ async def test_a_signed_in_reader_continues_the_conversation_in_their_own_accoun
     await expect(sidebar_links(page).first).to_contain_text("first shared question")
 
 
+async def test_a_reader_who_logs_in_from_the_shared_page_continues_the_conversation(
+    page: Page, stack: Stack, model: VLLMStandin
+) -> None:
+    owner, reader = await stack.new_account("owner"), await stack.new_account("reader")
+    path = await shared_link(stack, owner, "continue me after login")
+    await page.goto(path)
+    await page.get_by_role("link", name="Log in to continue").click()
+    await log_in_here(page, reader)
+    await page.wait_for_url("**/#/c/*")
+    await expect(page.locator("post-item")).to_have_count(1)
+    await expect(page.locator("post-item").first).to_contain_text("continue me after login")
+
+
+async def log_in_here(page: Page, account: Account) -> None:
+    """Log in on the login page already open (not going to `/` again)."""
+    await page.get_by_label("Username").fill(account.username)
+    await page.get_by_label("Password").fill(account.password)
+    await page.get_by_role("button", name="Log in").click()
+
+
 async def test_share_dialog_copies_the_link_shows_when_it_was_made_and_revokes_it(
     open_page: OpenPage, stack: Stack, model: VLLMStandin
 ) -> None:
@@ -158,3 +178,12 @@ async def test_export_and_import_from_the_sidebar(
     await expect(dialog.get_by_text("“Broken export”: damaged in the file")).to_be_visible()
     await dialog.get_by_role("button", name="Close").click()
     await expect(sidebar_links(page).filter(has_text="Trip to Lisbon")).to_have_count(1)
+
+    # With a conversation open, that one alone, as Markdown.
+    await sidebar_links(page).filter(has_text="exported question").click()
+    await page.get_by_role("button", name="Export and import").click()
+    async with page.expect_download() as started:
+        await dialog.get_by_role("button", name="This conversation (Markdown)").click()
+    markdown = Path(await (await started.value).path()).read_text()
+    assert markdown.startswith("# exported question\n")
+    assert "Echo: exported question" in markdown

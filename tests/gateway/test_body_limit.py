@@ -83,13 +83,14 @@ def test_a_slow_chunked_body_gets_413_as_soon_as_it_passes_the_limit(
             b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
         )
         piece = b"x" * 1024
-        started = time.monotonic()
+        sent = 0
         # Far more than the limit, 1 KiB every 50 ms: all of it would take 5 s.
         for _ in range(100):
             try:
                 sock.sendall(b"%x\r\n%s\r\n" % (len(piece), piece))
             except OSError:
                 break  # the gateway has answered and closed
+            sent += 1
             time.sleep(0.05)
             sock.settimeout(0.001)
             try:
@@ -100,11 +101,12 @@ def test_a_slow_chunked_body_gets_413_as_soon_as_it_passes_the_limit(
                 sock.settimeout(10)
             if peeked:
                 break
-        elapsed = time.monotonic() - started
         status, body = read_response(sock)
     assert status == 413
     assert body["error"]["code"] == "request_too_large"  # type: ignore[index]
-    assert elapsed < 1.5  # the limit is passed after 4 pieces (0.2 s), not after all 100
+    # The limit is passed with the 5th piece; the answer comes then, not after all 100 (a
+    # margin for a busy machine, where each 50 ms pause may stretch).
+    assert sent < 40
     assert len(vllm.requests) == seen
 
 

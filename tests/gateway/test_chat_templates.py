@@ -45,6 +45,11 @@ MESSAGES = [
             "[INST] Be brief.\n\nHi [/INST] Hello!</s>[INST] Bye [/INST]",
             "</s>",
         ),
+        (
+            "transcript",
+            "Be brief.\n\nUser: Hi\nAssistant: Hello!\nUser: Bye\nAssistant:",
+            "\nUser:",
+        ),
     ],
 )
 def test_builtin_template_renders_its_format(name: str, expected: str, stop: str) -> None:
@@ -70,3 +75,9 @@ def test_a_template_file_may_raise_for_bad_conversations(tmp_path: object) -> No
     assert template.render([{"role": "user", "content": "x"}]) == "x"
     with pytest.raises(ValueError, match="user first"):
         template.render(MESSAGES)
+
+
+def test_the_transcript_for_base_models_stops_where_the_next_turn_would_start() -> None:
+    template = load_template("transcript")
+    assert template.stop == ("\nUser:", "\nAssistant:", "\n\n")
+    assert template.render([{"role": "user", "content": "  Hi  "}]) == "User: Hi\nAssistant:"

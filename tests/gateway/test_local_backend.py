@@ -75,3 +75,29 @@ async def test_embedded_model_answers_one_at_a_time_and_queues_the_rest(
     for answer in (first.result(), second.result()):
         assert answer.status_code == 200
         assert sse_json(answer.text)[1]
+
+
+def test_the_packaged_base_model_answers_a_short_question_and_stops_by_itself(
+    gateway: RunningGateway,
+) -> None:
+    body = stream_body(
+        "What is the capital of France? Answer in one sentence.",
+        temperature=0,
+        messages=[
+            {"role": "system", "content": "You are a helpful, honest assistant."},
+            {"role": "user", "content": "What is the capital of France? Answer in one sentence."},
+        ],
+    )
+    with httpx.stream("POST", gateway.chat_url, json=body, timeout=120) as response:
+        assert response.status_code == 200
+        events, done = sse_json(response.read().decode())
+    assert done
+    text = "".join(
+        e["choices"][0]["delta"].get("content") or "" for e in events if e.get("choices")
+    )
+    reasons = [e["choices"][0]["finish_reason"] for e in events if e.get("choices")]
+    assert reasons[-1] == "stop"  # not the token limit
+    assert "Paris" in text
+    assert text == text.lstrip()
+    assert "User:" not in text
+    assert events[-1]["usage"]["completion_tokens"] < 60

@@ -3,9 +3,11 @@ DEBUG."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
+import time
 from pathlib import Path
 
 import httpx
@@ -70,6 +72,10 @@ async def test_json_log_format_writes_one_object_per_line_with_the_request_id(
                 headers={"X-Request-ID": "json-7"},
             )
             assert response.status_code == 200
+        # The request's last line is written once its answer has gone out: wait for it.
+        deadline = time.monotonic() + 10
+        while '"json-7"' not in gateway.log_text() and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
         gateway_log = gateway.log_text()
         lines = [json.loads(line) for line in gateway_log.splitlines() if line.strip()]
     assert any(line["request_id"] == "json-7" for line in lines)

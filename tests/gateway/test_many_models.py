@@ -271,3 +271,40 @@ def test_without_a_models_file_one_model_takes_any_name_as_before(tmp_path: Path
         response = httpx.post(gateway.chat_url, json=chat_body(model="whatever"))
         assert response.status_code == 200
         assert vllm.requests[-1]["model"] == vllm.model
+
+
+def test_a_model_server_that_never_answers_does_not_hold_up_the_list(tmp_path: Path) -> None:
+    with socket.socket() as silent, VLLMStandin(model="quick") as vllm:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)  # accepts connections, never answers
+        path = tmp_path / "models.yaml"
+        path.write_text(
+            f"""
+models:
+  - name: quick
+    backend: vllm
+    base_url: {vllm.base_url}
+  - name: silent
+    backend: vllm
+    base_url: http://127.0.0.1:{silent.getsockname()[1]}/v1
+    upstream_model: silent-upstream
+"""
+        )
+        with running_gateway(gateway_models=path) as gateway:
+            started = time.monotonic()
+            listing = httpx.get(gateway.url + "/v1/models", timeout=30).json()["data"]
+            took = time.monotonic() - started
+    assert took < 6  # the 2 s limit, not the silent server's never
+    assert [(m["id"], m.get("max_model_len")) for m in listing] == [
+        ("quick", 4096),
+        ("silent", None),
+    ]
+
+
+def test_metrics_count_requests_and_tokens_by_model(gateway: RunningGateway) -> None:
+    assert httpx.post(gateway.chat_url, json=chat_body(model="small")).status_code == 200
+    assert httpx.post(gateway.chat_url, json=chat_body(model="nope")).status_code == 404
+    metrics = httpx.get(gateway.url + "/metrics").text
+    assert 'gateway_model_requests_total{model="small",outcome="ok"}' in metrics
+    assert 'gateway_model_tokens_out_total{model="small"}' in metrics
+    assert 'model="nope"' not in metrics  # unknown names make no series

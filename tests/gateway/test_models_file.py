@@ -9,6 +9,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
 
 from llm_gateway.models import ModelsFileError, load_models_file
 from llm_gateway.settings import GatewaySettings
@@ -40,6 +41,7 @@ def test_the_example_file_has_every_backend_and_loads(monkeypatch: pytest.Monkey
     assert (small.chat_template, small.stop_sequences) == ("chatml", ("\nUser:",))
     assert hosted.base_urls == ("https://api.example.com/v1", "https://backup.example.com/v1")
     assert (hosted.api_key, hosted.context_length) == ("sk-example", 128000)
+    assert "sk-example" not in repr(hosted)
     assert (hosted.upstream.idle_timeout, hosted.upstream.failures_to_eject) == (20, 2)
     assert small.upstream.idle_timeout == 9  # LLM_IDLE_TIMEOUT: every model's default
     assert (local.base_urls, local.chat_template, local.local_threads) == ((), "transcript", 2)
@@ -57,10 +59,14 @@ def test_a_minimal_file_takes_the_defaults(tmp_path: Path) -> None:
           - name: two
             backend: TGI
             base_url: http://tgi:80, http://tgi2:80
+          - name: three
+            backend: openai
         """,
     )
-    one, two = settings_with(path).models()
-    assert (one.base_urls, one.upstream_model) == (("http://127.0.0.1:8000/v1",), "one")
+    one, two, three = settings_with(path).models()
+    assert three.upstream_model == "three"  # a server of many models gets the name asked
+    # vLLM serves one model: without upstream_model, the one it lists.
+    assert (one.base_urls, one.upstream_model) == (("http://127.0.0.1:8000/v1",), None)
     assert (two.backend, two.base_urls) == ("tgi", ("http://tgi:80", "http://tgi2:80"))
 
 
@@ -196,3 +202,21 @@ def test_the_gateway_does_not_start_with_a_bad_models_file(tmp_path: Path) -> No
     assert result.returncode == 2
     assert "line 4: duplicate model name 'big'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_compose_runs_vllm_and_tgi_as_two_models_through_the_models_file() -> None:
+    root = EXAMPLE.parents[1]
+    compose = yaml.safe_load((root / "compose.yaml").read_text())
+    gateway = compose["services"]["llm_gateway"]
+    mounted = {
+        target: root / source.removeprefix("./")
+        for source, target, _ in (volume.split(":") for volume in gateway["volumes"])
+    }
+    models_file = mounted["/etc/llm-gateway/models.yaml"]
+    assert "GATEWAY_MODELS" in gateway["environment"]
+    assert "GATEWAY_MODELS=/etc/llm-gateway/models.yaml" in (root / ".env.example").read_text()
+    big, small = settings_with(models_file).models()
+    assert (big.name, big.backend, big.base_urls) == ("big", "vllm", ("http://vllm:8000/v1",))
+    assert (small.name, small.backend, small.base_urls) == ("small", "tgi", ("http://tgi:80",))
+    assert set(gateway["depends_on"]) == {"vllm", "tgi"}
+    assert "--model-id=${TGI_MODEL_ID:-${MODEL_ID:-}}" in compose["services"]["tgi"]["command"]

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.standins import TGIStandin, VLLMStandin
-from tests.support import ApiServer, GatewayProcess, start_api
+from tests.support import ApiServer, GatewayProcess, GraphQLSocket, start_api
 
 pytestmark = pytest.mark.slow  # the embedded model is one of them
 
@@ -131,6 +131,36 @@ async def test_one_model_down_while_the_others_answer_through_the_api(api: ApiSe
     )
     assert error["extensions"]["code"] == "LLM_UNAVAILABLE"
     assert (await api.send_prompt(alice, "still there?", model="big"))["status"] == "COMPLETE"
+
+
+async def test_two_models_compared_by_regenerating_an_answer_with_the_other(
+    api: ApiServer, vllm: VLLMStandin, tgi: TGIStandin
+) -> None:
+    alice = await api.new_user()
+    first = await api.send_prompt(alice, "compare us", model="big")
+    seen = len(tgi.requests)
+    regenerated = await api.ok(
+        "mutation($id: ID!, $o: GenerationOptions) { regeneratePost(postId: $id, options: $o) "
+        "{ id replacedPostId } }",
+        {"id": first["id"], "o": {"model": "small"}},
+        token=alice.token,
+    )
+    second = regenerated["regeneratePost"]
+    assert second["replacedPostId"] == first["id"]
+    async with GraphQLSocket.connect(api.url, alice.token) as socket:
+        stream = "subscription($id: ID!) { postStream(postId: $id) { done post { status } } }"
+        events = [e["postStream"] async for e in socket.subscribe(stream, {"id": second["id"]})]
+    assert events[-1]["post"]["status"] == "COMPLETE"
+    assert len(tgi.requests) == seen + 1
+    posts = await api.ok(
+        "query($id: ID!) { conversation(id: $id) { posts { edges { node "
+        "{ id model body siblingIds } } } } }",
+        {"id": first["conversationId"]},
+        token=alice.token,
+    )
+    [node] = [edge["node"] for edge in posts["conversation"]["posts"]["edges"]]
+    assert (node["id"], node["model"]) == (second["id"], "small")
+    assert set(node["siblingIds"]) == {first["id"], second["id"]}
 
 
 def test_the_gateway_log_names_every_model(gateway: GatewayProcess, tmp_path: Path) -> None:

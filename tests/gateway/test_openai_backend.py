@@ -215,12 +215,13 @@ def test_chat_route_takes_only_post(gateway: RunningGateway) -> None:
     assert httpx.get(gateway.chat_url).status_code == 405
 
 
-def test_finished_answers_give_their_upstream_connection_back(gateway: RunningGateway) -> None:
-    client = gateway.model.client
+def test_finished_answers_give_their_upstream_connection_back(
+    gateway: RunningGateway, vllm: VLLMStandin
+) -> None:
     for _ in range(3):
         assert httpx.post(gateway.chat_url, json=stream_body()).status_code == 200
-    assert sum(len(idle) for idle in client._idle.values()) == 1
-    assert client.open_responses == 0
+    assert len(set(vllm.clients[-3:])) == 1  # one connection, kept alive
+    assert gateway.model.client.open_responses == 0
 
 
 def test_llm_stop_sequences_reach_vllm_with_the_requests_own() -> None:
@@ -250,3 +251,20 @@ def test_the_api_key_reaches_vllm_and_a_wrong_one_is_the_upstreams_401() -> None
             response = httpx.post(gateway.chat_url, json=chat_body())
             assert response.status_code == 401
             assert response.json()["error"]["code"] == "upstream_401"
+
+
+def test_continuing_the_final_message_reaches_vllm_without_a_generation_prompt(
+    gateway: RunningGateway, vllm: VLLMStandin
+) -> None:
+    unfinished = [
+        {"role": "user", "content": "Tell a story"},
+        {"role": "assistant", "content": "Once upon a"},
+    ]
+    response = httpx.post(
+        gateway.chat_url,
+        json={"messages": unfinished, "stream": True, "continue_final_message": True},
+    )
+    assert response.status_code == 200
+    sent = vllm.requests[-1]
+    assert (sent["continue_final_message"], sent["add_generation_prompt"]) == (True, False)
+    assert sent["messages"][-1] == {"role": "assistant", "content": "Once upon a"}

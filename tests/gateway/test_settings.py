@@ -111,3 +111,18 @@ def test_the_service_refuses_to_start_with_bad_settings() -> None:
     assert result.returncode == 2
     assert "GATEWAY_PORT" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_packaged_base_model_is_prompted_as_a_transcript_with_short_answers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("LLM_CHAT_TEMPLATE", "LLM_DEFAULT_MAX_TOKENS", "LLM_MODEL_PATH"):
+        monkeypatch.delenv(name, raising=False)
+    [packaged] = GatewaySettings(_env_file=None, llm_backend="local").models()
+    assert (packaged.chat_template, packaged.default_max_tokens) == ("transcript", 200)
+    [asked] = GatewaySettings(
+        _env_file=None, llm_backend="local", llm_default_max_tokens=64, llm_chat_template="gemma"
+    ).models()
+    assert (asked.chat_template, asked.default_max_tokens) == ("gemma", 64)
+    [served] = GatewaySettings(_env_file=None, llm_backend="tgi").models()
+    assert (served.chat_template, served.default_max_tokens) == ("gemma", 512)

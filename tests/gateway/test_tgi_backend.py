@@ -227,3 +227,27 @@ def test_the_api_key_reaches_tgi() -> None:
     ):
         assert httpx.post(gateway.chat_url, json=chat_body()).status_code == 200
         assert tgi.refused_keys == 0
+
+
+def test_continuing_the_final_message_leaves_the_answer_open_in_the_raw_prompt(
+    gateway: RunningGateway, tgi: TGIStandin
+) -> None:
+    """An answer cut off by the length limit is carried on from its last word: the prompt
+    ends with the unfinished answer, not with a closed turn and a new one."""
+    unfinished = [*CONVERSATION, {"role": "assistant", "content": "Once upon a"}]
+    response = httpx.post(
+        gateway.chat_url,
+        json={"messages": unfinished, "stream": True, "continue_final_message": True},
+    )
+    assert response.status_code == 200
+    assert tgi.requests[-1]["inputs"].endswith(
+        "<start_of_turn>user\nhello there<end_of_turn>\n<start_of_turn>model\nOnce upon a"
+    )
+
+
+def test_continuing_needs_an_assistant_message_last(gateway: RunningGateway) -> None:
+    response = httpx.post(
+        gateway.chat_url,
+        json={"messages": CONVERSATION, "stream": True, "continue_final_message": True},
+    )
+    assert response.status_code == 400

@@ -63,6 +63,11 @@ def usernames(arena: Arena) -> st.SearchStrategy[Any]:
     )
 
 
+def victim_ids(arena: Arena) -> st.SearchStrategy[Any]:
+    """The victim's user id, the attacker's own, and ids near them or not ids at all."""
+    return hostile.ids([arena.victim.id, arena.attacker.id])
+
+
 def text(arena: Arena) -> st.SearchStrategy[Any]:
     return hostile.typed_or_not(hostile.text())
 
@@ -154,6 +159,30 @@ HTTP_OPERATIONS: dict[str, Operation] = {
         "mutation($id: ID!, $o: GenerationOptions) { regeneratePost(postId: $id, options: $o) "
         f"{{ {POST_FIELDS} }} }}",
         arguments(id=ids_of("post"), o=options),
+    ),
+    # Admin operations, tried by a plain user: FORBIDDEN at worst, the victim's row unchanged.
+    "users": Operation(
+        "query($f: Int, $a: String, $s: String) { users(first: $f, after: $a, search: $s) "
+        "{ edges { node { id username usage { day } quota { usedToday } } } } }",
+        arguments(f=page_size, a=maybe_text, s=maybe_text),
+    ),
+    "auditLog": Operation(
+        "query($f: Int, $a: String) { auditLog(first: $f, after: $a) "
+        "{ edges { node { actor action target detail } } } }",
+        arguments(f=page_size, a=maybe_text),
+    ),
+    "updateUser": Operation(
+        "mutation($id: ID!, $d: Boolean, $r: Role, $q: Int, $m: Int) { updateUser(id: $id, "
+        "disabled: $d, role: $r, dailyTokenQuota: $q, monthlyTokenQuota: $m) { id role } }",
+        arguments(id=victim_ids, d=anything, r=anything, q=page_size, m=page_size),
+    ),
+    "resetUserPassword": Operation(
+        "mutation($id: ID!) { resetUserPassword(id: $id) { password } }",
+        arguments(id=victim_ids),
+    ),
+    "meUsage": Operation(
+        "query($d: Int) { me { usage(days: $d) { day promptTokens } quota { usedToday } } }",
+        arguments(d=page_size),
     ),
 }
 SUBSCRIPTIONS: dict[str, Operation] = {

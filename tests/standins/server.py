@@ -6,6 +6,7 @@ record of requests and disconnects, and the playback of a pre-encoded stream.
         ...
         vllm.requests, vllm.disconnects, vllm.wait_for_disconnect(timeout=2.0)
         vllm.request_ids          # the X-Request-ID of each generation request (None: none)
+        vllm.clients              # the (host, port) each came from: one port, one connection
         vllm.healthy = False      # GET /health answers 503, as a server whose engine died
         VLLMStandin(api_key="k")  # requests without `Authorization: Bearer k` get 401
 """
@@ -70,6 +71,7 @@ class Standin:
         self.default = Behaviour()
         self.requests: list[dict[str, Any]] = []
         self.request_ids: list[str | None] = []
+        self.clients: list[tuple[str, int] | None] = []
         self.refused_keys = 0
         self.disconnects: list[tuple[int, float]] = []
         self.in_flight = 0
@@ -102,6 +104,8 @@ class Standin:
     def record_request(self, body: dict[str, Any], scope: Scope | None = None) -> int:
         self.requests.append(body)
         self.request_ids.append(header(scope, b"x-request-id") if scope is not None else None)
+        client = scope.get("client") if scope is not None else None
+        self.clients.append((str(client[0]), int(client[1])) if client else None)
         return len(self.requests) - 1
 
     def authorised(self, scope: Scope) -> bool:

@@ -128,7 +128,7 @@ class TGIStandin(Standin):
 
     async def tokenize(self, request: Request) -> Response:
         body = await request.json()
-        tokens = []
+        tokens: list[dict[str, object]] = []
         for match in re.finditer(r"\S+", str(body.get("inputs", ""))):
             tokens.append(
                 {

@@ -1,5 +1,5 @@
 import { ContextProvider } from '@lit/context';
-import { css, html, LitElement } from 'lit';
+import { css, html, LitElement, nothing } from 'lit';
 import { createRef, ref } from 'lit/directives/ref.js';
 import { RouteController } from '../controllers/route.js';
 import { SessionController } from '../controllers/session.js';
@@ -13,10 +13,12 @@ import {
   subscriptionsContext,
 } from '../lib/contexts.js';
 import { clearDrafts } from '../lib/drafts.js';
+import { errorText } from '../lib/error-text.js';
 import { asApiError } from '../lib/errors.js';
 import { GraphQLClient } from '../lib/graphql.js';
-import { LOGOUT, SERVER_INFO } from '../lib/operations.js';
+import { CONTINUE_SHARED, LOGOUT, SERVER_INFO } from '../lib/operations.js';
 import { applyTheme, loadTheme } from '../lib/preferences.js';
+import { takePendingContinue } from '../lib/share-links.js';
 import { sessionFromRefreshCookie, takeSignOnResult } from '../lib/single-sign-on.js';
 import { spokenText } from '../lib/spoken-text.js';
 import { SubscriptionClient } from '../lib/subscriptions.js';
@@ -33,6 +35,8 @@ import './prompt-search.js';
 import './toast-stack.js';
 import './admin-page.js';
 import './usage-panel.js';
+import './api-keys-panel.js';
+import './account-settings.js';
 
 const MOBILE_QUERY = '(max-width: 768px)';
 
@@ -100,7 +104,10 @@ export class ChatApp extends LitElement {
     `,
   ];
 
-  #sessions = new SessionController(this, { onExpired: (user) => this.#sessionExpired(user) });
+  #sessions = new SessionController(this, {
+    onExpired: (user) => this.#sessionExpired(user),
+    onSignedOutElsewhere: () => this.#logout({ here: true }),
+  });
   #router = new RouteController(this, {
     onChange: () => {
       if (window.matchMedia(MOBILE_QUERY).matches) this._sidebarOpen = false;
@@ -138,6 +145,8 @@ export class ChatApp extends LitElement {
   #chat = createRef();
   #search = createRef();
   #usage = createRef();
+  #apiKeys = createRef();
+  #account = createRef();
   #admin = createRef();
   #shortcuts = createRef();
 
@@ -174,7 +183,13 @@ export class ChatApp extends LitElement {
 
   render() {
     return html`
-      ${this.#sessions.session ? this.#renderChat() : this.#renderLogin()}
+      ${
+        this.#sessions.session
+          ? this.#renderChat()
+          : this.#sessions.restoring
+            ? nothing
+            : this.#renderLogin()
+      }
       <toast-stack ${ref(this.#toasts)}></toast-stack>
       <live-announcer ${ref(this.#announcer)}></live-announcer>
     `;
@@ -197,8 +212,10 @@ export class ChatApp extends LitElement {
           ?open=${this._sidebarOpen}
           @new-chat=${this.#newChat}
           @open-search=${this.#openSearch}
-          @logout=${this.#logout}
+          @logout=${() => this.#logout()}
           @open-usage=${() => this.#openDialog(this.#usage)}
+          @open-api-keys=${() => this.#openDialog(this.#apiKeys)}
+          @open-account=${() => this.#openDialog(this.#account)}
           @open-admin=${() => this.#openDialog(this.#admin)}
           @open-shortcuts=${() => this.#openDialog(this.#shortcuts)}
           @sidebar-close=${() => (this._sidebarOpen = false)}
@@ -229,6 +246,8 @@ export class ChatApp extends LitElement {
         @shortcut=${this.#onShortcut}
       ></keyboard-shortcuts>
       <usage-panel ${ref(this.#usage)}></usage-panel>
+      <api-keys-panel ${ref(this.#apiKeys)}></api-keys-panel>
+      <account-settings ${ref(this.#account)}></account-settings>
       <admin-page ${ref(this.#admin)}></admin-page>
     `;
   }
@@ -253,7 +272,8 @@ export class ChatApp extends LitElement {
       return;
     }
     try {
-      await this.#onLoggedIn(await sessionFromRefreshCookie());
+      // The callback's cookie keeps this browser signed in.
+      await this.#onLoggedIn({ ...(await sessionFromRefreshCookie()), remembered: true });
     } catch {
       this._loginNotice = t('login.sso.sso_failed');
     }
@@ -273,6 +293,22 @@ export class ChatApp extends LitElement {
     await this.updateComplete;
     await this.#chat.value?.updateComplete;
     this.#chat.value?.focusComposer();
+    this.#continuePendingShare();
+  }
+
+  /** A shared page sent the reader here to log in and continue its conversation: copy it. */
+  async #continuePendingShare() {
+    const token = takePendingContinue();
+    if (!token) return;
+    try {
+      const { continueSharedConversation } = await this.#graphql.request(CONTINUE_SHARED, {
+        token,
+      });
+      this.#router.openConversation(continueSharedConversation.id);
+      this.#list.value?.refresh();
+    } catch (error) {
+      this.#onError(error);
+    }
   }
 
   #sessionExpired(user) {
@@ -281,7 +317,8 @@ export class ChatApp extends LitElement {
     this.#leaveChat();
   }
 
-  async #logout() {
+  /** Log out (`here`: another tab did, and this one follows). */
+  async #logout({ here = false } = {}) {
     try {
       await this.#graphql.request(LOGOUT);
     } catch {
@@ -290,7 +327,7 @@ export class ChatApp extends LitElement {
     clearDrafts();
     this._lastUsername = '';
     this._loginNotice = t('login.loggedOut');
-    this.#sessions.end();
+    this.#sessions.end({ everywhere: !here });
     this.#leaveChat();
     this.#router.openNewChat();
   }
@@ -310,12 +347,11 @@ export class ChatApp extends LitElement {
   }
 
   #errorMessage(apiError) {
-    if (apiError.code === 'BAD_USER_INPUT') return apiError.message;
     if (apiError.code === 'QUOTA_EXCEEDED' && apiError.extensions?.resetsAt) {
       const { key, params } = quotaErrorText(apiError.extensions);
       return t(key, { ...params, resetsAt: formatDateTime(params.resetsAt) });
     }
-    return t(`error.${apiError.code}`);
+    return errorText(apiError);
   }
 
   #openDialog(dialog) {

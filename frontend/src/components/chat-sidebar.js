@@ -23,6 +23,7 @@ import './settings-menu.js';
  * @fires open-search - {}: the search button (search earlier prompts) was pressed
  * @fires logout - {}: the Log out button was pressed
  * @fires open-usage - {}: the Usage button was pressed
+ * @fires open-api-keys - {}: the API keys button was pressed
  * @fires open-admin - {}: the Admin button (shown to admins only) was pressed
  * @fires open-shortcuts - {}: the Keyboard shortcuts button was pressed
  * @fires sidebar-close - {}: the reader dismissed the drawer (Escape, or a tap beside it)
@@ -291,6 +292,12 @@ export class ChatSidebar extends LitElement {
               <button type="button" class="quiet" @click=${() => emit(this, 'open-usage')}>
                 ${t('usage.open')}
               </button>
+              <button type="button" class="quiet" @click=${() => emit(this, 'open-account')}>
+                ${t('account.open')}
+              </button>
+              <button type="button" class="quiet" @click=${() => emit(this, 'open-api-keys')}>
+                ${t('apiKeys.open')}
+              </button>
               ${
                 this.#session.value?.user.role === 'ADMIN'
                   ? html`<button
@@ -340,7 +347,11 @@ export class ChatSidebar extends LitElement {
   }
 
   #onKeyDown = (event) => {
-    if (event.key === 'Escape' && this.open) this.#dismiss();
+    // A key handled once is handled once: Escape that closed a dialog or a rename box
+    // inside the drawer leaves the drawer open.
+    if (event.key !== 'Escape' || !this.open || event.defaultPrevented) return;
+    if (event.composedPath().some((node) => node.localName === 'dialog' && node.open)) return;
+    this.#dismiss();
   };
 
   #dismiss() {

@@ -22,6 +22,8 @@ import {
   UPDATE_CONVERSATION,
 } from '../lib/operations.js';
 import { loadOptions, saveOptions } from '../lib/preferences.js';
+import { showsPost } from '../lib/versions.js';
+import { titleFromPrompt } from '../lib/titles.js';
 import { sharedStyles } from '../styles/shared.js';
 import './model-picker.js';
 import './confirm-dialog.js';
@@ -51,12 +53,6 @@ const TOUCH = window.matchMedia('(hover: none) and (pointer: coarse)');
 const PAGE_TITLE = document.title;
 // When to look again for the title the server has the model write after a first answer.
 const TITLE_CHECKS_MS = [1500, 5000];
-
-/** A title for a conversation that starts with `prompt`. */
-function titleFrom(prompt) {
-  const line = prompt.split('\n')[0].trim();
-  return line.length > 60 ? `${line.slice(0, 57)}…` : line;
-}
 
 /**
  * The conversation the URL opens (from `openConversationContext`): its posts, loaded page
@@ -278,6 +274,7 @@ export class ChatView extends LitElement {
   // The id of the conversation this view created itself: when the URL comes to name it,
   // what is shown already is that conversation.
   #adoptedId = null;
+  #loads = 0; // #load calls, so that one overtaken while it selects a branch stops
 
   constructor() {
     super();
@@ -495,6 +492,7 @@ export class ChatView extends LitElement {
       .highlightedId=${this._highlightedId}
       @load-more=${this.#loadMore}
       @regenerate=${this.#regenerate}
+      @continue-answer=${this.#continueAnswer}
       @edit-prompt=${this.#editPrompt}
       @switch-version=${this.#switchVersion}
     ></post-list>`;
@@ -513,14 +511,31 @@ export class ChatView extends LitElement {
     this._highlightedId = focusPost?.postId ?? null;
     this._options = loadOptions(conversationId);
     this._newModel = null;
+    const load = ++this.#loads;
     let current = true;
     try {
-      current = await this.#pages.open(conversationId, { around: focusPost?.cursor ?? null });
+      const around = focusPost?.cursor ?? null;
+      current = await this.#pages.open(conversationId, { around });
+      if (current && focusPost && !showsPost(this.#pages.posts, focusPost.postId)) {
+        // A prompt found by a search, on a branch other than the current one: that branch
+        // becomes current, so that the page around the prompt is its own.
+        await this.#selectBranchOf(focusPost.postId);
+        if (load !== this.#loads) return;
+        current = await this.#pages.open(conversationId, { around });
+      }
       if (current) this.#answers.reattach(this.#pages.posts);
     } catch (error) {
       emitError(this, error);
     }
     if (current) this.#markReady();
+  }
+
+  async #selectBranchOf(postId) {
+    try {
+      await this.#graphql.value.request(SELECT_BRANCH, { postId });
+    } catch {
+      // Opening the conversation says what is wrong (not found, offline).
+    }
   }
 
   async #loadMore(event) {
@@ -565,7 +580,7 @@ export class ChatView extends LitElement {
     if (!pages.conversationId && this._newInstructions && !pages.conversation) {
       // Created now, adopted once the prompt is accepted (see #accepted).
       const { createConversation } = await this.#graphql.value.request(CREATE_CONVERSATION, {
-        title: titleFrom(prompt),
+        title: titleFromPrompt(prompt),
         instructions: this._newInstructions,
         model: this._newModel,
       });
@@ -581,6 +596,12 @@ export class ChatView extends LitElement {
     await this.#answers.regenerate(post, {
       options: generationOptions(this._options ?? {}, model),
     });
+  }
+
+  async #continueAnswer(event) {
+    if (this.#answers.busy) return;
+    this.#postList.value?.followBottom();
+    await this.#answers.continueAnswer(event.detail.post);
   }
 
   async #editPrompt(event) {
@@ -614,7 +635,7 @@ export class ChatView extends LitElement {
     if (!this.#pages.conversation) {
       this.#pages.setConversation({
         id: post.conversationId,
-        title: titleFrom(post.prompt),
+        title: titleFromPrompt(post.prompt),
         instructions: null,
         model: this._newModel ?? post.model ?? null,
       });

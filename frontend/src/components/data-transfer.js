@@ -1,7 +1,7 @@
 import { ContextConsumer } from '@lit/context';
 import { css, html, LitElement, nothing } from 'lit';
 import { I18nController, t } from '../i18n/index.js';
-import { sessionContext } from '../lib/contexts.js';
+import { openConversationContext, sessionContext } from '../lib/contexts.js';
 import { asApiError } from '../lib/errors.js';
 import { emit, emitError, emitNotice } from '../lib/events.js';
 import { deepActiveElement } from '../lib/focus.js';
@@ -26,6 +26,7 @@ export class DataTransfer extends LitElement {
     _progress: { state: true },
     _report: { state: true },
     _error: { state: true },
+    _downloaded: { state: true },
   };
 
   static styles = [
@@ -60,6 +61,7 @@ export class DataTransfer extends LitElement {
         display: flex;
         flex-wrap: wrap;
         gap: 0.5rem;
+        margin-bottom: 0.5rem;
       }
       p {
         margin: 0.3rem 0;
@@ -83,6 +85,7 @@ export class DataTransfer extends LitElement {
   ];
 
   #session = new ContextConsumer(this, { context: sessionContext, subscribe: true });
+  #route = new ContextConsumer(this, { context: openConversationContext, subscribe: true });
   #returnFocus = null;
 
   constructor() {
@@ -92,6 +95,7 @@ export class DataTransfer extends LitElement {
     this._progress = null;
     this._report = null;
     this._error = '';
+    this._downloaded = null;
     new I18nController(this);
   }
 
@@ -119,6 +123,14 @@ export class DataTransfer extends LitElement {
             ${t('transfer.exportMarkdown')}
           </button>
         </div>
+        ${this.#renderThisConversation()}
+        ${
+          this._downloaded === null
+            ? nothing
+            : html`<p role="status">
+                ${t('transfer.downloading', { size: (this._downloaded / 2 ** 20).toFixed(1) })}
+              </p>`
+        }
         <h3><label for="import-file">${t('transfer.import')}</label></h3>
         <p id="import-hint">${t('transfer.importHint')}</p>
         <input
@@ -135,6 +147,27 @@ export class DataTransfer extends LitElement {
         </div>
       </dialog>
     `;
+  }
+
+  #renderThisConversation() {
+    const conversationId = this.#route.value?.conversationId;
+    if (!conversationId) return nothing;
+    return html`<div class="row this-conversation">
+      <button
+        type="button"
+        ?disabled=${this._busy}
+        @click=${() => this.#export('json', conversationId)}
+      >
+        ${t('transfer.exportOneJson')}
+      </button>
+      <button
+        type="button"
+        ?disabled=${this._busy}
+        @click=${() => this.#export('markdown', conversationId)}
+      >
+        ${t('transfer.exportOneMarkdown')}
+      </button>
+    </div>`;
   }
 
   #renderProgress() {
@@ -187,15 +220,22 @@ export class DataTransfer extends LitElement {
     this.#returnFocus?.focus?.();
   }
 
-  async #export(format) {
+  async #export(format, conversationId = null) {
     this._busy = true;
+    this._downloaded = 0;
     try {
-      const name = await downloadExport({ token: this.#session.value?.token, format });
+      const name = await downloadExport({
+        token: this.#session.value?.token,
+        format,
+        conversationId,
+        onProgress: (bytes) => (this._downloaded = bytes),
+      });
       emitNotice(this, t('transfer.downloaded', { name }));
     } catch (error) {
       emitError(this, error);
     } finally {
       this._busy = false;
+      this._downloaded = null;
     }
   }
 

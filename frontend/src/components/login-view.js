@@ -2,6 +2,7 @@ import { ContextConsumer } from '@lit/context';
 import { css, html, LitElement, nothing } from 'lit';
 import { I18nController, t } from '../i18n/index.js';
 import { graphqlContext, serverInfoContext } from '../lib/contexts.js';
+import { errorText } from '../lib/error-text.js';
 import { asApiError } from '../lib/errors.js';
 import { emit } from '../lib/events.js';
 import { LOGIN, REGISTER } from '../lib/operations.js';
@@ -20,7 +21,8 @@ import './settings-menu.js';
  * password).
  *
  * @fires logged-in - {session}: the server accepted the login or the sign-up; session is
- *   its AuthPayload `{ token, user, expiresAt }`, not saved yet
+ *   its AuthPayload `{ token, user, expiresAt }` and `remembered` ("keep me signed in" was
+ *   checked), not saved yet
  */
 export class LoginView extends LitElement {
   static properties = {
@@ -56,6 +58,16 @@ export class LoginView extends LitElement {
         display: flex;
         flex-direction: column;
         gap: 0.9rem;
+      }
+      .remember {
+        display: flex;
+        align-items: center;
+        gap: 0.5rem;
+      }
+      .remember input {
+        width: 1.1rem;
+        height: 1.1rem;
+        margin: 0;
       }
       .field {
         display: flex;
@@ -183,6 +195,14 @@ export class LoginView extends LitElement {
             ?disabled=${this._busy}
           />
         </div>
+        ${
+          signingUp
+            ? nothing
+            : html`<label class="remember">
+                <input type="checkbox" name="remember" ?disabled=${this._busy} />
+                ${t('login.remember')}
+              </label>`
+        }
         <button type="submit" class="primary" ?disabled=${this._busy}>
           ${signingUp ? t('login.signUp') : t('login.logIn')}
         </button>
@@ -227,17 +247,19 @@ export class LoginView extends LitElement {
     const username = form.username.value.trim();
     const password = form.password.value;
     const registering = this._mode === 'register' && this.#allowSignup;
+    const remember = !registering && Boolean(form.remember?.checked);
     this._busy = true;
     this._error = '';
     try {
       const data = await this.#graphql.value.request(registering ? REGISTER : LOGIN, {
         username,
         password,
+        ...(registering ? {} : { remember }),
       });
       const payload = registering ? data.register : data.login;
-      emit(this, 'logged-in', { session: payload });
+      emit(this, 'logged-in', { session: { ...payload, remembered: remember } });
     } catch (error) {
-      this._error = this.#message(asApiError(error), registering);
+      this._error = this.#message(asApiError(error));
       this._busy = false;
       await this.updateComplete;
       this.renderRoot.querySelector('#password')?.focus();
@@ -246,8 +268,10 @@ export class LoginView extends LitElement {
     }
   }
 
-  #message(error, registering) {
-    if (error.code === 'BAD_USER_INPUT' && registering) return error.message;
+  #message(error) {
+    if (error.extensions?.reason === 'account_disabled') return t('login.disabled');
+    // A reason the page words (a lockout says how long it lasts), else what the code means.
+    if (error.extensions?.reason) return errorText(error);
     if (error.code === 'BAD_USER_INPUT' || error.code === 'UNAUTHENTICATED')
       return t('login.wrong');
     return t(`error.${error.code}`);

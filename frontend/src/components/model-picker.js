@@ -2,7 +2,7 @@ import { css, html, LitElement } from 'lit';
 import { live } from 'lit/directives/live.js';
 import { I18nController, t } from '../i18n/index.js';
 import { emit } from '../lib/events.js';
-import { chosenModel, modelLabel } from '../lib/models.js';
+import { chosenModel, modelLabel, pickableModels } from '../lib/models.js';
 import { sharedStyles } from '../styles/shared.js';
 
 /**
@@ -60,7 +60,7 @@ export class ModelPicker extends LitElement {
         @focus=${() => emit(this, 'models-refresh')}
         @change=${(event) => emit(this, 'model-change', { model: event.target.value })}
       >
-        ${this.models.map(
+        ${pickableModels(this.models, chosen).map(
           (model) =>
             html`<option
               value=${model.id}

@@ -1,5 +1,7 @@
-import { css, html, LitElement } from 'lit';
-import { I18nController, t } from '../i18n/index.js';
+import { ContextConsumer } from '@lit/context';
+import { css, html, LitElement, nothing } from 'lit';
+import { formatNumber, I18nController, t } from '../i18n/index.js';
+import { serverInfoContext } from '../lib/contexts.js';
 import { emit } from '../lib/events.js';
 import { sharedStyles } from '../styles/shared.js';
 
@@ -77,6 +79,8 @@ export class OptionsPanel extends LitElement {
     `,
   ];
 
+  #serverInfo = new ContextConsumer(this, { context: serverInfoContext, subscribe: true });
+
   constructor() {
     super();
     this.instructions = '';
@@ -95,6 +99,20 @@ export class OptionsPanel extends LitElement {
     if (changed.has('instructions')) this._draft = this.instructions ?? '';
   }
 
+  get #maxInstructions() {
+    return this.#serverInfo.value?.maxInstructionsLength;
+  }
+
+  // The limit shown before it is reached (the box also stops at it).
+  #renderCount() {
+    const max = this.#maxInstructions;
+    if (!max) return nothing;
+    const count = Array.from(this._draft).length;
+    return html`<span id="instructions-count" class="note count"
+      >${t('options.instructionsCount', { count: formatNumber(count), max: formatNumber(max) })}</span
+    >`;
+  }
+
   render() {
     const { language = '', format = '', maxTokens = '', temperature = null } = this.options ?? {};
     const length = Object.entries(LENGTHS).find(([, tokens]) => tokens === maxTokens)?.[0] ?? '';
@@ -106,8 +124,11 @@ export class OptionsPanel extends LitElement {
           id="instructions"
           .value=${this._draft}
           placeholder=${t('options.instructionsPlaceholder')}
+          maxlength=${this.#maxInstructions ?? nothing}
+          aria-describedby="instructions-count"
           @input=${(event) => (this._draft = event.target.value)}
         ></textarea>
+        ${this.#renderCount()}
         <div class="save">
           <button
             type="button"

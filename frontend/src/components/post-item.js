@@ -33,10 +33,12 @@ function localNumbers(params) {
  * show another version's answer beside its own. Unless `busy` (a prompt or an answer in
  * flight), the answer can be regenerated, with its model or with another (the models
  * context). `highlighted` outlines the prompt (a search hit). `updateComplete` also waits
- * for the answer's Markdown to render.
+ * for the answer's Markdown to render. While two versions are side by side it has the
+ * `comparing` attribute (its list may give it more room).
  *
  * @fires regenerate - {post, model}: Regenerate (or Retry) was pressed; model is null, or
  *   the one chosen under "Regenerate with…"
+ * @fires continue-answer - {post}: Continue was pressed under an answer the length limit cut off
  * @fires edit-prompt - {post, prompt}: an edited prompt was sent (trimmed, changed or not)
  * @fires switch-version - {post, postId}: the version postId of this post should be shown
  * @fires notice - {message}: the answer was copied (or copying failed)
@@ -63,7 +65,22 @@ export class PostItem extends LitElement {
         scroll-margin: 1rem;
       }
       :host([highlighted]) .prompt {
-        outline: 3px solid var(--accent);
+        outline: 3px solid transparent;
+        animation: search-hit 4s ease-out;
+      }
+      @keyframes search-hit {
+        from,
+        50% {
+          outline-color: var(--accent);
+        }
+        to {
+          outline-color: transparent;
+        }
+      }
+      @media (prefers-reduced-motion: reduce) {
+        :host([highlighted]) .prompt {
+          animation-timing-function: steps(1, end);
+        }
       }
       article {
         display: flex;
@@ -130,9 +147,16 @@ export class PostItem extends LitElement {
         background: var(--danger-soft);
         color: var(--danger);
       }
-      .status.cancelled {
+      .status.cancelled,
+      .status.cut-off {
         background: var(--warning-soft);
         color: var(--warning);
+      }
+      .status.cut-off {
+        flex-wrap: wrap;
+      }
+      .status .continue {
+        margin-inline-start: auto;
       }
       .actions {
         display: flex;
@@ -275,17 +299,23 @@ export class PostItem extends LitElement {
 
   willUpdate(changed) {
     const before = changed.get('post');
-    if (changed.has('post') && before && before.id !== this.post.id) {
+    // Not a new text of the same post (as its answer streams): another post, or version.
+    const anotherPost = changed.has('post') && before?.id !== this.post.id;
+    if (anotherPost && before) {
       // Another version is shown here now: an edit that made it has been sent.
       if (this._editing) saveEditDraft(this._userId, before.id, '');
       this._editing = false;
       this._choosingModel = false;
       this._compared = null;
     }
-    if ((changed.has('post') || changed.has('_userId')) && this._userId && this.post.id) {
+    if ((anotherPost || changed.has('_userId')) && this._userId && this.post.id) {
       const draft = loadEditDraft(this._userId, this.post.id);
       if (draft) Object.assign(this, { _editing: true, _editText: draft });
     }
+  }
+
+  updated(changed) {
+    if (changed.has('_compared')) this.toggleAttribute('comparing', Boolean(this._compared));
   }
 
   async getUpdateComplete() {
@@ -469,6 +499,23 @@ export class PostItem extends LitElement {
     if (post.status === 'CANCELLED') {
       return html`<p class="status cancelled" role="note">
         ${icons.stopped}<strong>${t('post.stopped')}</strong>
+      </p>`;
+    }
+    if (post.status === 'COMPLETE' && post.finishReason === 'length') {
+      return html`<p class="status cut-off" role="note">
+        ${icons.warning}<span><strong>${t('post.cutOff')}</strong> ${t('post.cutOffHint')}</span>
+        ${
+          post.id
+            ? html`<button
+                type="button"
+                class="continue"
+                ?disabled=${this.busy}
+                @click=${() => emit(this, 'continue-answer', { post: this.post })}
+              >
+                ${t('post.continue')}
+              </button>`
+            : nothing
+        }
       </p>`;
     }
     return nothing;

@@ -46,6 +46,11 @@ export class PostList extends LitElement {
         overflow-y: auto;
         overflow-anchor: none; /* the ScrollFollower decides */
         min-height: 0;
+        container-type: inline-size;
+      }
+      /* Two versions side by side take some of the room beside the column, where there is. */
+      post-item[comparing] {
+        margin-inline: calc(-1 * clamp(0px, (100cqw - 48rem) / 2 - 1rem, 14rem));
       }
       .posts {
         max-width: 48rem;
@@ -137,7 +142,7 @@ export class PostList extends LitElement {
             data-id=${post.id}
             .post=${post}
             ?busy=${this.busy}
-            ?highlighted=${post.id === this.highlightedId}
+            ?highlighted=${post.id != null && post.id === this.highlightedId}
           ></post-item>`,
       )}
       ${this.hasLater ? this.#renderMore('later', t('chat.loadLater')) : nothing}

@@ -5,7 +5,7 @@ import { GraphQLClient } from '../lib/graphql.js';
 import { CONTINUE_SHARED, SHARED_CONVERSATION } from '../lib/operations.js';
 import { loadSession } from '../lib/session.js';
 import { conversationHash } from '../lib/routes.js';
-import { shareTokenFromPath } from '../lib/share-links.js';
+import { rememberPendingContinue, shareTokenFromPath } from '../lib/share-links.js';
 import { sharedStyles } from '../styles/shared.js';
 import './markdown-view.js';
 import './toast-stack.js';
@@ -133,7 +133,11 @@ export class SharedPage extends LitElement {
 
   #renderContinue() {
     if (!this._shared) return nothing;
-    if (!loadSession()) return html`<a href="/">${t('shared.signIn')}</a>`;
+    if (!loadSession()) {
+      return html`<a href="/" @click=${() => rememberPendingContinue(this.#token)}
+        >${t('shared.signIn')}</a
+      >`;
+    }
     return html`<button
       type="button"
       class="primary continue"

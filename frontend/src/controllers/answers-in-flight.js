@@ -1,6 +1,12 @@
 // Prompts on their way and answers being written, for the posts a PostPages holds.
 import { followAnswer } from '../lib/answer-stream.js';
-import { EDIT_PROMPT, REGENERATE_POST, START_PROMPT, STOP_GENERATION } from '../lib/operations.js';
+import {
+  CONTINUE_POST,
+  EDIT_PROMPT,
+  REGENERATE_POST,
+  START_PROMPT,
+  STOP_GENERATION,
+} from '../lib/operations.js';
 import { isLive, toItem } from '../lib/posts.js';
 
 // A start lost on the network is sent again with the same clientId: the server answers with
@@ -21,6 +27,7 @@ const START_RETRY_DELAYS_MS = [500, 1_000, 2_000, 4_000];
  *   answers.ask('Hello', { options, conversationId: async () => id });
  *   answers.edit(post, 'Hello again', { options });   // a new version of post's prompt
  *   answers.regenerate(post, { options });            // a new version of post's answer
+ *   answers.continueAnswer(post);                     // carry on an answer cut off
  *
  * `busy` is true from the moment a prompt is sent until its answer ends: one at a time.
  */
@@ -137,6 +144,21 @@ export class AnswersInFlight {
    * Resolves to whether the server took it. */
   edit(post, prompt, { options = null } = {}) {
     return this.#newVersion(post, EDIT_PROMPT, { postId: post.id, prompt, options });
+  }
+
+  /** Carry on `post`'s answer, cut off by the length limit, in the same post. */
+  async continueAnswer(post) {
+    if (this.busy) return;
+    this.#setSending(true);
+    try {
+      const { continuePost } = await this.#graphql().request(CONTINUE_POST, { postId: post.id });
+      this.#pages.patch(post.key, { ...toItem(continuePost), key: post.key });
+      this.#follow(continuePost.id, post.key);
+    } catch (error) {
+      this.#handlers.onError(error);
+    } finally {
+      this.#setSending(false);
+    }
   }
 
   async #newVersion(post, mutation, variables) {

@@ -3,6 +3,8 @@
 
 const NEAR_BOTTOM_PX = 80;
 const NEAR_EDGE_PX = 120;
+// Room left above a prompt brought to the top, for its outline.
+const FOCUS_MARGIN_PX = 12;
 
 /**
  * A reactive controller that keeps the scroll position where the reader expects it: at the
@@ -73,7 +75,7 @@ export class ScrollFollower {
     this.#mode = { kind: 'anchor', fromBottom: scroller.scrollHeight - scroller.scrollTop };
   }
 
-  /** Bring post `postId` to the middle of the view. */
+  /** Bring post `postId`'s prompt to the top of the view (a search hit). */
   focusOn(postId) {
     this.#mode = { kind: 'focus', postId };
     this.#host.requestUpdate();
@@ -100,7 +102,14 @@ export class ScrollFollower {
     } else if (mode.kind === 'anchor') {
       scroller.scrollTop = scroller.scrollHeight - mode.fromBottom;
     } else if (mode.kind === 'focus') {
-      this.#post(mode.postId)?.scrollIntoView({ block: 'center' });
+      const post = this.#post(mode.postId);
+      // Only the list's own box scrolls: scrollIntoView would also move the page around it
+      // (on a phone, past the prompt into the answer).
+      const target = post?.shadowRoot?.querySelector('.prompt') ?? post;
+      if (target) {
+        const offset = target.getBoundingClientRect().top - scroller.getBoundingClientRect().top;
+        scroller.scrollTop += offset - FOCUS_MARGIN_PX;
+      }
     }
     this.#expectedScrollTop = scroller.scrollTop;
   }

@@ -14,11 +14,11 @@ const STREAM_EVENT_FIELDS = `
 const CONVERSATION_FIELDS = 'id title instructions updatedAt model pinnedAt';
 
 export const SERVER_INFO = `query ServerInfo {
-  serverInfo { allowSignup maxPromptLength graphiql passwordLogin singleSignOn { name loginUrl } }
+  serverInfo { allowSignup maxPromptLength maxInstructionsLength graphiql passwordLogin singleSignOn { name loginUrl } }
 }`;
 
-export const LOGIN = `mutation Login($username: String!, $password: String!) {
-  login(username: $username, password: $password) { token expiresAt user { id username role } }
+export const LOGIN = `mutation Login($username: String!, $password: String!, $remember: Boolean = false) {
+  login(username: $username, password: $password, remember: $remember) { token expiresAt user { id username role } }
 }`;
 
 export const REGISTER = `mutation Register($username: String!, $password: String!) {
@@ -26,6 +26,15 @@ export const REGISTER = `mutation Register($username: String!, $password: String
 }`;
 
 export const LOGOUT = 'mutation Logout { logout }';
+
+export const SESSIONS =
+  'query Sessions { sessions { id createdAt expiresAt userAgent address current remembered } }';
+
+export const END_SESSION = 'mutation EndSession($id: ID!) { endSession(id: $id) }';
+
+export const CHANGE_PASSWORD = `mutation ChangePassword($currentPassword: String!, $newPassword: String!) {
+  changePassword(currentPassword: $currentPassword, newPassword: $newPassword)
+}`;
 
 export const CONVERSATIONS = `query Conversations($first: Int!, $after: String, $search: String, $pinned: Boolean) {
   conversations(first: $first, after: $after, search: $search, pinned: $pinned) {
@@ -98,6 +107,10 @@ export const REGENERATE_POST = `mutation RegeneratePost($postId: ID!, $options: 
 // Safe to send again with the same clientId: the server returns the post it already started.
 export const START_PROMPT = `mutation StartPrompt($conversationId: ID, $prompt: String!, $options: GenerationOptions, $clientId: String!, $parentId: ID) {
   startPrompt(conversationId: $conversationId, prompt: $prompt, options: $options, clientId: $clientId, parentId: $parentId) { ${POST_FIELDS} }
+}`;
+
+export const CONTINUE_POST = `mutation ContinuePost($postId: ID!) {
+  continuePost(postId: $postId) { ${POST_FIELDS} }
 }`;
 
 export const POST_STREAM = `subscription PostStream($postId: ID!) {

@@ -15,9 +15,10 @@ export function loadSession() {
   return session;
 }
 
-/** Save an AuthPayload (`{token, user, expiresAt}`) from `login` or `register`. */
-export function saveSession({ token, user, expiresAt }) {
-  sessionStorage.setItem(SESSION_KEY, JSON.stringify({ token, user, expiresAt }));
+/** Save an AuthPayload (`{token, user, expiresAt}`) from `login` or `register`; `remembered`:
+ * it is kept signed in (renewed through the refresh cookie). */
+export function saveSession({ token, user, expiresAt, remembered = false }) {
+  sessionStorage.setItem(SESSION_KEY, JSON.stringify({ token, user, expiresAt, remembered }));
 }
 
 export function clearSession() {

@@ -15,3 +15,17 @@ export function shareLink(url, origin = globalThis.location?.origin) {
   const token = shareTokenFromPath(new URL(url, origin).pathname);
   return token && origin ? `${origin}/s/${token}` : url;
 }
+
+const PENDING_KEY = 'chat.continueShare';
+
+/** Remember, in this tab, a shared conversation to copy once the reader has logged in. */
+export function rememberPendingContinue(token) {
+  sessionStorage.setItem(PENDING_KEY, token);
+}
+
+/** The shared conversation waiting to be copied after login (and forget it), or null. */
+export function takePendingContinue() {
+  const token = sessionStorage.getItem(PENDING_KEY);
+  sessionStorage.removeItem(PENDING_KEY);
+  return token && shareTokenFromPath(`/s/${token}`) ? token : null;
+}

@@ -98,9 +98,12 @@ export class SubscriptionClient extends EventTarget {
     if (!this.#subscriptions.has(subscription)) return;
     subscription.stop = null;
     if (overWebSocket) {
-      // Most likely a proxy that refuses or cuts sockets: carry on over HTTP at once.
-      this.#webSocketBlockedUntil = Date.now() + this.#webSocketRetryMs;
-      this.#webSocketRetryMs = Math.min(MAX_WEBSOCKET_RETRY_MS, this.#webSocketRetryMs * 2);
+      // Most likely a proxy that refuses or cuts sockets: carry on over HTTP at once. One
+      // cut socket loses all its subscriptions together: that counts as one failure.
+      if (this.transport === 'websocket') {
+        this.#webSocketBlockedUntil = Date.now() + this.#webSocketRetryMs;
+        this.#webSocketRetryMs = Math.min(MAX_WEBSOCKET_RETRY_MS, this.#webSocketRetryMs * 2);
+      }
       this.#start(subscription);
       return;
     }

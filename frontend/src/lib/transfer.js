@@ -27,11 +27,30 @@ async function errorOf(response) {
   );
 }
 
-/** Download an export with the session's token, as a file the browser saves. */
+async function readAll(response, onProgress) {
+  if (!response.body?.getReader) return response.blob();
+  const reader = response.body.getReader();
+  const chunks = [];
+  let received = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    received += value.byteLength;
+    onProgress(received);
+  }
+  return new Blob(chunks, { type: response.headers.get('content-type') ?? '' });
+}
+
+/**
+ * Download an export with the session's token, as a file the browser saves;
+ * `onProgress(bytes)` follows what has arrived. Resolves to the file's name.
+ */
 export async function downloadExport({
   token,
   format,
   conversationId = null,
+  onProgress = () => {},
   fetch = globalThis.fetch,
 }) {
   let response;
@@ -43,7 +62,7 @@ export async function downloadExport({
     throw new ApiError('NETWORK', error.message);
   }
   if (!response.ok) throw await errorOf(response);
-  const blob = await response.blob();
+  const blob = await readAll(response, onProgress);
   const name = filenameFrom(response.headers.get('content-disposition'), `export.${format}`);
   const link = document.createElement('a');
   link.href = URL.createObjectURL(blob);

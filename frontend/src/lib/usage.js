@@ -55,10 +55,15 @@ export function quotaErrorText(extensions = {}) {
   return { key, params: { limit: extensions.limit ?? '', resetsAt: extensions.resetsAt ?? '' } };
 }
 
+// The largest quota the API takes (GraphQL's Int).
+export const MAX_QUOTA = 2 ** 31 - 1;
+
 /** A quota typed in a form: a whole number of tokens, or null (empty: the server's default). */
 export function parseQuota(text) {
   const trimmed = String(text ?? '').trim();
   if (trimmed === '') return { value: null, valid: true };
-  if (!/^\d{1,15}$/.test(trimmed)) return { value: null, valid: false };
+  if (!/^\d{1,10}$/.test(trimmed) || Number(trimmed) > MAX_QUOTA) {
+    return { value: null, valid: false };
+  }
   return { value: Number(trimmed), valid: true };
 }

@@ -28,3 +28,11 @@ export function branchFrom(posts, key, branch) {
   const [first, ...rest] = branch;
   return [...posts.slice(0, at), { ...first, key }, ...rest];
 }
+
+/** Whether `posts` show post `postId`, or an answer regenerated at its place (a regeneration
+ * repeats its prompt, so what a search found there is shown). */
+export function showsPost(posts, postId) {
+  return posts.some(
+    (post) => post.id === postId || (post.replacedPostId && post.siblingIds?.includes(postId)),
+  );
+}

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { setLanguage } from '../../src/i18n/index.js';
-import { chosenModel, modelLabel, otherModels } from '../../src/lib/models.js';
+import { chosenModel, modelLabel, otherModels, pickableModels } from '../../src/lib/models.js';
 
 const models = [
   { id: 'big', contextLength: 8192, available: true, isDefault: false },
@@ -13,6 +13,17 @@ describe('models', () => {
     expect(chosenModel(models, null)).toBe('small');
     expect(chosenModel(models, 'big')).toBe('big');
     expect(chosenModel([], null)).toBeNull();
+  });
+
+  test('a model the gateway no longer serves is still listed while set, as unable to answer', () => {
+    expect(pickableModels(models, 'big')).toBe(models);
+    expect(pickableModels(models, null)).toBe(models);
+    expect(pickableModels(models, 'retired').at(-1)).toEqual({
+      id: 'retired',
+      contextLength: null,
+      available: false,
+      isDefault: false,
+    });
   });
 
   test('regenerate with… offers every model but the one that answered', () => {

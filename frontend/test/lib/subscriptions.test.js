@@ -147,6 +147,17 @@ describe('SubscriptionClient', () => {
     expect(client.transport).toBe('http'); // blocked for twice as long now
   });
 
+  test('one socket cut with two answers on it counts as one WebSocket failure', async () => {
+    const { client, http } = setUp();
+    client.subscribe(PAYLOAD, sink());
+    client.subscribe(PAYLOAD, sink());
+    await until(() => FakeWebSocket.instances[0]?.subscriptions.length === 2, 'both subscribed');
+    FakeWebSocket.instances[0].drop();
+    await until(() => http.requests.length === 2, 'both over HTTP');
+    vi.setSystemTime(Date.now() + FIRST_WEBSOCKET_RETRY_MS + 1);
+    expect(client.transport).toBe('websocket');
+  });
+
   test('when HTTP fails too it says reconnecting, then both are tried again', async () => {
     FakeWebSocket.behaviour = 'refuse';
     const { client, http, statuses } = setUp();

@@ -44,6 +44,38 @@ describe('export', () => {
     expect(filenameFrom(null, 'export.json')).toBe('export.json');
   });
 
+  test('a download reports the bytes as they arrive and saves the named file', async () => {
+    const chunks = [new TextEncoder().encode('{"a":'), new TextEncoder().encode('1}')];
+    const body = new ReadableStream({
+      start(controller) {
+        for (const chunk of chunks) controller.enqueue(chunk);
+        controller.close();
+      },
+    });
+    const fetch = vi.fn(async () => ({
+      ok: true,
+      status: 200,
+      body,
+      headers: new Headers({
+        'content-type': 'application/json',
+        'content-disposition': 'attachment; filename="conversations-2026-12-03.json"',
+      }),
+    }));
+    const saved = vi.fn(() => 'blob:export');
+    vi.stubGlobal('URL', Object.assign(URL, { createObjectURL: saved, revokeObjectURL: () => {} }));
+    const progress = [];
+    const name = await downloadExport({
+      token: 't',
+      format: 'json',
+      fetch,
+      onProgress: (bytes) => progress.push(bytes),
+    });
+    expect(name).toBe('conversations-2026-12-03.json');
+    expect(progress).toEqual([5, 7]);
+    expect(await saved.mock.calls[0][0].text()).toBe('{"a":1}');
+    vi.unstubAllGlobals();
+  });
+
   test('a refused export throws the API error it carries', async () => {
     const fetch = vi.fn(async () => ({
       ok: false,

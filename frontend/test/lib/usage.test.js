@@ -63,7 +63,8 @@ test('a quota error is worded by which quota it is, with its limit and reset tim
 test('a typed quota is a whole number of tokens, or empty for the default', () => {
   expect(parseQuota(' 1500 ')).toEqual({ value: 1500, valid: true });
   expect(parseQuota('')).toEqual({ value: null, valid: true });
-  for (const bad of ['-1', '1.5', 'abc', '1e9', '9999999999999999']) {
+  expect(parseQuota('2147483647')).toEqual({ value: 2147483647, valid: true });
+  for (const bad of ['-1', '1.5', 'abc', '1e9', '2147483648', '9999999999999999']) {
     expect(parseQuota(bad).valid).toBe(false);
   }
 });

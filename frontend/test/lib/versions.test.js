@@ -1,6 +1,6 @@
 // @vitest-environment node
 import { describe, expect, test } from 'vitest';
-import { branchFrom, versionAt, versionsOf } from '../../src/lib/versions.js';
+import { branchFrom, showsPost, versionAt, versionsOf } from '../../src/lib/versions.js';
 import { post } from '../fakes.js';
 
 const versioned = post('p5', { siblingIds: ['p2', 'p5', 'p8'], siblingIndex: 1 });
@@ -39,5 +39,14 @@ describe('versions', () => {
     const posts = [{ key: 'a', id: 'a' }];
     expect(branchFrom(posts, 'zz', [{ key: 'x', id: 'x' }])).toBe(posts);
     expect(branchFrom(posts, 'a', [])).toBe(posts);
+  });
+
+  test('a post is shown by itself, or by an answer regenerated at its place', () => {
+    const regenerated = post('p5', { siblingIds: ['p2', 'p5'], replacedPostId: 'p2' });
+    const edited = post('p6', { siblingIds: ['p3', 'p6'], replacedPostId: null });
+    expect(showsPost([post('p1'), regenerated], 'p1')).toBe(true);
+    expect(showsPost([post('p1'), regenerated], 'p2')).toBe(true);
+    // An edit has another prompt: the one found is not shown.
+    expect(showsPost([post('p1'), edited], 'p3')).toBe(false);
   });
 });

@@ -195,6 +195,41 @@ class Answers:
         chosen = (options or OutputOptions.from_json(old.options)).validated()
         return await self._new_version(user_id, old, old.prompt, chosen, request_id, old.id)
 
+    async def continue_answer(
+        self, user_id: int, post_id: str, request_id: str | None = None
+    ) -> LiveAnswer:
+        """Carry on an answer the length limit cut off, into the same post: the model goes on
+        from its last word, in the background (follow it with postStream). BAD_USER_INPUT
+        for an answer that was not cut off."""
+        post = await get_owned_post(user_id, post_id)
+        if post.status in IN_FLIGHT:
+            raise BadUserInput(
+                "this answer is still being written; stop it first", reason="answer_in_flight"
+            )
+        if post.status is not PostStatus.COMPLETE or post.finish_reason != "length":
+            raise BadUserInput(
+                "only an answer cut off by the length limit can be continued",
+                reason="answer_not_cut_off",
+            )
+        conversation = await get_owned_conversation(user_id, post.conversation_id)
+        options = await self._with_model(OutputOptions.from_json(post.options), conversation)
+        slot = await self._admit(user_id)
+        try:
+            # Only the one that finds it finished takes it over (two at once: one continues).
+            taken = await Post.filter(
+                id=post.id, status=PostStatus.COMPLETE, finish_reason="length"
+            ).update(status=PostStatus.PENDING, finish_reason=None, worker=self.broker.worker_id)
+            if not taken:
+                raise BadUserInput(
+                    "this answer is being continued already", reason="answer_in_flight"
+                )
+        except BaseException:
+            await self.limits.release(slot)
+            raise
+        post.status, post.finish_reason = PostStatus.PENDING, None
+        post.worker = self.broker.worker_id
+        return self.writer.launch(post, conversation, options, request_id, slot, continued=True)
+
     async def _new_version(
         self,
         user_id: int,

@@ -30,15 +30,16 @@ class StreamEvent:
 
 
 class LiveAnswer:
-    def __init__(self, post: Post) -> None:
+    def __init__(self, post: Post, text: str = "") -> None:
+        """`text`: what the answer already says (one being continued goes on from it)."""
         self.post = post
         self.task: asyncio.Task[None] | None = None
         self.stop_requested = False
         # Why the model did not answer, when it did not.
         self.failure: GatewayFailure | None = None
-        self._text = ""
+        self._text = text
         self._tail: list[str] = []
-        self._length = 0
+        self._length = len(text)
         self._done = False
         self._wakeup: asyncio.Future[None] | None = None
 

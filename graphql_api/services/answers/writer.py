@@ -92,13 +92,15 @@ class AnswerWriter:
         options: OutputOptions,
         request_id: str | None,
         slot: Ticket,
+        continued: bool = False,
     ) -> LiveAnswer:
-        """Answer a saved PENDING post in the background; `slot` is released at its end."""
-        live = LiveAnswer(post)
+        """Answer a saved PENDING post in the background; `slot` is released at its end.
+        `continued`: the post's answer was cut off, and the model carries on from its text."""
+        live = LiveAnswer(post, post.body if continued else "")
         self.running[post.id] = live
         self._slot_of[post.id] = slot
         live.task = asyncio.create_task(
-            self._answer(live, conversation, options, request_id),
+            self._answer(live, conversation, options, request_id, continued),
             name=f"answer-{post.id}",
         )
         # Its text, for followers on other processes (with Redis; else nothing to do).
@@ -113,9 +115,11 @@ class AnswerWriter:
         conversation: Conversation,
         options: OutputOptions,
         request_id: str | None,
+        continued: bool = False,
     ) -> None:
         post = live.post
         started = self.clock()
+        earlier_tokens = (post.completion_tokens or 0) if continued else 0
         ending: Finish | None = None
         try:
             if await _disabled(post.user_id):
@@ -132,6 +136,8 @@ class AnswerWriter:
                 history,
                 post.prompt,
             )
+            if continued:
+                messages.append({"role": "assistant", "content": live.text})
             last_flush = started
             async for event in self.gateway.stream_chat(
                 messages,
@@ -139,6 +145,7 @@ class AnswerWriter:
                 max_tokens=options.max_tokens,
                 temperature=options.temperature,
                 request_id=request_id,
+                continue_final_message=continued,
             ):
                 if isinstance(event, Delta):
                     # STREAMING reaches followers at once and the database with the first
@@ -183,7 +190,11 @@ class AnswerWriter:
                 # The name people picked it by, else the one the gateway gave.
                 post.model = post.model or ending.model
                 post.prompt_tokens = ending.prompt_tokens
-                post.completion_tokens = ending.completion_tokens
+                post.completion_tokens = (
+                    None
+                    if ending.completion_tokens is None
+                    else earlier_tokens + ending.completion_tokens
+                )
         finally:
             post.latency_ms = round((self.clock() - started) * 1000)
             await asyncio.shield(self._finish(live))

@@ -55,6 +55,7 @@ def test_errors_speak_openais_shape() -> None:
         "error": {
             "message": "the model 'x' does not exist",
             "type": "invalid_request_error",
+            "param": None,
             "code": "model_not_found",
         }
     }

@@ -1,5 +1,5 @@
-"""The upstream HTTP client: what a well-kept library would give it (header checks, a cap on
-pooled connections, idle connections expired), against a real stand-in on loopback."""
+"""The upstream HTTP client (aiohttp underneath): headers checked before anything is sent,
+kept connections reused, idle ones expired; against a real stand-in on loopback."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from llm_gateway.errors import InvalidRequest
-from llm_gateway.upstream_http import UpstreamClient, header_lines
-from tests.standins import VLLMStandin
+from llm_gateway.errors import InvalidRequest, StreamFailed, UpstreamUnavailable
+from llm_gateway.upstream_http import UpstreamClient, checked_headers
+from tests.standins import Behaviour, VLLMStandin
 
 
 @pytest.fixture(scope="module")
@@ -31,11 +31,7 @@ async def vllm() -> AsyncIterator[VLLMStandin]:
 )
 def test_a_header_with_cr_lf_or_nul_or_a_bad_name_is_refused(headers: dict[str, str]) -> None:
     with pytest.raises(InvalidRequest):
-        header_lines(headers)
-
-
-def test_plain_headers_are_written_as_lines() -> None:
-    assert header_lines({"X-Request-ID": "abc", "A": "b c"}) == "X-Request-ID: abc\r\nA: b c\r\n"
+        checked_headers(headers)
 
 
 def test_an_api_key_with_a_line_break_is_refused_at_start() -> None:
@@ -43,40 +39,68 @@ def test_an_api_key_with_a_line_break_is_refused_at_start() -> None:
         UpstreamClient(5, "sk-1\r\nX-Injected: 1")
 
 
-async def get_models(client: UpstreamClient, vllm: VLLMStandin) -> None:
-    await client.get_json(vllm.base_url + "/models")
-
-
-async def test_pooled_connections_are_capped_per_server(vllm: VLLMStandin) -> None:
-    client = UpstreamClient(5, None, max_idle_per_host=2)
+async def chat(client: UpstreamClient, vllm: VLLMStandin) -> bytes:
+    body = b'{"messages": [{"role": "user", "content": "hi"}], "stream": true}'
+    response = await client.post(vllm.base_url + "/chat/completions", body, {"X-Request-ID": "u1"})
     try:
-        await asyncio.gather(*(get_models(client, vllm) for _ in range(6)))
-        assert client.idle_connections() == 2
+        return await response.read()
     finally:
-        client.close()
-
-
-async def test_idle_connections_are_closed_after_the_idle_time(vllm: VLLMStandin) -> None:
-    client = UpstreamClient(5, None, idle_seconds=0.05)
-    try:
-        await asyncio.gather(*(get_models(client, vllm) for _ in range(3)))
-        assert client.idle_connections() == 3
-        idle = [c for connections in client._idle.values() for c in connections]
-        await asyncio.sleep(0.1)
-        await get_models(client, vllm)  # expires the old ones, then opens a fresh one
-        assert all(connection.lost for connection in idle)
-        assert client.idle_connections() == 1
-    finally:
-        client.close()
+        response.done()
 
 
 async def test_a_kept_connection_is_reused(vllm: VLLMStandin) -> None:
     client = UpstreamClient(5, None)
     try:
-        await get_models(client, vllm)
-        [first] = [c for connections in client._idle.values() for c in connections]
-        await get_models(client, vllm)
-        [second] = [c for connections in client._idle.values() for c in connections]
-        assert first is second
+        for _ in range(3):
+            assert b"[DONE]" in await chat(client, vllm)
+        assert len(set(vllm.clients[-3:])) == 1
+        assert vllm.request_ids[-1] == "u1"
+        assert client.open_responses == 0
     finally:
-        client.close()
+        await client.aclose()
+
+
+async def test_idle_connections_are_closed_after_the_idle_time(vllm: VLLMStandin) -> None:
+    client = UpstreamClient(5, None, idle_seconds=0.2)
+    try:
+        await chat(client, vllm)
+        await asyncio.sleep(0.6)
+        await chat(client, vllm)
+        assert vllm.clients[-1] != vllm.clients[-2]
+    finally:
+        await client.aclose()
+
+
+async def test_an_unfinished_response_closes_its_connection(vllm: VLLMStandin) -> None:
+    client = UpstreamClient(5, None)
+    vllm.queue_behaviour(Behaviour(tokens=[" a"], repeat=200, token_delay=0.01))
+    try:
+        body = b'{"messages": [{"role": "user", "content": "hi"}], "stream": true}'
+        response = await client.post(vllm.base_url + "/chat/completions", body, {})
+        assert await response.read_any()
+        response.done()
+        assert await asyncio.to_thread(vllm.wait_for_disconnect, 2.0) is not None
+    finally:
+        await client.aclose()
+
+
+async def test_a_server_that_drops_mid_answer_is_upstream_disconnected(vllm: VLLMStandin) -> None:
+    client = UpstreamClient(5, None)
+    vllm.queue_behaviour(Behaviour(tokens=[" a"], repeat=50, drop_after=3))
+    try:
+        with pytest.raises(StreamFailed) as failed:
+            await chat(client, vllm)
+        assert failed.value.code == "upstream_disconnected"
+    finally:
+        await client.aclose()
+
+
+async def test_a_refused_connection_is_upstream_unreachable() -> None:
+    client = UpstreamClient(5, None)
+    try:
+        with pytest.raises(UpstreamUnavailable) as refused:
+            await client.get_json("http://127.0.0.1:9/v1/models")
+        assert refused.value.code == "upstream_unreachable"
+        assert not await client.answers("http://127.0.0.1:9/health")
+    finally:
+        await client.aclose()

@@ -1,0 +1,72 @@
+"""What opening a conversation costs: the page's own query, in statements, at any depth."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+from graphql_api.database import connect
+from graphql_api.models import Conversation, Post
+from graphql_api.records import PostStatus
+from graphql_api.settings import Settings
+from tests.support import ApiServer, counted_statements
+
+OPERATIONS = Path(__file__).resolve().parents[2] / "frontend" / "src" / "lib" / "operations.js"
+DEEP = 10_000
+
+
+def page_query(name: str) -> str:
+    """A document exactly as the page sends it, read from frontend/src/lib/operations.js."""
+    source = OPERATIONS.read_text()
+    constants = dict(re.findall(r"const (\w+) = [`'](.*?)[`'];", source, re.S))
+    return re.sub(r"\$\{(\w+)\}", lambda found: constants[found.group(1)], constants[name])
+
+
+async def grow(database_url: str, conversation_id: int, user_id: int, leaf: int) -> int:
+    """DEEP posts more on the branch below `leaf`, written straight into the database (the
+    API would take minutes); the new leaf becomes current. Returns its id."""
+    settings = Settings(database_url=database_url, jwt_secret="x" * 48)  # type: ignore[call-arg]
+    async with connect(settings) as database, database:
+        now = datetime.now(UTC)
+        first = leaf + 1_000_000
+        await Post.bulk_create(
+            [
+                Post(
+                    id=first + step,
+                    parent_id=first + step - 1 if step else leaf,
+                    prompt=f"prompt {step}",
+                    body=f"answer {step}",
+                    conversation_id=conversation_id,
+                    user_id=user_id,
+                    status=PostStatus.COMPLETE,
+                    finish_reason="stop",
+                    created_at=now,
+                )
+                for step in range(DEEP)
+            ],
+            batch_size=1_000,
+        )
+        last = first + DEEP - 1
+        await Conversation.filter(id=conversation_id).update(current_post_id=last)
+        return last
+
+
+async def test_an_opened_conversation_costs_three_statements_with_the_pages_own_query(
+    api: ApiServer, database_url: str
+) -> None:
+    query = page_query("POSTS_BEFORE")
+    alice = await api.new_user()
+    user_id = int((await api.ok("{ me { id } }", token=alice.token))["me"]["id"])
+    post = await api.send_prompt(alice, "the first prompt")
+    conversation = post["conversationId"]
+    for depth in ("shallow", "deep"):
+        if depth == "deep":
+            await grow(database_url, int(conversation), user_id, int(post["id"]))
+        with counted_statements() as statements:
+            data = await api.ok(query, {"id": conversation, "last": 50}, token=alice.token)
+        edges = data["conversation"]["posts"]["edges"]
+        assert len(edges) == (1 if depth == "shallow" else 50)
+        assert 1 <= len(statements) <= 3, (depth, statements)
+    assert edges[-1]["node"]["prompt"] == f"prompt {DEEP - 1}"
+    assert data["conversation"]["posts"]["pageInfo"]["hasPreviousPage"] is True
