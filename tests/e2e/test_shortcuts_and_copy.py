@@ -37,6 +37,12 @@ async def test_question_mark_lists_the_shortcuts_but_types_in_the_message_box(
     await expect(dialog).to_be_hidden()
     await expect(page.get_by_role("button", name="New chat").first).to_be_focused()
 
+    # The sidebar lists them too, for who does not know about "?".
+    await page.get_by_role("button", name="Keyboard shortcuts").click()
+    await expect(dialog).to_be_visible()
+    await dialog.get_by_role("button", name="Close the list of shortcuts").click()
+    await expect(dialog).to_be_hidden()
+
 
 async def test_shortcuts_start_a_chat_search_focus_and_copy(
     open_page: OpenPage, stack: Stack, model: VLLMStandin

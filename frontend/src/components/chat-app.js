@@ -148,6 +148,7 @@ export class ChatApp extends LitElement {
   #apiKeys = createRef();
   #account = createRef();
   #admin = createRef();
+  #shortcuts = createRef();
 
   constructor() {
     super();
@@ -216,6 +217,7 @@ export class ChatApp extends LitElement {
           @open-api-keys=${() => this.#openDialog(this.#apiKeys)}
           @open-account=${() => this.#openDialog(this.#account)}
           @open-admin=${() => this.#openDialog(this.#admin)}
+          @open-shortcuts=${() => this.#openDialog(this.#shortcuts)}
           @sidebar-close=${() => (this._sidebarOpen = false)}
         >
           <conversation-list
@@ -239,7 +241,10 @@ export class ChatApp extends LitElement {
         ${ref(this.#search)}
         @open-post=${(event) => this.#router.openPost(event.detail)}
       ></prompt-search>
-      <keyboard-shortcuts @shortcut=${this.#onShortcut}></keyboard-shortcuts>
+      <keyboard-shortcuts
+        ${ref(this.#shortcuts)}
+        @shortcut=${this.#onShortcut}
+      ></keyboard-shortcuts>
       <usage-panel ${ref(this.#usage)}></usage-panel>
       <api-keys-panel ${ref(this.#apiKeys)}></api-keys-panel>
       <account-settings ${ref(this.#account)}></account-settings>

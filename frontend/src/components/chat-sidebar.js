@@ -25,6 +25,7 @@ import './settings-menu.js';
  * @fires open-usage - {}: the Usage button was pressed
  * @fires open-api-keys - {}: the API keys button was pressed
  * @fires open-admin - {}: the Admin button (shown to admins only) was pressed
+ * @fires open-shortcuts - {}: the Keyboard shortcuts button was pressed
  * @fires sidebar-close - {}: the reader dismissed the drawer (Escape, or a tap beside it)
  */
 const COLLAPSED_KEY = 'chat.sidebarCollapsed';
@@ -96,8 +97,25 @@ export class ChatSidebar extends LitElement {
       .developer {
         font-size: 0.85rem;
       }
-      .developer a {
+      .developer a,
+      .developer button {
         color: var(--fg-muted);
+      }
+      .developer button {
+        padding: 0;
+        min-height: 1.75rem;
+      }
+      kbd {
+        font: inherit;
+        font-size: 0.8rem;
+        padding: 0 0.3rem;
+        border: 1px solid var(--border);
+        border-radius: 4px;
+      }
+      @media (hover: none) and (pointer: coarse) {
+        .developer .shortcuts {
+          display: none;
+        }
       }
       .backdrop,
       .rail,
@@ -296,6 +314,16 @@ export class ChatSidebar extends LitElement {
               <span title=${username}>${username}</span>
               <button type="button" class="quiet" @click=${() => emit(this, 'logout')}>
                 ${icons.logout}${t('sidebar.logout')}
+              </button>
+            </div>
+            <div class="developer">
+              <button
+                type="button"
+                class="quiet shortcuts"
+                aria-keyshortcuts="?"
+                @click=${() => emit(this, 'open-shortcuts')}
+              >
+                ${t('shortcuts.title')} <kbd>?</kbd>
               </button>
             </div>
             ${
