@@ -162,6 +162,8 @@ async def test_composer_stays_usable_while_an_answer_streams(
     await expect(posts(page)).to_have_count(1)  # not sent while the answer streams
     await expect(composer(page)).to_have_value("Second question, typed while the first is answered")
     await wait_for_text(page, lambda text: "t59" in text)
+    # The last token shows a moment before the answer is marked done (then Stop goes away).
+    await expect(page.get_by_role("button", name="Stop")).to_have_count(0)
     await composer(page).press("Enter")
     await expect(posts(page)).to_have_count(2)
     await expect(answers(page).last).to_have_text(
