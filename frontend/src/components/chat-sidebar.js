@@ -73,6 +73,7 @@ export class ChatSidebar extends LitElement {
       }
       .account {
         display: flex;
+        flex-wrap: wrap;
         gap: 0.4rem;
       }
       .user {
