@@ -30,13 +30,17 @@ import './connection-banner.js';
 import './conversation-list.js';
 import './keyboard-shortcuts.js';
 import './live-announcer.js';
-import './login-view.js';
-import './prompt-search.js';
 import './toast-stack.js';
-import './admin-page.js';
-import './usage-panel.js';
-import './api-keys-panel.js';
-import './account-settings.js';
+
+// Dialogs few people open in a visit, loaded when first opened: the page's first load stays
+// under its JavaScript budget (bench/bench_frontend.py).
+const loadUsage = () => import('./usage-panel.js');
+const loadApiKeys = () => import('./api-keys-panel.js');
+const loadAccount = () => import('./account-settings.js');
+const loadAdmin = () => import('./admin-page.js');
+const loadSearch = () => import('./prompt-search.js');
+// The login page only for who is signed out.
+const loadLogin = () => import('./login-view.js');
 
 const MOBILE_QUERY = '(max-width: 768px)';
 
@@ -196,6 +200,7 @@ export class ChatApp extends LitElement {
   }
 
   #renderLogin() {
+    loadLogin().catch(() => this.#toasts.value?.show(t('error.NETWORK'), { kind: 'error' }));
     return html`<login-view
       .notice=${this._loginNotice}
       .username=${this._lastUsername}
@@ -213,10 +218,10 @@ export class ChatApp extends LitElement {
           @new-chat=${this.#newChat}
           @open-search=${this.#openSearch}
           @logout=${() => this.#logout()}
-          @open-usage=${() => this.#openDialog(this.#usage)}
-          @open-api-keys=${() => this.#openDialog(this.#apiKeys)}
-          @open-account=${() => this.#openDialog(this.#account)}
-          @open-admin=${() => this.#openDialog(this.#admin)}
+          @open-usage=${() => this.#openDialog(this.#usage, loadUsage)}
+          @open-api-keys=${() => this.#openDialog(this.#apiKeys, loadApiKeys)}
+          @open-account=${() => this.#openDialog(this.#account, loadAccount)}
+          @open-admin=${() => this.#openDialog(this.#admin, loadAdmin)}
           @open-shortcuts=${() => this.#openDialog(this.#shortcuts)}
           @sidebar-close=${() => (this._sidebarOpen = false)}
         >
@@ -279,8 +284,14 @@ export class ChatApp extends LitElement {
     }
   }
 
-  #changePreferences({ language: code, theme }) {
-    if (code) setLanguage(code);
+  async #changePreferences({ language: code, theme }) {
+    if (code) {
+      try {
+        await setLanguage(code);
+      } catch {
+        this.#toasts.value?.show(t('error.NETWORK'), { kind: 'error' });
+      }
+    }
     if (theme) applyTheme(theme);
     this.#providers.preferences.setValue({ language: language(), theme: loadTheme() });
     // The provider's own host is not among its consumers: its own text changes language too.
@@ -354,8 +365,17 @@ export class ChatApp extends LitElement {
     return errorText(apiError);
   }
 
-  #openDialog(dialog) {
+  async #openDialog(dialog, load = null) {
     this._sidebarOpen = false;
+    if (load) {
+      try {
+        await load();
+      } catch (error) {
+        this.#toasts.value?.show(t('error.NETWORK'), { kind: 'error' });
+        return;
+      }
+      await dialog.value?.updateComplete;
+    }
     dialog.value?.show();
   }
 
@@ -371,8 +391,7 @@ export class ChatApp extends LitElement {
   }
 
   #openSearch() {
-    this._sidebarOpen = false;
-    this.#search.value?.show();
+    return this.#openDialog(this.#search, loadSearch);
   }
 
   #onShortcut(event) {

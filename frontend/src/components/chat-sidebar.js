@@ -6,7 +6,6 @@ import { emit } from '../lib/events.js';
 import { deepActiveElement } from '../lib/focus.js';
 import { icons } from '../lib/icons.js';
 import { sharedStyles } from '../styles/shared.js';
-import './data-transfer.js';
 import './settings-menu.js';
 
 /**
@@ -34,6 +33,7 @@ export class ChatSidebar extends LitElement {
   static properties = {
     open: { type: Boolean, reflect: true },
     collapsed: { type: Boolean, reflect: true },
+    _transfer: { state: true },
   };
 
   static styles = [
@@ -288,7 +288,13 @@ export class ChatSidebar extends LitElement {
           <slot></slot>
           <div class="bottom">
             <settings-menu></settings-menu>
-            <data-transfer></data-transfer>
+            ${
+              this._transfer
+                ? html`<data-transfer></data-transfer>`
+                : html`<button type="button" class="quiet" @click=${this.#openTransfer}>
+                    ${t('transfer.open')}
+                  </button>`
+            }
             <div class="account">
               <button type="button" class="quiet" @click=${() => emit(this, 'open-usage')}>
                 ${t('usage.open')}
@@ -339,6 +345,20 @@ export class ChatSidebar extends LitElement {
       </nav>
     `;
   }
+
+  // Export and import is loaded when first opened: not part of the page's first load.
+  #openTransfer = async () => {
+    try {
+      await import('./data-transfer.js');
+    } catch {
+      return; // the button stays; the next click tries again
+    }
+    this._transfer = true;
+    await this.updateComplete;
+    const transfer = this.renderRoot.querySelector('data-transfer');
+    await transfer?.updateComplete;
+    transfer?.show();
+  };
 
   async #setCollapsed(collapsed) {
     this.collapsed = collapsed;

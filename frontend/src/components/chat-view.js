@@ -27,10 +27,8 @@ import { titleFromPrompt } from '../lib/titles.js';
 import { sharedStyles } from '../styles/shared.js';
 import './model-picker.js';
 import './confirm-dialog.js';
-import './options-panel.js';
 import './post-list.js';
 import './prompt-composer.js';
-import './share-dialog.js';
 
 /** The options the API takes, from what the panel stored (and a model, when one is asked). */
 function generationOptions(stored, model = null) {
@@ -336,6 +334,17 @@ export class ChatView extends LitElement {
     document.title = title ? `${title} · ${PAGE_TITLE}` : PAGE_TITLE;
   }
 
+  // Loaded when first opened: not part of the page's first load.
+  #openShare = async () => {
+    try {
+      await import('./share-dialog.js');
+    } catch {
+      emitError(this, new ApiError('NETWORK', t('error.NETWORK')));
+      return;
+    }
+    this._shareOpen = true;
+  };
+
   render() {
     const conversation = this.#pages.conversation;
     const live = this.#answers.live;
@@ -378,7 +387,7 @@ export class ChatView extends LitElement {
                 class="quiet share"
                 aria-haspopup="dialog"
                 aria-label=${t('share.button')}
-                @click=${() => (this._shareOpen = true)}
+                @click=${this.#openShare}
               >
                 ${icons.share}<span class="label">${t('share.button')}</span>
               </button>`
@@ -691,8 +700,15 @@ export class ChatView extends LitElement {
   // Models and options ----------------------------------------------------------------------
 
   async #openOptions() {
+    try {
+      await import('./options-panel.js'); // loaded when first opened, not with the page
+    } catch {
+      emitError(this, new ApiError('NETWORK', t('error.NETWORK')));
+      return;
+    }
     this._optionsOpen = true;
     await this.updateComplete;
+    await this.renderRoot.querySelector('options-panel')?.updateComplete;
     this.renderRoot.querySelector('options-panel')?.renderRoot?.querySelector('textarea')?.focus();
   }
 

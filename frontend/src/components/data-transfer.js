@@ -203,6 +203,11 @@ export class DataTransfer extends LitElement {
       }`;
   }
 
+  /** Open the dialog (the sidebar's own button does, once this is loaded). */
+  show() {
+    this.#show();
+  }
+
   #show() {
     this._report = null;
     this._error = '';

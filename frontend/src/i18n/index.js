@@ -7,10 +7,16 @@
 import { ContextConsumer } from '@lit/context';
 import { preferencesContext } from '../lib/contexts.js';
 import en from './en.js';
-import ptBR from './pt-BR.js';
 
 const LANGUAGE_KEY = 'chat.language';
-const catalogs = { en, 'pt-BR': ptBR };
+// English is always there (and the fallback for a missing message); another language is
+// loaded when it is chosen, so that it is not part of every page's first load.
+const loaders = { en: async () => en, 'pt-BR': async () => (await import('./pt-BR.js')).default };
+const catalogs = { en };
+
+async function load(code) {
+  catalogs[code] ??= await loaders[code]();
+}
 
 export const LANGUAGES = [
   { code: 'en', label: 'English' },
@@ -26,17 +32,20 @@ function fromBrowser() {
   return 'en';
 }
 
-let current = catalogs[localStorage.getItem(LANGUAGE_KEY)]
+let current = loaders[localStorage.getItem(LANGUAGE_KEY)]
   ? localStorage.getItem(LANGUAGE_KEY)
   : fromBrowser();
+await load(current);
 document.documentElement.lang = current;
 
 export function language() {
   return current;
 }
 
-export function setLanguage(code) {
-  if (!catalogs[code] || code === current) return;
+/** Switch to `code` once its messages are loaded (resolves then). */
+export async function setLanguage(code) {
+  if (!loaders[code] || code === current) return;
+  await load(code);
   current = code;
   localStorage.setItem(LANGUAGE_KEY, code);
   document.documentElement.lang = code;
