@@ -154,9 +154,9 @@ async def test_a_prompt_found_on_another_branch_opens_that_branch(
     await editor.press("Enter")
     await expect(answers(page)).to_have_text(["Echo: Plan a trip", "Echo: Inland to Porto"])
 
-    await page.get_by_role("button", name="Search earlier prompts").click()
-    await page.get_by_role("searchbox", name="Search your earlier prompts").fill("Lisbon")
-    results = page.get_by_role("list", name="Prompts found").get_by_role("button")
+    await page.get_by_role("button", name="Search titles, prompts and answers").click()
+    await page.get_by_role("searchbox", name="Search titles, prompts and answers").fill("Lisbon")
+    results = page.get_by_role("list", name="Messages found").get_by_role("button")
     await expect(results).to_have_count(1)
     await results.first.click()
     await expect(answers(page)).to_have_text(["Echo: Plan a trip", "Echo: By the coast to Lisbon"])
@@ -178,7 +178,9 @@ async def test_versions_and_the_edit_box_fit_a_phone(
     account = await stack.new_account()
     page = await open_page(viewport=phone, is_mobile=True, has_touch=True)
     await log_in(page, account)
-    await send(page, "A question with a rather long prompt, asked on the phone in a hurry")
+    # On a touch screen Enter makes a new line: the Send button sends.
+    await composer(page).fill("A question with a rather long prompt, asked on the phone in a hurry")
+    await page.get_by_role("button", name="Send").tap()
     await expect(answers(page).last).to_contain_text("Echo: A question")
     await regenerate(page, model, "Another take.")
     switcher = versions(posts(page).first)

@@ -16,6 +16,8 @@ pytestmark = pytest.mark.browser
 
 PHONE = {"width": 375, "height": 740}
 LONG_ANSWER = " ".join(f"Line {number} of a long answer." for number in range(120))
+# A word of its own for each prompt: search leaves out words shorter than 3 letters.
+RIVERS = ["Amazon", "Danube", "Douro", "Ganges", "Mekong", "Tagus"]
 
 
 async def conversation_with_long_answers(stack: Stack, account: Account, model: VLLMStandin) -> str:
@@ -23,7 +25,9 @@ async def conversation_with_long_answers(stack: Stack, account: Account, model: 
     for number in range(6):
         model.queue_behaviour(Behaviour(text=LONG_ANSWER.replace(" Line", "\n\nLine")))
         post = await stack.send_prompt(
-            account, f"Question {number} about rivers", first["conversationId"] if first else None
+            account,
+            f"Question {number} about rivers: the {RIVERS[number]}",
+            first["conversationId"] if first else None,
         )
         first = first or post
     assert first is not None
@@ -31,9 +35,9 @@ async def conversation_with_long_answers(stack: Stack, account: Account, model: 
 
 
 async def open_search_hit(page: Page, words: str) -> None:
-    await page.get_by_role("button", name="Search earlier prompts").click()
-    await page.get_by_role("searchbox", name="Search your earlier prompts").fill(words)
-    results = page.get_by_role("list", name="Prompts found").get_by_role("button")
+    await page.get_by_role("button", name="Search titles, prompts and answers").click()
+    await page.get_by_role("searchbox", name="Search titles, prompts and answers").fill(words)
+    results = page.get_by_role("list", name="Messages found").get_by_role("button")
     await expect(results).to_have_count(1)
     await results.first.click()
 
@@ -65,7 +69,7 @@ async def test_a_prompt_search_hit_scrolls_its_prompt_to_the_top(
     await log_in(page, account)
     if size == "phone":
         await page.get_by_role("button", name="Open conversations").click()
-    await open_search_hit(page, "Question 2 about")
+    await open_search_hit(page, RIVERS[2])
     top = await prompt_top_in_view(page, "Question 2 about rivers")
     assert 0 <= top <= 40, f"the prompt's top is {top}px from the top of the view"
     # The page itself never scrolled away from the composer.
@@ -76,7 +80,7 @@ async def test_the_search_hit_highlight_fades(page: Page, stack: Stack, model: V
     account = await stack.new_account()
     await conversation_with_long_answers(stack, account, model)
     await log_in(page, account)
-    await open_search_hit(page, "Question 3 about")
+    await open_search_hit(page, RIVERS[3])
     prompt = posts(page).filter(has_text="Question 3 about rivers").locator(".prompt")
     outline = "(element) => getComputedStyle(element).outlineColor"
     await expect(posts(page).filter(has_text="Question 3 about rivers")).to_have_attribute(
