@@ -22,6 +22,7 @@ pytestmark = pytest.mark.slow
         ("bench_json_encoding.py", ["--quick"], "orjson is"),
         ("bench_logins.py", ["--quick"], "p50 / best"),
         ("bench_read_path.py", ["--quick", "--driver-baseline"], "asyncmy / aiomysql"),
+        ("bench_read_cpu.py", ["--quick"], "x ceiling"),
         ("bench_search.py", ["--quick"], "account throughput"),
         ("bench_socket_memory.py", ["--quick"], "socket growth / HTTP growth"),
         ("bench_export_memory.py", ["--quick"], "import of the"),

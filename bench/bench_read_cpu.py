@@ -1,0 +1,115 @@
+"""Read path, CPU per request: the API in this process (ASGI, no socket), so that what is
+measured is the API's own work, steady on a machine other processes keep busy.
+
+    .venv/bin/python bench/bench_read_cpu.py [--requests 100] [--quick]
+
+`--quick` (10 requests each) only shows that the benchmark runs.
+
+Seeds MariaDB as bench_read_path.py does (1,000 conversations, a 100-post line and a tree
+10,000 deep), then sends each query `--requests` times through httpx's ASGI transport and
+prints the process's CPU time per request (time.process_time: this process only, the
+MariaDB server's share left out) and each query's cost as a multiple of `{ __typename }`,
+the framework's ceiling, measured in the same run. bench_read_path.py measures the same
+queries over HTTP with wrk, where the machine's load shows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import time
+from typing import Any
+
+import httpx
+import pymysql
+from bench_read_path import MARIADB, PASSWORD, POSTS_QUERY, seed
+
+CONVERSATIONS = (
+    "{ conversations(first: 20) { edges { cursor node { id title updatedAt } } "
+    "pageInfo { hasNextPage endCursor } } }"
+)
+REGISTER = (
+    "mutation($u: String!, $p: String!) { register(username: $u, password: $p) "
+    "{ token user { id } } }"
+)
+
+
+async def measure(database: str, requests: int) -> dict[str, tuple[float, float]]:
+    from graphql_api.app import create_app
+    from graphql_api.settings import Settings
+
+    app = create_app(Settings())
+    results: dict[str, tuple[float, float]] = {}
+    async with app.router.lifespan_context(app) as state:
+
+        async def with_state(scope: Any, receive: Any, send: Any) -> None:
+            scope["state"] = dict(state or {})  # what uvicorn gives each request
+            await app(scope, receive, send)
+
+        transport = httpx.ASGITransport(app=with_state)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+            variables = {"u": "bench-user", "p": PASSWORD}
+            reply = await client.post("/graphql", json={"query": REGISTER, "variables": variables})
+            registered = reply.json()["data"]["register"]
+            headers = {"Authorization": f"Bearer {registered['token']}"}
+            big, small = seed(database, int(registered["user"]["id"]))
+            cases: list[tuple[str, str, dict[str, str]]] = [
+                ("ceiling: { __typename }", "{ __typename }", {}),
+                ("conversations(first: 20)", CONVERSATIONS, {}),
+                ("posts(last: 50), 100 posts", POSTS_QUERY, {"id": str(small)}),
+                ("posts(last: 50), tree 10,000 deep", POSTS_QUERY, {"id": str(big)}),
+            ]
+            for name, query, values in cases:
+                body = {"query": query, "variables": values}
+                first = (await client.post("/graphql", json=body, headers=headers)).json()
+                assert not first.get("errors"), first
+                for _ in range(max(3, requests // 10)):  # warm-up
+                    await client.post("/graphql", json=body, headers=headers)
+                count = requests * (5 if name.startswith("ceiling") else 1)
+                cpu, wall = time.process_time(), time.perf_counter()
+                for _ in range(count):
+                    await client.post("/graphql", json=body, headers=headers)
+                results[name] = (
+                    (time.process_time() - cpu) / count * 1000,
+                    (time.perf_counter() - wall) / count * 1000,
+                )
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=100)
+    parser.add_argument("--quick", action="store_true", help="10 requests each: that it runs")
+    args = parser.parse_args()
+    requests = 10 if args.quick else args.requests
+    database = f"chat_bench_{secrets.token_hex(4)}"
+    with pymysql.connect(**MARIADB, autocommit=True) as connection, connection.cursor() as cursor:
+        cursor.execute(f"CREATE DATABASE `{database}` CHARACTER SET utf8mb4")
+    os.environ.update(
+        {
+            "DATABASE_URL": f"mysql://root:@127.0.0.1:3306/{database}",
+            "JWT_SECRET": secrets.token_urlsafe(48),
+            "LOG_LEVEL": "WARNING",
+            "APP_ENV": "production",
+        }
+    )
+    try:
+        results = asyncio.run(measure(database, requests))
+    finally:
+        with (
+            pymysql.connect(**MARIADB, autocommit=True) as connection,
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(f"DROP DATABASE IF EXISTS `{database}`")
+    ceiling = results["ceiling: { __typename }"][0]
+    print(f"\nRead path in-process, MariaDB, {requests} requests each (the ceiling 5x as many)")
+    print(f"{'query':36} {'CPU ms':>8} {'wall ms':>8} {'x ceiling':>10}")
+    for name, (cpu, wall) in results.items():
+        print(f"{name:36} {cpu:8.2f} {wall:8.2f} {cpu / ceiling:9.1f}x")
+    print("(a query at 50% of the ceiling's throughput costs at most 2.0x its CPU)")
+
+
+if __name__ == "__main__":
+    main()
