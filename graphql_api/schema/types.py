@@ -277,9 +277,8 @@ class Post:
         metadata={PREFETCHED: "prefetched_sibling_ids"},
     )
     def sibling_ids(self, info: Info) -> list[strawberry.ID] | Awaitable[list[strawberry.ID]]:
-        if self.siblings is not None:
-            return _ids(self.siblings)
-        return self._sibling_ids(info)
+        prefetched = self.prefetched_sibling_ids
+        return self._sibling_ids(info) if prefetched is None else prefetched
 
     async def _sibling_ids(self, info: Info) -> list[strawberry.ID]:
         return _ids(await info.context.siblings(int(self.conversation_id), self._parent()))
@@ -298,9 +297,8 @@ class Post:
         metadata={PREFETCHED: "prefetched_sibling_index"},
     )
     def sibling_index(self, info: Info) -> int | Awaitable[int]:
-        if self.siblings is not None:
-            return self._index(self.siblings)
-        return self._sibling_index(info)
+        prefetched = self.prefetched_sibling_index
+        return self._sibling_index(info) if prefetched is None else prefetched
 
     async def _sibling_index(self, info: Info) -> int:
         return self._index(await info.context.siblings(int(self.conversation_id), self._parent()))
