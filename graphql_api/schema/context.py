@@ -150,7 +150,7 @@ class Context:
     async def siblings_many(self, places: list[PlaceKey]) -> list[list[int]]:
         """The versions at several places at once (a page's posts), batched like `siblings`."""
         loaders = _operation_loaders.get() or OperationLoaders()
-        return await loaders.siblings(self).load_many(places)
+        return await loaders.sibling_pages(self).load(tuple(places))
 
     async def usage_days(self, user_id: int, days: int) -> list[UsageDayRecord]:
         """A user's usage (theirs, or any for an admin); a page of users loads together."""
@@ -171,6 +171,7 @@ class OperationLoaders:
     def __init__(self) -> None:
         self._posts: DataLoader[PostsKey, Page[PostRecord]] | None = None
         self._siblings: DataLoader[PlaceKey, list[int]] | None = None
+        self._sibling_pages: DataLoader[tuple[PlaceKey, ...], list[list[int]]] | None = None
         self._usage: DataLoader[UsageKey, list[UsageDayRecord]] | None = None
         self._quotas: DataLoader[int, QuotaRecord | None] | None = None
 
@@ -215,6 +216,21 @@ class OperationLoaders:
 
             self._siblings = DataLoader(load_fn=load)
         return self._siblings
+
+    def sibling_pages(self, context: Context) -> DataLoader[tuple[PlaceKey, ...], list[list[int]]]:
+        """The versions of a whole page's posts as one key: one future for a page, not one
+        per post (a page of 50 spent more on the futures than on its query)."""
+        if self._sibling_pages is None:
+            conversations = context.services.conversations
+            user_id = context.user_id
+
+            async def load(pages: list[tuple[PlaceKey, ...]]) -> list[list[list[int]]]:
+                places = list(dict.fromkeys(place for page in pages for place in page))
+                found = await conversations.siblings_of_many(user_id, places)
+                return [[found[place] for place in page] for page in pages]
+
+            self._sibling_pages = DataLoader(load_fn=load)
+        return self._sibling_pages
 
     def posts(self, context: Context) -> DataLoader[PostsKey, Page[PostRecord]]:
         if self._posts is None:
