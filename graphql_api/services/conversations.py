@@ -18,8 +18,9 @@ from graphql_api.models import Conversation, Post, Share
 from graphql_api.records import ConversationRecord, ConversationStatus, PostRecord
 from graphql_api.services.branches import branch_lock, descend, switch_branch
 from graphql_api.services.catalog import ModelCatalog
+from graphql_api.services.handwritten import fetch_rows, sql_columns
 from graphql_api.services.ownership import (
-    find_owned_conversation,
+    find_owned_conversation_row,
     get_owned_conversation,
     get_owned_post,
     owned_conversations,
@@ -109,8 +110,10 @@ class Conversations:
 
     async def find(self, user_id: int, conversation_id: str | int) -> ConversationRecord | None:
         """The user's online conversation with that id, or None."""
-        found = await find_owned_conversation(user_id, conversation_id)
-        return ConversationRecord.from_model(found) if found else None
+        row = await find_owned_conversation_row(
+            user_id, conversation_id, ConversationRecord.COLUMNS
+        )
+        return ConversationRecord.from_row(row) if row else None
 
     async def update(
         self,
@@ -226,18 +229,15 @@ class Conversations:
         query = owned_posts(user_id).filter(replaced_post_id=None)
         if search and (text := _search_text(search)):
             query = query.filter(prompt__icontains=text)
-        return await _posts_page(query, window, newest_first=True)
+        return await posts_page(query, window, newest_first=True)
 
     async def posts_of_many(
         self, user_id: int, conversation_ids: list[int], window: PageWindow
     ) -> dict[int, Page[PostRecord]]:
         """The same page of the current branch of several conversations, oldest first, in
         two queries whatever their number."""
-        if len(conversation_ids) == 1:
-            query = Post.filter(
-                user_id=user_id, conversation_id=conversation_ids[0], superseded=False
-            )
-            return {conversation_ids[0]: await _posts_page(query, window, newest_first=False)}
+        if len(conversation_ids) == 1:  # a conversation opened: the read every view makes
+            return {conversation_ids[0]: await branch_page(user_id, conversation_ids[0], window)}
         # Every value below is an int the service produced, so inlining them is safe; Tortoise's
         # raw() takes no parameters and the placeholders differ between SQLite and MariaDB.
         ids = ",".join(str(int(number)) for number in conversation_ids)
@@ -265,7 +265,25 @@ class Conversations:
         return {number: Page.from_rows(rows_, window) for number, rows_ in grouped.items()}
 
 
-async def _posts_page(
+async def branch_page(user_id: int, conversation_id: int, window: PageWindow) -> Page[PostRecord]:
+    """A keyset page of one conversation's current branch, oldest first: `posts_page` of
+    `Post.filter(user_id=..., conversation_id=..., superseded=False)`, written by hand."""
+    bounds = ""
+    if window.after:
+        bounds += f" AND id > {decode_post_cursor(window.after)}"
+    if window.before:
+        bounds += f" AND id < {decode_post_cursor(window.before)}"
+    sql = (
+        f"SELECT {sql_columns(PostRecord.COLUMNS)} FROM posts "  # noqa: S608
+        f"WHERE user_id = {int(user_id)} AND conversation_id = {int(conversation_id)} "
+        f"AND superseded = 0{bounds} "
+        f"ORDER BY id {'DESC' if window.backward else 'ASC'} LIMIT {int(window.size) + 1}"
+    )
+    rows = await fetch_rows(Post, sql, PostRecord.COLUMNS)
+    return Page.from_rows([PostRecord.from_row(row) for row in rows], window)
+
+
+async def posts_page(
     query: QuerySet[Post], window: PageWindow, newest_first: bool
 ) -> Page[PostRecord]:
     """A keyset page of posts by id, in display order."""

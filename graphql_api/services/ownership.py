@@ -9,11 +9,14 @@ is. Another user's row, a deleted conversation's and one that never existed look
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise.queryset import QuerySet
 
 from graphql_api.errors import NotFound
 from graphql_api.models import Conversation, Post
 from graphql_api.records import ConversationStatus
+from graphql_api.services.handwritten import fetch_rows, sql_columns
 
 MAX_ID = 2**31 - 1
 
@@ -41,6 +44,23 @@ async def find_owned_conversation(user_id: int, conversation_id: str | int) -> C
     if number is None:
         return None
     return await owned_conversations(user_id).get_or_none(id=number)
+
+
+async def find_owned_conversation_row(
+    user_id: int, conversation_id: str | int, columns: tuple[str, ...]
+) -> dict[str, Any] | None:
+    """`find_owned_conversation`'s row as `values(*columns)` gives it, written by hand: the
+    read every opened conversation makes (graphql_api/services/handwritten.py)."""
+    number = parse_id(conversation_id)
+    if number is None:
+        return None
+    sql = (
+        f"SELECT {sql_columns(columns)} FROM conversation "  # noqa: S608
+        f"WHERE user_id = {int(user_id)} AND status = '{ConversationStatus.ONLINE.value}' "
+        f"AND id = {number} LIMIT 1"
+    )
+    rows = await fetch_rows(Conversation, sql, columns)
+    return rows[0] if rows else None
 
 
 async def get_owned_conversation(user_id: int, conversation_id: str | int) -> Conversation:

@@ -8,7 +8,10 @@ from pathlib import Path
 
 from graphql_api.database import connect
 from graphql_api.models import Conversation, Post
-from graphql_api.records import PostStatus
+from graphql_api.records import ConversationRecord, ConversationStatus, PostStatus
+from graphql_api.services.conversations import branch_page, posts_page
+from graphql_api.services.ownership import find_owned_conversation_row
+from graphql_api.services.pagination import PageWindow, post_cursor
 from graphql_api.settings import Settings
 from tests.support import ApiServer, counted_statements
 
@@ -70,3 +73,59 @@ async def test_an_opened_conversation_costs_three_statements_with_the_pages_own_
         assert 1 <= len(statements) <= 3, (depth, statements)
     assert edges[-1]["node"]["prompt"] == f"prompt {DEEP - 1}"
     assert data["conversation"]["posts"]["pageInfo"]["hasPreviousPage"] is True
+
+
+async def test_handwritten_reads_decode_rows_as_tortoise_values_does(api: ApiServer) -> None:
+    """The conversation and the page an opened conversation reads by hand give the very
+    values Tortoise's own queries give (datetimes with their zone, enums, nulls), and keep
+    the owner filter: another user's id, a deleted conversation, a bad id find nothing."""
+    alice, mallory = await api.new_user(), await api.new_user()
+    first = await api.send_prompt(alice, "the first prompt")
+    conversation = first["conversationId"]
+    await api.send_prompt(alice, "the second prompt", conversation)
+    await api.send_prompt(alice, "the third prompt", conversation)
+    await api.ok(
+        "mutation($id: ID!) { pinConversation(id: $id, pinned: true) { id } }",
+        {"id": conversation},
+        token=alice.token,
+    )
+    deleted = (await api.send_prompt(alice, "deleted soon"))["conversationId"]
+    await api.ok(
+        "mutation($id: ID!) { deleteConversation(id: $id) }", {"id": deleted}, token=alice.token
+    )
+    user_id, number = int(alice.id), int(conversation)
+    columns = ConversationRecord.COLUMNS
+    with api.database:
+        row = await find_owned_conversation_row(user_id, conversation, columns)
+        expected = await Conversation.filter(id=number).values(*columns)
+        assert row == expected[0]
+        assert row["pinned_at"] is not None
+        assert row["created_at"].tzinfo is not None
+        assert isinstance(row["status"], ConversationStatus)
+        assert await find_owned_conversation_row(int(mallory.id), conversation, columns) is None
+        assert await find_owned_conversation_row(user_id, deleted, columns) is None
+        assert await find_owned_conversation_row(user_id, "1 OR 1=1", columns) is None
+
+        branch = Post.filter(user_id=user_id, conversation_id=number, superseded=False)
+        everything = PageWindow.of(
+            first=None, after=None, last=None, before=None, default=50, max_size=50
+        )
+        whole = await branch_page(user_id, number, everything)
+        assert whole == await posts_page(branch, everything, newest_first=False)
+        assert [post.prompt for post in whole.items] == [
+            "the first prompt",
+            "the second prompt",
+            "the third prompt",
+        ]
+        assert isinstance(whole.items[0].status, PostStatus)
+        assert whole.items[0].created_at.tzinfo
+        middle = post_cursor(whole.items[1].id)
+        for window in (
+            PageWindow.of(first=None, after=None, last=2, before=None, default=50, max_size=50),
+            PageWindow.of(first=1, after=middle, last=None, before=None, default=50, max_size=50),
+            PageWindow.of(first=None, after=None, last=1, before=middle, default=50, max_size=50),
+        ):
+            assert await branch_page(user_id, number, window) == await posts_page(
+                branch, window, newest_first=False
+            )
+        assert (await branch_page(int(mallory.id), number, everything)).items == []
