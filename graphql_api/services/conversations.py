@@ -204,6 +204,9 @@ class Conversations:
     ) -> Page[ConversationRecord]:
         """The user's online conversations, most recently active first (only the pinned, or
         only the others, when `pinned` says)."""
+        searching = bool(search and _search_text(search))
+        if not (searching or window.after or window.before):  # the list every page load shows
+            return await newest_conversations_page(user_id, window, pinned)
         query = owned_conversations(user_id)
         if pinned is not None:
             query = query.filter(pinned_at__isnull=not pinned)
@@ -263,6 +266,23 @@ class Conversations:
         for post in posts:
             grouped[post["conversation_id"]].append(PostRecord.from_row(post))
         return {number: Page.from_rows(rows_, window) for number, rows_ in grouped.items()}
+
+
+async def newest_conversations_page(
+    user_id: int, window: PageWindow, pinned: bool | None
+) -> Page[ConversationRecord]:
+    """The first (or, for `last`, the oldest) page of `list_recent` with no search and no
+    cursor, written by hand: `owned_conversations(user_id)`, ordered as `list_recent` orders."""
+    pinned_filter = {None: "", True: " AND pinned_at IS NOT NULL", False: " AND pinned_at IS NULL"}
+    direction = "ASC" if window.backward else "DESC"
+    sql = (
+        f"SELECT {sql_columns(ConversationRecord.COLUMNS)} FROM conversation "  # noqa: S608
+        f"WHERE user_id = {int(user_id)} AND status = '{ConversationStatus.ONLINE.value}'"
+        f"{pinned_filter[pinned]} ORDER BY updated_at {direction}, id {direction} "
+        f"LIMIT {int(window.size) + 1}"
+    )
+    rows = await fetch_rows(Conversation, sql, ConversationRecord.COLUMNS)
+    return Page.from_rows([ConversationRecord.from_row(row) for row in rows], window)
 
 
 async def branch_page(user_id: int, conversation_id: int, window: PageWindow) -> Page[PostRecord]:

@@ -9,9 +9,9 @@ from pathlib import Path
 from graphql_api.database import connect
 from graphql_api.models import Conversation, Post
 from graphql_api.records import ConversationRecord, ConversationStatus, PostStatus
-from graphql_api.services.conversations import branch_page, posts_page
-from graphql_api.services.ownership import find_owned_conversation_row
-from graphql_api.services.pagination import PageWindow, post_cursor
+from graphql_api.services.conversations import branch_page, newest_conversations_page, posts_page
+from graphql_api.services.ownership import find_owned_conversation_row, owned_conversations
+from graphql_api.services.pagination import Page, PageWindow, post_cursor
 from graphql_api.settings import Settings
 from tests.support import ApiServer, counted_statements
 
@@ -90,6 +90,7 @@ async def test_handwritten_reads_decode_rows_as_tortoise_values_does(api: ApiSer
         token=alice.token,
     )
     deleted = (await api.send_prompt(alice, "deleted soon"))["conversationId"]
+    other = (await api.send_prompt(alice, "another conversation"))["conversationId"]
     await api.ok(
         "mutation($id: ID!) { deleteConversation(id: $id) }", {"id": deleted}, token=alice.token
     )
@@ -129,3 +130,32 @@ async def test_handwritten_reads_decode_rows_as_tortoise_values_does(api: ApiSer
                 branch, window, newest_first=False
             )
         assert (await branch_page(int(mallory.id), number, everything)).items == []
+
+        owned = owned_conversations(user_id)
+        for pinned, only in (
+            (None, owned),
+            (True, owned.filter(pinned_at__isnull=False)),
+            (False, owned.filter(pinned_at__isnull=True)),
+        ):
+            for window, order in (
+                (
+                    PageWindow.of(
+                        first=20, after=None, last=None, before=None, default=50, max_size=50
+                    ),
+                    ("-updated_at", "-id"),
+                ),
+                (
+                    PageWindow.of(
+                        first=None, after=None, last=1, before=None, default=50, max_size=50
+                    ),
+                    ("updated_at", "id"),
+                ),
+            ):
+                rows = await only.order_by(*order).limit(window.size + 1).values(*columns)
+                expected_page = Page.from_rows(
+                    [ConversationRecord.from_row(row) for row in rows], window
+                )
+                assert await newest_conversations_page(user_id, window, pinned) == expected_page
+        listed = await newest_conversations_page(user_id, everything, None)
+        assert [item.id for item in listed.items] == [int(other), number]
+        assert (await newest_conversations_page(int(mallory.id), everything, None)).items == []
