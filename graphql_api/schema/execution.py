@@ -32,10 +32,13 @@ from graphql import (
     ExecutionResult,
     FieldNode,
     GraphQLField,
+    GraphQLID,
+    GraphQLInt,
     GraphQLLeafType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
+    GraphQLString,
     OperationType,
     SelectionSetNode,
     is_leaf_type,
@@ -183,7 +186,8 @@ def _tree_plan(parent: GraphQLObjectType, selections: SelectionSetNode) -> list[
             if items_non_null:
                 field_type = field_type.of_type
         if is_leaf_type(field_type) and selection.selection_set is None:
-            plan.append((key, (attribute, prefetched, non_null, items_non_null, field_type, None)))
+            leaf = (field_type.coerce_output_value, _PASSES.get(field_type, _ANY))
+            plan.append((key, (attribute, prefetched, non_null, items_non_null, leaf, None)))
         elif isinstance(field_type, GraphQLObjectType) and selection.selection_set is not None:
             inner = _tree_plan(field_type, selection.selection_set)
             plan.append((key, (attribute, prefetched, non_null, items_non_null, None, inner)))
@@ -192,10 +196,27 @@ def _tree_plan(parent: GraphQLObjectType, selections: SelectionSetNode) -> list[
     return plan
 
 
+# What a leaf's value may be to be its own output, which saves the scalar's coercion (most
+# of a page's values): text for String and ID, an int for ID (printed), an int of 32 bits
+# for Int. Anything else goes through the scalar's own `coerce_output_value`.
+_ANY, _TEXT, _TEXT_OR_NUMBER, _INT32 = 0, 1, 2, 3
+_PASSES: dict[Any, int] = {GraphQLString: _TEXT, GraphQLID: _TEXT_OR_NUMBER, GraphQLInt: _INT32}
+_INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
+
+
 def _map_value(value: Any, leaf: Any, inner: list[TreeField] | None) -> Any:
     if inner is not None:
         return _map_tree(value, inner)
-    coerced = leaf.coerce_output_value(value)
+    coerce, passes = leaf
+    kind = type(value)
+    if kind is str and passes in (_TEXT, _TEXT_OR_NUMBER):
+        return value
+    if kind is int:
+        if passes == _TEXT_OR_NUMBER:
+            return str(value)
+        if passes == _INT32 and _INT32_MIN <= value <= _INT32_MAX:
+            return value
+    coerced = coerce(value)
     if coerced is None:
         raise _Unmappable  # the normal path reports the error
     return coerced
@@ -268,8 +289,8 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return _NOT_MAPPED
         try:
             mapped = _map_tree(source, plan)
-        except _Unmappable:
-            return _NOT_MAPPED
+        except Exception:  # _Unmappable, or a value a scalar refuses:
+            return _NOT_MAPPED  # the normal path reports it where the schema says
         return mapped.popitem()[1]
 
     def build_per_event_executor(self, payload: Any) -> Any:
@@ -280,9 +301,11 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if isinstance(plan, tuple):
             key, fields = plan
             try:
-                return _MappedEvent({key: _map_event(payload, fields)})
-            except _Unmappable:
-                pass
+                mapped: dict[str, Any] | None = _map_event(payload, fields)
+            except Exception:  # _Unmappable, or a value a scalar refuses: reported below
+                mapped = None
+            if mapped is not None:
+                return _MappedEvent({key: mapped})
         return super().build_per_event_executor(payload)
 
     def _build_subscription_plan(self) -> tuple[str, list[EventField]] | None:

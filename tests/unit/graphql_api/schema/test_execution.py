@@ -193,3 +193,35 @@ def test_introspection_and_typenames_give_what_the_normal_execution_gives(query:
     assert not isawaitable(normal)
     assert fast.errors is normal.errors is None
     assert fast.data == normal.data
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"prompt_tokens": 2**31 - 1, "completion_tokens": -(2**31)},  # Int's bounds
+        {"prompt_tokens": 2**31},  # past them: an error, as the normal path says it
+        {"prompt_tokens": True},  # a bool is not an int for Int
+        {"id": 2**40},  # an ID as a number, printed
+        {"conversation_id": "7"},  # and as text
+        {"body": 12},  # a number where a String is: printed as the normal path prints it
+    ],
+)
+def test_a_page_leaf_gives_what_the_scalar_itself_would(changes: dict[str, Any]) -> None:
+    post = with_siblings(event(**changes).post, [1])
+    root = PageRoot(page=page_of(post), pages=[])
+    fast, fast_errors = run_page(LeanExecutionContext, root)
+    normal, normal_errors = run_page(StrawberryGraphQLCoreExecutionContext, root)
+    assert json.dumps(fast) == json.dumps(normal)
+    assert [error.message for error in fast_errors or []] == [
+        error.message for error in normal_errors or []
+    ]
+
+
+def test_an_event_with_a_value_a_scalar_refuses_reports_it_as_the_normal_path_does() -> None:
+    query = f'subscription {{ promptStream(prompt: "x") {{ delta post {{ {ALL_PLAIN} }} }} }}'
+    payload = event(prompt_tokens=2**31)  # past Int's 32 bits
+    fast, fast_errors, mapped = run(LeanExecutionContext, query, payload)
+    normal, normal_errors, _ = run(StrawberryGraphQLCoreExecutionContext, query, payload)
+    assert not mapped
+    assert fast == normal
+    assert [error.message for error in fast_errors] == [error.message for error in normal_errors]
