@@ -388,4 +388,14 @@ export default {
   'account.end': 'End',
   'account.endItem': 'End the session of {device}',
   'account.sessionEnded': 'Session ended.',
+
+  'passwordChange.title': 'Choose a new password',
+  'passwordChange.explain':
+    'An administrator reset your password. Choose your own before you go on; the one you were given then stops working.',
+  'passwordChange.given': 'The password you were given',
+  'passwordChange.repeat': 'New password again',
+  'passwordChange.note': '8 to 1024 characters.',
+  'passwordChange.mismatch': 'The two new passwords are not the same.',
+  'passwordChange.submit': 'Set my password',
+  'passwordChange.done': 'Your new password is set.',
 };
