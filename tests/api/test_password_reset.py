@@ -4,6 +4,7 @@ password before anything else, over HTTP, WebSocket, the HTTP routes and their A
 from __future__ import annotations
 
 import asyncio
+import secrets
 from typing import Any
 
 import pytest
@@ -11,10 +12,24 @@ import pytest
 from graphql_api.models import Conversation, User
 from tests.api.test_admin import RESET, make_admin
 from tests.api.test_api_keys import create_key
-from tests.support import PASSWORD, Account, ApiServer, GraphQLSocket, SubscriptionError
+from tests.api.test_processes import REDIS_URL, require_redis
+from tests.api.test_sessions import browser, refresh
+from tests.support import (
+    PASSWORD,
+    Account,
+    ApiProcess,
+    ApiServer,
+    GatewayProcess,
+    GraphQLSocket,
+    SubscriptionError,
+)
 
 LOGIN = "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }"
 ME = "{ me { id username passwordChangeRequired } }"
+REMEMBERED_LOGIN = (
+    "mutation($u: String!, $p: String!, $r: Boolean) { login(username: $u, password: $p, "
+    "remember: $r) { token user { passwordChangeRequired } } }"
+)
 CHANGE = (
     "mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) }"
 )
@@ -155,3 +170,55 @@ async def test_a_password_reset_on_the_command_line_asks_for_no_change(api: ApiS
     assert (await api.ok(ME, token=token))["me"]["passwordChangeRequired"] is False
     await api.ok(CONVERSATIONS, token=token)
     assert PASSWORD != NEW_PASSWORD
+
+
+async def test_a_remembered_sign_in_with_a_reset_password_stays_restricted_when_refreshed(
+    api: ApiServer,
+) -> None:
+    admin = await make_admin(api)
+    kim = await api.new_user("kim")
+    reset = (await api.ok(RESET, {"id": kim.id}, token=admin.token))["resetUserPassword"]
+    async with browser(api) as http:
+        reply = await http.post(
+            "/graphql",
+            json={
+                "query": REMEMBERED_LOGIN,
+                "variables": {"u": kim.username, "p": reset["password"], "r": True},
+            },
+        )
+        assert reply.json()["data"]["login"]["user"]["passwordChangeRequired"] is True
+        renewed = (await refresh(http)).json()
+        assert renewed["user"]["passwordChangeRequired"] is True
+        refused = await api.error(CONVERSATIONS, token=renewed["token"])
+        assert refusal(refused) == REFUSED
+        await api.ok(CHANGE, {"c": reset["password"], "n": NEW_PASSWORD}, token=renewed["token"])
+        again = (await refresh(http)).json()
+        assert again["user"]["passwordChangeRequired"] is False
+        await api.ok(CONVERSATIONS, token=again["token"])
+
+
+async def test_a_password_changed_on_one_process_frees_the_user_on_another_sharing_redis(
+    api: ApiServer, database_url: str, gateway: GatewayProcess
+) -> None:
+    require_redis()
+    env = {
+        "DATABASE_URL": database_url,
+        "LLM_GATEWAY_URL": gateway.url,
+        "REDIS_URL": REDIS_URL,
+        "REDIS_PREFIX": f"test-{secrets.token_hex(4)}",
+    }
+    async with ApiProcess(**env) as first, ApiProcess(**env) as second:
+        admin = await make_admin(api)
+        lee = await first.new_user("lee")
+        key = (await create_key(first, lee))["key"]
+        await second.ok(ME, token=key)  # the second process holds the key in memory
+        reset = (await first.ok(RESET, {"id": lee.id}, token=admin.token))["resetUserPassword"]
+        token = (await first.ok(LOGIN, {"u": lee.username, "p": reset["password"]}))["login"][
+            "token"
+        ]
+        for process, credential in ((second, key), (second, token), (first, key)):
+            refused = await process.error(CONVERSATIONS, token=credential)
+            assert refusal(refused) == REFUSED
+        await first.ok(CHANGE, {"c": reset["password"], "n": NEW_PASSWORD}, token=token)
+        for process, credential in ((second, token), (second, key), (first, key)):
+            await process.ok(CONVERSATIONS, token=credential)
