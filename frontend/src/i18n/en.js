@@ -276,7 +276,8 @@ export default {
   'admin.loading': 'Loading…',
   'admin.monthlyQuota': 'Tokens per month',
   'admin.more': 'Load more',
-  'admin.newPassword': 'New password for {username}, shown only now:',
+  'admin.newPassword':
+    'One-time password for {username}, shown only now (they choose their own when they log in with it):',
   'admin.noEntries': 'Nothing recorded yet.',
   'admin.noUsers': 'No users found.',
   'admin.open': 'Admin',

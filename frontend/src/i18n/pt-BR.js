@@ -280,7 +280,8 @@ export default {
   'admin.loading': 'Carregando…',
   'admin.monthlyQuota': 'Tokens por mês',
   'admin.more': 'Carregar mais',
-  'admin.newPassword': 'Nova senha de {username}, mostrada só agora:',
+  'admin.newPassword':
+    'Senha provisória de {username}, mostrada só agora (a pessoa escolhe a sua ao entrar com ela):',
   'admin.noEntries': 'Nada registrado ainda.',
   'admin.noUsers': 'Nenhum usuário encontrado.',
   'admin.open': 'Administração',
