@@ -131,7 +131,12 @@ def create_app(settings: Settings) -> Starlette:
             {
                 "token": token,
                 "expiresAt": datetime.fromtimestamp(claims.expires_at, UTC).isoformat(),
-                "user": {"id": str(user.id), "username": user.username, "role": user.role.name},
+                "user": {
+                    "id": str(user.id),
+                    "username": user.username,
+                    "role": user.role.name,
+                    "passwordChangeRequired": user.password_change_required,
+                },
             },
             headers={"cache-control": "no-store"},
         )

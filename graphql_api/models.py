@@ -80,6 +80,9 @@ class User(Model):
     # Set by an admin; None: the server's default (`DAILY_TOKEN_QUOTA`, ...).
     daily_token_quota: int | None = fields.BigIntField(null=True)
     monthly_token_quota: int | None = fields.BigIntField(null=True)
+    # Set by an admin's password reset, cleared by the user's own change of password: until
+    # then their sessions may only read `me`, change the password and log out.
+    password_change_required = fields.BooleanField(default=False, db_default=False)
 
     class Meta:
         table = "users"

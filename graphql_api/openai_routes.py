@@ -81,9 +81,11 @@ async def _user_id(request: Request) -> int:
         )
     await services.api_keys.load(token, request.client.host if request.client else "unknown")
     try:
-        return services.api_keys.authenticate(token).user_id
+        claims = services.api_keys.authenticate(token)
     except InvalidToken:
         raise Unauthenticated("the API key is wrong or revoked", reason="invalid_api_key") from None
+    services.accounts.refuse_until_password_chosen(claims)
+    return claims.user_id
 
 
 async def models_route(request: Request) -> Response:

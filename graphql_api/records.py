@@ -60,6 +60,8 @@ class UserRecord:
     # Tokens per day and per month set for this user by an admin (None: the server's default).
     daily_token_quota: int | None = None
     monthly_token_quota: int | None = None
+    # An admin reset the password: the user must choose their own before anything else.
+    password_change_required: bool = False
 
     @classmethod
     def from_model(cls, user: models.User) -> UserRecord:
@@ -71,6 +73,7 @@ class UserRecord:
             disabled=user.disabled_at is not None,
             daily_token_quota=user.daily_token_quota,
             monthly_token_quota=user.monthly_token_quota,
+            password_change_required=user.password_change_required,
         )
 
 

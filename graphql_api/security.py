@@ -108,10 +108,15 @@ class TokenClaims:
     expires_at: int
     # Set when the caller is a program holding an API key, not a password session.
     api_key_id: int | None = None
+    # Its user had to choose a new password when it was made (an admin's reset).
+    password_change_required: bool = False
 
 
 def issue_token(
-    user_id: int, settings: Settings, ttl_seconds: int | None = None
+    user_id: int,
+    settings: Settings,
+    ttl_seconds: int | None = None,
+    password_change_required: bool = False,
 ) -> tuple[str, TokenClaims]:
     """A signed access token for a new session, for `ttl_seconds` (JWT_TTL_SECONDS if not
     given)."""
@@ -121,13 +126,16 @@ def issue_token(
         jti=secrets.token_hex(16),
         issued_at=now,
         expires_at=now + (ttl_seconds or settings.jwt_ttl_seconds),
+        password_change_required=password_change_required,
     )
-    payload = {
+    payload: dict[str, object] = {
         "sub": str(user_id),
         "jti": claims.jti,
         "iat": claims.issued_at,
         "exp": claims.expires_at,
     }
+    if password_change_required:
+        payload["pcr"] = True
     return jwt.encode(payload, settings.jwt_secret, algorithm=ALGORITHM), claims
 
 
@@ -145,6 +153,7 @@ def decode_token(token: str, settings: Settings) -> TokenClaims:
             jti=str(payload["jti"]),
             issued_at=int(payload["iat"]),
             expires_at=int(payload["exp"]),
+            password_change_required=payload.get("pcr") is True,
         )
     except (jwt.PyJWTError, ValueError, TypeError) as exc:
         raise InvalidToken(str(exc)) from exc

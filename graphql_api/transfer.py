@@ -22,7 +22,13 @@ from graphql_api.schema.context import Context
 from graphql_api.services.importing import ImportReport
 from graphql_api.services.wiring import Services
 
-STATUS = {"BAD_USER_INPUT": 400, "UNAUTHENTICATED": 401, "NOT_FOUND": 404, "RATE_LIMITED": 429}
+STATUS = {
+    "BAD_USER_INPUT": 400,
+    "UNAUTHENTICATED": 401,
+    "FORBIDDEN": 403,
+    "NOT_FOUND": 404,
+    "RATE_LIMITED": 429,
+}
 
 
 async def _user_id(request: Request) -> int:

@@ -14,6 +14,7 @@ CREATE TABLE IF NOT EXISTS `users` (
     `disabled_at` DATETIME(6),
     `monthly_token_quota` BIGINT,
     `role` ENUM('user','admin') NOT NULL DEFAULT 'user' COMMENT 'USER: user\nADMIN: admin',
+    `password_change_required` BOOL NOT NULL DEFAULT 0,
     KEY `idx_users_role` (`role`)
 ) CHARACTER SET utf8mb4;
 CREATE TABLE IF NOT EXISTS `conversation` (

@@ -21,4 +21,5 @@ INSERT INTO `tortoise_migrations` (`app`, `name`, `applied_at`) VALUES
     ('models', '0010_shares', UTC_TIMESTAMP(6)),
     ('models', '0011_roles_usage_audit', UTC_TIMESTAMP(6)),
     ('models', '0013_identities', UTC_TIMESTAMP(6)),
-    ('models', '0014_api_keys', UTC_TIMESTAMP(6));
+    ('models', '0014_api_keys', UTC_TIMESTAMP(6)),
+    ('models', '0015_password_change_required', UTC_TIMESTAMP(6));

@@ -1,6 +1,7 @@
 """The context resolvers receive as `info.context`: the services, and who is asking.
 
 user_id = info.context.user_id      # raises Unauthenticated without a valid token
+                                    # (FORBIDDEN while an admin's reset awaits a new password)
 page = await info.context.posts_page(conversation_id, first=..., ...)
 """
 
@@ -60,6 +61,9 @@ class Context:
             or self._claims.jti in self.services.accounts.revoked
         ):
             raise Unauthenticated("your session has ended; log in again", reason="session_ended")
+        self.services.accounts.refuse_until_password_chosen(
+            self._claims, choosing=_choosing_password.get()
+        )
         return self._claims
 
     @property
@@ -93,15 +97,18 @@ class Context:
                     await self.services.api_keys.load(token, self.client_address)
                 except ApiError as refused:
                     self._credentials_error = refused
+            else:
+                await self.services.accounts.confirm_password_change(token)
 
     def require_session(self) -> None:
         """For what only signed-in users see but that is not theirs: UNAUTHENTICATED else."""
         self._claims = self.claims
 
-    def authenticate(self, authorization: object) -> None:
+    def authenticate(self, authorization: object) -> TokenClaims:
         """Verify a token given after the context was made (WebSocket `connection_init`)."""
         self.authorization = authorization if isinstance(authorization, str) else None
         self._claims = self._verify(self.authorization)
+        return self._claims
 
     def _verify(self, authorization: str | None) -> TokenClaims:
         if not authorization or not authorization.lower().startswith(BEARER):
@@ -255,6 +262,9 @@ class OperationLoaders:
 _operation_loaders: ContextVar[OperationLoaders | None] = ContextVar(
     "operation_loaders", default=None
 )
+# Set by the pipeline for an operation that asks only for what a user whose password was
+# reset may do (`me`, `changePassword`, `logout`); False anywhere else (HTTP routes too).
+_choosing_password: ContextVar[bool] = ContextVar("choosing_password", default=False)
 
 
 Info: TypeAlias = StrawberryInfo[Context, None]

@@ -5,7 +5,9 @@
 For every operation: the document parsed once per query text (with the token limit), and
 validated once per document (depth, aliases, introspection in production, and the GraphQL
 rules); the cost budget counted (`cost.QueryCost`); fresh per-operation loaders
-(`context.OperationScope` explains why); and the operation counted and timed by root field.
+(`context.OperationScope` explains why); whether the operation asks only for what a user
+whose password was reset may do (`PASSWORD_CHANGE_FIELDS`: `Context.claims` refuses the
+rest); and the operation counted and timed by root field.
 
 Strawberry's own extensions do the first two (`MaxTokensLimiter`, `ParserCache`,
 `AddValidationRules`, `ValidationCache`); they are replaced here because each extension costs
@@ -36,11 +38,13 @@ from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRul
 from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter, SchemaExtension
 from strawberry.schema.schema import validate_document
 
-from graphql_api.schema.context import OperationLoaders, _operation_loaders
+from graphql_api.schema.context import OperationLoaders, _choosing_password, _operation_loaders
 from graphql_api.schema.cost import query_cost_error
 from graphql_api.settings import Settings
 
 CACHE_SIZE = 512
+# What a session may ask for while its user must choose a new password (an admin reset it).
+PASSWORD_CHANGE_FIELDS = frozenset({"me", "changePassword", "logout", "__typename"})
 
 
 def _fail_closed(rule: type[ASTValidationRule]) -> type[ASTValidationRule]:
@@ -123,6 +127,18 @@ def _root_fields(schema: GraphQLSchema, document: DocumentNode) -> tuple[str, ..
     return fields or ("other",)
 
 
+@lru_cache(maxsize=CACHE_SIZE)
+def _only_password_change(document: DocumentNode) -> bool:
+    """Whether every operation of the document asks only for `PASSWORD_CHANGE_FIELDS`, each
+    named at its root (a fragment there could hide anything)."""
+    return all(
+        isinstance(selection, FieldNode) and selection.name.value in PASSWORD_CHANGE_FIELDS
+        for definition in document.definitions
+        if isinstance(definition, OperationDefinitionNode)
+        for selection in definition.selection_set.selections
+    )
+
+
 class RequestPipeline(SchemaExtension):
     def __init__(self, rules: PipelineRules) -> None:
         super().__init__()
@@ -139,6 +155,7 @@ class RequestPipeline(SchemaExtension):
             yield
         finally:
             _operation_loaders.set(None)
+            _choosing_password.set(False)
             self._count(time.perf_counter() - started)
 
     def on_parse(self) -> Iterator[None]:
@@ -165,6 +182,11 @@ class RequestPipeline(SchemaExtension):
                 if over_budget is not None:
                     errors = [over_budget]
             execution.pre_execution_errors = errors
+        _choosing_password.set(
+            document is not None
+            and not execution.pre_execution_errors
+            and _only_password_change(document)
+        )
         yield
 
     def _count(self, seconds: float) -> None:

@@ -167,6 +167,12 @@ class User:
     disabled: bool = strawberry.field(
         description="Whether an admin disabled it: it can neither sign in nor be used."
     )
+    password_change_required: bool = strawberry.field(
+        description="Whether an admin reset its password: until its owner chooses a new one "
+        "(`changePassword`), its sessions may only read `me`, change the password and log "
+        "out; anything else, and its API keys, answer FORBIDDEN with reason "
+        "`PASSWORD_CHANGE_REQUIRED`."
+    )
 
     @strawberry.field(
         description="Its tokens per day, the last `days` days up to today (UTC), oldest "
@@ -195,6 +201,7 @@ class User:
             created_at=user.created_at,
             role=Role(user.role),
             disabled=user.disabled,
+            password_change_required=user.password_change_required,
         )
 
 

@@ -200,7 +200,8 @@ class GraphQLView(GraphQL[Context, None]):
         params = context.connection_params or {}
         try:
             await context.load_credentials(params.get("authorization"))
-            context.authenticate(params.get("authorization"))
+            claims = context.authenticate(params.get("authorization"))
         except Unauthenticated:
             raise ConnectionRejectionError({"message": "log in first"}) from None
-        context.services.accounts.sockets.watch(context.claims.jti, context.websocket)
+        # A session that must choose a new password connects: its subscriptions are refused.
+        context.services.accounts.sockets.watch(claims.jti, context.websocket)

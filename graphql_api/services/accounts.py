@@ -7,6 +7,13 @@ await accounts.logout(claims)                       # the token stops working at
 user = await accounts.get_user(user_id)             # UNAUTHENTICATED when gone or disabled
 admin = await accounts.require_admin(user_id)       # FORBIDDEN unless an (enabled) admin
 await accounts.end_user_sessions(user_id)           # every session, on every process
+accounts.must_change_password(claims)               # an admin's reset: only `me`, etc.
+
+After an admin's password reset (`users.password_change_required`), every session opened
+carries that in its token, and may only read `me`, change the password and log out until
+the user chooses their own: the database is read again for such a session on each request
+(they are few, and short-lived), and a change is announced to every process on the channel
+revocations travel on.
 """
 
 from __future__ import annotations
@@ -63,6 +70,10 @@ BUSY = "the server is busy checking passwords; try again in a moment"
 LOCKED = "too many failed logins; try again later"
 DISABLED = "this account is disabled; ask an administrator"
 NO_PASSWORDS = "this server logs people in through single sign-on only"
+# The reason of the FORBIDDEN answered while an admin's reset awaits the user's own password.
+RESET_PENDING = "PASSWORD_CHANGE_REQUIRED"
+# Announced with a session's jti, beside the revocations: its user has chosen a new password.
+RESET_ANSWERED = "password-chosen:"
 
 
 def normalize_username(username: str) -> str:
@@ -179,7 +190,10 @@ class Accounts:
         self.broker = broker or Broker()
         self.sockets = SessionSockets()
         # Who hears of each revocation once, wherever it was made (API keys drop theirs).
-        self.revocation_listeners: list[Callable[[str], None]] = [self.sockets.close_session]
+        self.revocation_listeners: list[Callable[[str], None]] = [
+            self.sockets.close_session,
+            self._heard_password_chosen,
+        ]
         self.revoked = RevokedTokens(on_revoked=self._revoked)
         self.passwords = security.PasswordHashing.from_settings(settings)
         lockout = settings.login_lockout_seconds
@@ -191,6 +205,8 @@ class Accounts:
         self._verified: dict[str, security.TokenClaims] = {}
         # Logouts the database could not record yet: jti -> when the token expires.
         self._unrecorded_logouts: dict[str, float] = {}
+        # Sessions opened before their user chose a new password, since chosen: jti -> expiry.
+        self._password_chosen: dict[str, float] = {}
 
     def _revoked(self, jti: str) -> None:
         for listener in self.revocation_listeners:
@@ -349,9 +365,12 @@ class Accounts:
     ) -> tuple[str, TokenClaims]:
         """A new session for a user: every way in (password, refresh, single sign-on, ...)
         comes here, so a disabled account gets none (UNAUTHENTICATED, `account_disabled`)."""
-        if await User.filter(id=user_id).exclude(disabled_at=None).exists():
+        state = await User.filter(id=user_id).values_list("disabled_at", "password_change_required")
+        if state and state[0][0] is not None:
             raise Unauthenticated(DISABLED, reason="account_disabled")
-        token, claims = security.issue_token(user_id, self.settings, ttl_seconds)
+        token, claims = security.issue_token(
+            user_id, self.settings, ttl_seconds, bool(state and state[0][1])
+        )
         await Session.create(
             jti=claims.jti,
             user_id=user_id,
@@ -376,6 +395,55 @@ class Accounts:
         if claims.jti in self.revoked:
             raise InvalidToken("token revoked")
         return claims
+
+    def must_change_password(self, claims: TokenClaims) -> bool:
+        """Whether the caller may do no more than read `me`, change the password and log
+        out (an admin reset it, and it has not been changed since, as far as this process
+        knows: `confirm_password_change` reads it again)."""
+        return claims.password_change_required and claims.jti not in self._password_chosen
+
+    def refuse_until_password_chosen(self, claims: TokenClaims, choosing: bool = False) -> None:
+        """FORBIDDEN (`PASSWORD_CHANGE_REQUIRED`) while an admin's reset of the caller's
+        password awaits their own, unless `choosing`: a password session asking only for
+        `me`, `changePassword` or `logout`. An API key is refused whatever it asks."""
+        if self.must_change_password(claims) and (claims.api_key_id is not None or not choosing):
+            raise Forbidden("your password was reset: choose a new one first", reason=RESET_PENDING)
+
+    async def confirm_password_change(self, token: str) -> None:
+        """Before a request with a token made while its user had to change their password:
+        whether they have since, wherever they did it (one query, for those tokens only)."""
+        try:
+            claims = self.authenticate(token)
+        except InvalidToken:
+            return  # refused when its claims are read
+        if not self.must_change_password(claims):
+            return
+        if not await User.filter(id=claims.user_id, password_change_required=True).exists():
+            self._record_password_chosen(claims.jti, claims.expires_at)
+
+    async def password_chosen(self, claims: TokenClaims) -> None:
+        """The user of this session chose a new password: it may do everything again, at
+        once on every process (their open WebSockets too)."""
+        if not claims.password_change_required:
+            return
+        self._record_password_chosen(claims.jti, claims.expires_at)
+        try:
+            await self.broker.announce_revocation(RESET_ANSWERED + claims.jti, claims.expires_at)
+        except Exception:
+            # The others read it from the database on the session's next request.
+            log.warning("could not announce a password change to the other processes")
+
+    def _heard_password_chosen(self, announced: str) -> None:
+        if announced.startswith(RESET_ANSWERED):
+            self._record_password_chosen(
+                announced[len(RESET_ANSWERED) :], time.time() + self.settings.jwt_ttl_seconds
+            )
+
+    def _record_password_chosen(self, jti: str, expires_at: float) -> None:
+        now = time.time()
+        for done in [jti for jti, expiry in self._password_chosen.items() if expiry <= now]:
+            del self._password_chosen[done]
+        self._password_chosen[jti] = expires_at
 
     async def logout(self, claims: TokenClaims) -> None:
         """End the session on every process at once, then record it, so that a restart

@@ -3,7 +3,7 @@
     admin = Admin(accounts, stop_answers=answers.stop_all_of_user)
     page = await admin.users(admin_id, "ali", window)
     user = await admin.update_user(admin_id, "42", UserChanges(disabled=True))
-    reset = await admin.reset_password(admin_id, "42")      # reset.password: shown once
+    reset = await admin.reset_password(admin_id, "42")      # reset.password: one-time
     page = await admin.audit_log(admin_id, window)
 
 Every operation checks, each time, that the caller is an admin (FORBIDDEN else) and writes
@@ -92,10 +92,12 @@ class Admin:
         accounts: Accounts,
         stop_answers: Callable[[int], Awaitable[None]],
         suspend_api_keys: Callable[[int], Awaitable[None]] | None = None,
+        reload_api_keys: Callable[[int], Awaitable[None]] | None = None,
     ) -> None:
         self.accounts = accounts
         self.stop_answers = stop_answers
         self.suspend_api_keys = suspend_api_keys
+        self.reload_api_keys = reload_api_keys
         # Changes that could remove an admin, one at a time in this process (the row locks
         # do it across processes on MariaDB; SQLite has one writer anyway).
         self._admin_changes = asyncio.Lock()
@@ -168,16 +170,21 @@ class Admin:
         return UserRecord.from_model(target)
 
     async def reset_password(self, admin_id: int, user_id: str) -> PasswordReset:
-        """A new random password for the user, shown to the admin once; every session of
-        theirs ends (on every process)."""
+        """A new random one-time password for the user, shown to the admin once; every
+        session of theirs ends (on every process), and until they choose their own password
+        a session of theirs may only read `me`, change it and log out, and their API keys
+        are refused."""
         admin = await self.accounts.require_admin(admin_id)
         target = await self._target(user_id)
         password = secrets.token_urlsafe(ONE_TIME_PASSWORD_BYTES)
         target.password_hash = await self.accounts.hash_password(password)
+        target.password_change_required = True
         async with in_transaction():
-            await target.save(update_fields=["password_hash"])
+            await target.save(update_fields=["password_hash", "password_change_required"])
             await self._audit(admin, "reset_password", target, {})
         await self.accounts.end_user_sessions(target.id)
+        if self.reload_api_keys is not None:
+            await self.reload_api_keys(target.id)
         return PasswordReset(user=UserRecord.from_model(target), password=password)
 
     async def audit_log(self, admin_id: int, window: PageWindow) -> Page[AuditEntryRecord]:

@@ -10,7 +10,10 @@ from the database after `CACHE_SECONDS`, so a change made where no signal reache
 within that); a revoked key goes out on the same channel as a logout (`apikey:<id>` among
 the revoked tokens), and each process also re-reads revocations every second, as it does
 sessions. A disabled user's keys are suspended the same way: every process drops them, and
-reading them again finds the account disabled. A key just revoked here is remembered as
+reading them again finds the account disabled. A user whose password an admin reset has
+their keys read again the same way, and refused (FORBIDDEN) until they choose their own: a
+key of such a user is read from the database on each use, so the change counts at once. A
+key just revoked here is remembered as
 refused for a while (a burst with it costs no query), and the keys an address tries that
 exist nowhere are counted: past `API_KEY_MISSES_PER_MINUTE`, RATE_LIMITED before any query.
 """
@@ -50,6 +53,8 @@ POLL_SECONDS = 1.0
 # `last_used_at` is written at most this often per key (not once per request).
 LAST_USED_FLUSH_SECONDS = 10.0
 JTI_PREFIX = "apikey:"
+# Announced beside the revocations: read the keys of this user again (`<prefix><user id>:`).
+RELOAD_PREFIX = "apikeys-of:"
 
 
 def digest(secret: str) -> str:
@@ -70,6 +75,8 @@ class _Cached:
     key_id: int
     user_id: int
     loaded_at: float
+    # Its user must choose a new password: refused, and read again on each use.
+    password_change_required: bool = False
 
 
 def _record(key: ApiKey) -> ApiKeyRecord:
@@ -137,6 +144,18 @@ class ApiKeys:
         for row in await ApiKey.filter(user_id=user_id, revoked_at=None).values("id"):
             await self._announce(int(row["id"]), keep=2 * CACHE_SECONDS)
 
+    async def reload_user(self, user_id: int) -> None:
+        """Every process reads the user's keys from the database again on their next use
+        (an admin reset their password), without refusing them meanwhile."""
+        announced = f"{RELOAD_PREFIX}{user_id}:{secrets.token_hex(8)}"
+        expires_at = time.time() + 2 * CACHE_SECONDS
+        self.accounts.revoked.add(announced, expires_at)
+        try:
+            await self.accounts.broker.announce_revocation(announced, expires_at)
+        except Exception:
+            # The others read the keys again within CACHE_SECONDS.
+            log.warning("could not announce a password reset to the API keys", exc_info=True)
+
     async def _announce(self, key_id: int, keep: float = REVOKED_KEEP_SECONDS) -> None:
         jti = key_jti(key_id)
         expires_at = time.time() + keep
@@ -148,6 +167,11 @@ class ApiKeys:
             log.warning("could not announce a revoked API key", exc_info=True)
 
     def _forget(self, jti: str) -> None:
+        if jti.startswith(RELOAD_PREFIX):
+            user_id = int(jti[len(RELOAD_PREFIX) :].split(":")[0])
+            for hashed in [h for h, cached in self._cache.items() if cached.user_id == user_id]:
+                del self._cache[hashed]
+            return
         if not jti.startswith(JTI_PREFIX):
             return
         key_id = int(jti[len(JTI_PREFIX) :])
@@ -165,7 +189,11 @@ class ApiKeys:
         hashed = digest(secret)
         now = time.monotonic()
         cached = self._cache.get(hashed)
-        if cached is not None and now - cached.loaded_at < CACHE_SECONDS:
+        if (
+            cached is not None
+            and now - cached.loaded_at < CACHE_SECONDS
+            and not cached.password_change_required
+        ):
             return
         refused_until = self._refused.get(hashed)
         if refused_until is not None:
@@ -193,17 +221,20 @@ class ApiKeys:
                 reason="too_many_api_key_misses",
             ) from None
         self._cache.pop(hashed, None)
-        key = await ApiKey.get_or_none(
+        found = await ApiKey.filter(
             key_hash=hashed, revoked_at=None, user__disabled_at=None
-        ).only("id", "user_id")
-        if key is None:
+        ).values_list("id", "user_id", "user__password_change_required")
+        if not found:
             return
+        key_id, user_id, password_change_required = found[0]
         await self._misses.release(ticket)
-        if key_jti(key.id) in self.accounts.revoked:
+        if key_jti(key_id) in self.accounts.revoked:
             return
         if len(self._cache) >= KEYS_KEPT:
             self._cache.pop(next(iter(self._cache)))
-        self._cache[hashed] = _Cached(key.id, key.user_id, time.monotonic())
+        self._cache[hashed] = _Cached(
+            key_id, user_id, time.monotonic(), bool(password_change_required)
+        )
 
     def authenticate(self, secret: str) -> TokenClaims:
         """The claims a loaded key acts under; InvalidToken for any other."""
@@ -218,6 +249,7 @@ class ApiKeys:
             issued_at=now,
             expires_at=now + int(REVOKED_KEEP_SECONDS),
             api_key_id=cached.key_id,
+            password_change_required=cached.password_change_required,
         )
 
     async def watch(self) -> None:

@@ -177,7 +177,7 @@ class Sessions:
 
     async def change_password(self, claims: TokenClaims, current: str, new: str) -> None:
         """Check the current password, set the new one, and end every other session of the
-        user (their staying signed in too); this session stays."""
+        user (their staying signed in too); this session stays, free of an admin's reset."""
         check_text(current, "password", max_chars=MAX_PASSWORD_CHARS)
         user = await User.get(id=claims.user_id)
         validate_credentials(user.username, new)
@@ -185,7 +185,9 @@ class Sessions:
         if not check.ok:
             raise BadUserInput("the current password is wrong", reason="wrong_password")
         user.password_hash = await self.accounts.hash_password(new)
-        await user.save(update_fields=["password_hash"])
+        user.password_change_required = False
+        await user.save(update_fields=["password_hash", "password_change_required"])
+        await self.accounts.password_chosen(claims)
         keep = await RefreshToken.filter(session_jti=claims.jti).values_list("family", flat=True)
         others = RefreshToken.filter(user_id=user.id, revoked_at=None)
         if keep:

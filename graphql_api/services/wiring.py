@@ -142,6 +142,7 @@ async def running(settings: Settings, metrics: Metrics) -> AsyncIterator[Wiring]
                         accounts,
                         stop_answers=answers.stop_all_of_user,
                         suspend_api_keys=api_keys.suspend_user,
+                        reload_api_keys=api_keys.reload_user,
                     ),
                     usage=usage,
                     quotas=quotas,

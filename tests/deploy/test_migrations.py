@@ -343,3 +343,24 @@ async def test_the_tree_migration_links_existing_posts_and_keeps_what_was_listed
     assert parents == {11: None, 12: 11, 13: 11, 14: 11, 15: 14, 21: None}
     assert current == {7: 15, 8: 21}
     assert [post.id for post in listed] == [11, 14, 15]
+
+
+async def test_existing_users_need_no_password_change_after_the_migration(
+    empty_database_url: str,
+) -> None:
+    """Only a reset made after the upgrade asks its user for a new password."""
+    assert await migrate_to(empty_database_url, target="0014_api_keys")
+    async with connect(make_settings(database_url=empty_database_url)) as database:
+        with database:
+            db = database.db()
+            mark = "%s" if db.capabilities.dialect == "mysql" else "?"
+            await db.execute_query(
+                f"INSERT INTO users (id, username, password, created_at) VALUES ({mark}, "
+                f"{mark}, {mark}, {mark})",
+                [1, "alice", "x", WHEN],
+            )
+    assert await migrate_to(empty_database_url) == ["0015_password_change_required"]
+    async with open_database(make_settings(database_url=empty_database_url)) as database:
+        with database:
+            flags = await User.all().values_list("username", "password_change_required")
+    assert flags == [("alice", False)]

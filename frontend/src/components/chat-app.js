@@ -16,7 +16,12 @@ import { clearDrafts } from '../lib/drafts.js';
 import { errorText } from '../lib/error-text.js';
 import { asApiError } from '../lib/errors.js';
 import { GraphQLClient } from '../lib/graphql.js';
-import { CONTINUE_SHARED, LOGOUT, SERVER_INFO } from '../lib/operations.js';
+import {
+  CONTINUE_SHARED,
+  LOGOUT,
+  PASSWORD_CHANGE_REQUIRED,
+  SERVER_INFO,
+} from '../lib/operations.js';
 import { applyTheme, loadTheme } from '../lib/preferences.js';
 import { takePendingContinue } from '../lib/share-links.js';
 import { sessionFromRefreshCookie, takeSignOnResult } from '../lib/single-sign-on.js';
@@ -41,6 +46,8 @@ const loadAdmin = () => import('./admin-page.js');
 const loadSearch = () => import('./prompt-search.js');
 // The login page only for who is signed out.
 const loadLogin = () => import('./login-view.js');
+// The page that asks for a new password only after an admin's reset.
+const loadPasswordChange = () => import('./password-change-page.js');
 
 const MOBILE_QUERY = '(max-width: 768px)';
 
@@ -58,6 +65,10 @@ function webSocketUrl() {
  * finished answers to screen readers.
  *
  *   <chat-app></chat-app>
+ *
+ * After an admin's password reset (`user.passwordChangeRequired`, checked again with `me`
+ * when the page loads), the chat gives way to password-change-page until the password is
+ * changed or the reader logs out: the API refuses the rest meanwhile.
  *
  * Listens for `api-error`, `notice`, `preferences-change` and `logged-in` from anywhere
  * below it, and for the chat's and the sidebar's own events (see chat-view, chat-sidebar,
@@ -153,6 +164,8 @@ export class ChatApp extends LitElement {
   #account = createRef();
   #admin = createRef();
   #shortcuts = createRef();
+  // The one-time password just logged in with, kept in memory only, to change it with.
+  #givenPassword = '';
 
   constructor() {
     super();
@@ -164,7 +177,9 @@ export class ChatApp extends LitElement {
     this.addEventListener('api-error', (event) => this.#onError(event.detail.error));
     this.addEventListener('notice', (event) => this.#toasts.value?.show(event.detail.message));
     this.addEventListener('preferences-change', (event) => this.#changePreferences(event.detail));
-    this.addEventListener('logged-in', (event) => this.#onLoggedIn(event.detail.session));
+    this.addEventListener('logged-in', (event) =>
+      this.#onLoggedIn(event.detail.session, event.detail.password),
+    );
     this.addEventListener('conversations-imported', () => this.#list.value?.refresh());
   }
 
@@ -172,6 +187,7 @@ export class ChatApp extends LitElement {
     super.connectedCallback();
     this.#loadServerInfo();
     this.#takeUpSignOn();
+    if (this.#sessions.session) this.#checkPasswordChange();
   }
 
   disconnectedCallback() {
@@ -186,10 +202,13 @@ export class ChatApp extends LitElement {
   }
 
   render() {
+    const session = this.#sessions.session;
     return html`
       ${
-        this.#sessions.session
-          ? this.#renderChat()
+        session
+          ? session.user?.passwordChangeRequired
+            ? this.#renderPasswordChange()
+            : this.#renderChat()
           : this.#sessions.restoring
             ? nothing
             : this.#renderLogin()
@@ -205,6 +224,17 @@ export class ChatApp extends LitElement {
       .notice=${this._loginNotice}
       .username=${this._lastUsername}
     ></login-view>`;
+  }
+
+  #renderPasswordChange() {
+    loadPasswordChange().catch(() =>
+      this.#toasts.value?.show(t('error.NETWORK'), { kind: 'error' }),
+    );
+    return html`<password-change-page
+      .givenPassword=${this.#givenPassword}
+      @password-changed=${this.#onPasswordChanged}
+      @logout=${() => this.#logout()}
+    ></password-change-page>`;
   }
 
   #renderChat() {
@@ -298,9 +328,36 @@ export class ChatApp extends LitElement {
     this.requestUpdate();
   }
 
-  async #onLoggedIn(session) {
+  async #onLoggedIn(session, password = '') {
+    this.#givenPassword = session.user?.passwordChangeRequired ? password : '';
     this.#sessions.logIn(session);
     this._loginNotice = '';
+    if (session.user?.passwordChangeRequired) return;
+    await this.#enterChat();
+  }
+
+  /** A page loaded with a saved session: whether an admin has reset its password. */
+  async #checkPasswordChange() {
+    try {
+      const { me } = await this.#graphql.request(PASSWORD_CHANGE_REQUIRED);
+      if (
+        me.passwordChangeRequired !== Boolean(this.#sessions.session?.user?.passwordChangeRequired)
+      ) {
+        this.#sessions.updateUser({ passwordChangeRequired: me.passwordChangeRequired });
+      }
+    } catch (error) {
+      if (asApiError(error).code === 'UNAUTHENTICATED') this.#onError(error);
+    }
+  }
+
+  async #onPasswordChanged() {
+    this.#givenPassword = '';
+    this.#sessions.updateUser({ passwordChangeRequired: false });
+    this.#toasts.value?.show(t('passwordChange.done'));
+    await this.#enterChat();
+  }
+
+  async #enterChat() {
     await this.updateComplete;
     await this.#chat.value?.updateComplete;
     this.#chat.value?.focusComposer();
@@ -338,6 +395,7 @@ export class ChatApp extends LitElement {
     clearDrafts();
     this._lastUsername = '';
     this._loginNotice = t('login.loggedOut');
+    this.#givenPassword = '';
     this.#sessions.end({ everywhere: !here });
     this.#leaveChat();
     this.#router.openNewChat();
@@ -352,6 +410,10 @@ export class ChatApp extends LitElement {
     const apiError = asApiError(error);
     if (apiError.code === 'UNAUTHENTICATED') {
       this.#sessions.expire();
+      return;
+    }
+    if (apiError.extensions?.reason === 'PASSWORD_CHANGE_REQUIRED') {
+      this.#sessions.updateUser({ passwordChangeRequired: true });
       return;
     }
     this.#toasts.value?.show(this.#errorMessage(apiError), { kind: 'error' });

@@ -20,9 +20,10 @@ import './settings-menu.js';
  * `notice` is shown above the form; `username` prefills it (the focus then starts on the
  * password).
  *
- * @fires logged-in - {session}: the server accepted the login or the sign-up; session is
- *   its AuthPayload `{ token, user, expiresAt }` and `remembered` ("keep me signed in" was
- *   checked), not saved yet
+ * @fires logged-in - {session, password}: the server accepted the login or the sign-up;
+ *   session is its AuthPayload `{ token, user, expiresAt }` and `remembered` ("keep me signed
+ *   in" was checked), not saved yet; `password` only when it was a one-time password from an
+ *   admin's reset (`user.passwordChangeRequired`), to change it with
  */
 export class LoginView extends LitElement {
   static properties = {
@@ -257,7 +258,8 @@ export class LoginView extends LitElement {
         ...(registering ? {} : { remember }),
       });
       const payload = registering ? data.register : data.login;
-      emit(this, 'logged-in', { session: { ...payload, remembered: remember } });
+      const oneTime = payload.user?.passwordChangeRequired ? { password } : {};
+      emit(this, 'logged-in', { session: { ...payload, remembered: remember }, ...oneTime });
     } catch (error) {
       this._error = this.#message(asApiError(error));
       this._busy = false;

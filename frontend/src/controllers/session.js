@@ -77,6 +77,14 @@ export class SessionController {
     this.#host.requestUpdate();
   }
 
+  /** Change what the session says of its user (`{ passwordChangeRequired }`), and save it. */
+  updateUser(changes) {
+    if (!this.session) return;
+    this.session = { ...this.session, user: { ...this.session.user, ...changes } };
+    saveSession(this.session);
+    this.#host.requestUpdate();
+  }
+
   /** End the session here; `everywhere`: a logout, which the other tabs follow. */
   end({ everywhere = false } = {}) {
     clearSession();

@@ -276,7 +276,8 @@ export default {
   'admin.loading': 'Loading…',
   'admin.monthlyQuota': 'Tokens per month',
   'admin.more': 'Load more',
-  'admin.newPassword': 'New password for {username}, shown only now:',
+  'admin.newPassword':
+    'One-time password for {username}, shown only now (they choose their own when they log in with it):',
   'admin.noEntries': 'Nothing recorded yet.',
   'admin.noUsers': 'No users found.',
   'admin.open': 'Admin',
@@ -388,4 +389,14 @@ export default {
   'account.end': 'End',
   'account.endItem': 'End the session of {device}',
   'account.sessionEnded': 'Session ended.',
+
+  'passwordChange.title': 'Choose a new password',
+  'passwordChange.explain':
+    'An administrator reset your password. Choose your own before you go on; the one you were given then stops working.',
+  'passwordChange.given': 'The password you were given',
+  'passwordChange.repeat': 'New password again',
+  'passwordChange.note': '8 to 1024 characters.',
+  'passwordChange.mismatch': 'The two new passwords are not the same.',
+  'passwordChange.submit': 'Set my password',
+  'passwordChange.done': 'Your new password is set.',
 };

@@ -280,7 +280,8 @@ export default {
   'admin.loading': 'Carregando…',
   'admin.monthlyQuota': 'Tokens por mês',
   'admin.more': 'Carregar mais',
-  'admin.newPassword': 'Nova senha de {username}, mostrada só agora:',
+  'admin.newPassword':
+    'Senha provisória de {username}, mostrada só agora (a pessoa escolhe a sua ao entrar com ela):',
   'admin.noEntries': 'Nada registrado ainda.',
   'admin.noUsers': 'Nenhum usuário encontrado.',
   'admin.open': 'Administração',
@@ -391,4 +392,14 @@ export default {
   'account.end': 'Encerrar',
   'account.endItem': 'Encerrar a sessão de {device}',
   'account.sessionEnded': 'Sessão encerrada.',
+
+  'passwordChange.title': 'Escolha uma nova senha',
+  'passwordChange.explain':
+    'Um administrador redefiniu sua senha. Escolha a sua antes de continuar; a que você recebeu deixa então de funcionar.',
+  'passwordChange.given': 'A senha que você recebeu',
+  'passwordChange.repeat': 'Repita a nova senha',
+  'passwordChange.note': 'De 8 a 1024 caracteres.',
+  'passwordChange.mismatch': 'As duas novas senhas não são iguais.',
+  'passwordChange.submit': 'Definir minha senha',
+  'passwordChange.done': 'Sua nova senha está definida.',
 };

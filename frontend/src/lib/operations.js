@@ -18,14 +18,18 @@ export const SERVER_INFO = `query ServerInfo {
 }`;
 
 export const LOGIN = `mutation Login($username: String!, $password: String!, $remember: Boolean = false) {
-  login(username: $username, password: $password, remember: $remember) { token expiresAt user { id username role } }
+  login(username: $username, password: $password, remember: $remember) { token expiresAt user { id username role passwordChangeRequired } }
 }`;
 
 export const REGISTER = `mutation Register($username: String!, $password: String!) {
-  register(username: $username, password: $password) { token expiresAt user { id username role } }
+  register(username: $username, password: $password) { token expiresAt user { id username role passwordChangeRequired } }
 }`;
 
 export const LOGOUT = 'mutation Logout { logout }';
+
+// Whether an admin reset the password: then nothing else is allowed until it is changed.
+export const PASSWORD_CHANGE_REQUIRED =
+  'query PasswordChangeRequired { me { passwordChangeRequired } }';
 
 export const SESSIONS =
   'query Sessions { sessions { id createdAt expiresAt userAgent address current remembered } }';
