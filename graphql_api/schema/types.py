@@ -171,7 +171,7 @@ class User:
         description="Whether an admin reset its password: until its owner chooses a new one "
         "(`changePassword`), its sessions may only read `me`, change the password and log "
         "out; anything else, and its API keys, answer FORBIDDEN with reason "
-        "`PASSWORD_CHANGE_REQUIRED`."
+        "`password_change_required`."
     )
 
     @strawberry.field(

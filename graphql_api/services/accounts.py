@@ -71,7 +71,7 @@ LOCKED = "too many failed logins; try again later"
 DISABLED = "this account is disabled; ask an administrator"
 NO_PASSWORDS = "this server logs people in through single sign-on only"
 # The reason of the FORBIDDEN answered while an admin's reset awaits the user's own password.
-RESET_PENDING = "PASSWORD_CHANGE_REQUIRED"
+RESET_PENDING = "password_change_required"
 # Announced with a session's jti, beside the revocations: its user has chosen a new password.
 RESET_ANSWERED = "password-chosen:"
 
@@ -403,7 +403,7 @@ class Accounts:
         return claims.password_change_required and claims.jti not in self._password_chosen
 
     def refuse_until_password_chosen(self, claims: TokenClaims, choosing: bool = False) -> None:
-        """FORBIDDEN (`PASSWORD_CHANGE_REQUIRED`) while an admin's reset of the caller's
+        """FORBIDDEN (`password_change_required`) while an admin's reset of the caller's
         password awaits their own, unless `choosing`: a password session asking only for
         `me`, `changePassword` or `logout`. An API key is refused whatever it asks."""
         if self.must_change_password(claims) and (claims.api_key_id is not None or not choosing):

@@ -42,7 +42,7 @@ POST_STREAM = "subscription($id: ID!) { postStream(postId: $id) { delta done } }
 # Asks for `me` and, hidden in a fragment at the root, the conversations.
 ME_AND_HIDDEN = "{ me { id } ... on Query { conversations { edges { node { id } } } } }"
 NEW_PASSWORD = "my very own password"
-REFUSED = {"code": "FORBIDDEN", "reason": "PASSWORD_CHANGE_REQUIRED"}
+REFUSED = {"code": "FORBIDDEN", "reason": "password_change_required"}
 
 
 def refusal(error: dict[str, Any]) -> dict[str, Any]:
@@ -85,7 +85,7 @@ async def test_reset_password_requires_change_before_anything_else(api: ApiServe
         assert refusal(await api.error(query, variables, token=token)) == REFUSED, query
     exported = await api.http.get("/api/export", headers={"Authorization": f"Bearer {token}"})
     assert exported.status_code == 403
-    assert exported.json()["errors"][0]["extensions"]["reason"] == "PASSWORD_CHANGE_REQUIRED"
+    assert exported.json()["errors"][0]["extensions"]["reason"] == "password_change_required"
     with api.database:
         assert not await Conversation.filter(user_id=int(erin.id)).exists()
 

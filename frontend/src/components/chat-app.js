@@ -412,7 +412,7 @@ export class ChatApp extends LitElement {
       this.#sessions.expire();
       return;
     }
-    if (apiError.extensions?.reason === 'PASSWORD_CHANGE_REQUIRED') {
+    if (apiError.extensions?.reason === 'password_change_required') {
       this.#sessions.updateUser({ passwordChangeRequired: true });
       return;
     }
