@@ -45,11 +45,17 @@ class Context:
     response: Any = None
     user_agent: str = ""
     secure: bool = False
-    # Where the client reached this API ("https://chat.example/"), for links it is given.
-    base_url: str = ""
+    # The HTTP request or WebSocket, for what few resolvers read of it (`base_url`).
+    request: Any = None
     _claims: TokenClaims | None = None
     # Why the API key given could not be read (too many wrong keys): raised when it is used.
     _credentials_error: ApiError | None = None
+
+    @property
+    def base_url(self) -> str:
+        """Where the client reached this API ("https://chat.example/"), for links it is
+        given; made when asked for, since making it cost more than the rest of a context."""
+        return str(self.request.base_url) if self.request is not None else ""
 
     @property
     def claims(self) -> TokenClaims:

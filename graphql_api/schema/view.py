@@ -190,8 +190,8 @@ class GraphQLView(GraphQL[Context, None]):
             websocket=request if isinstance(request, WebSocket) else None,
             response=response,
             user_agent=request.headers.get("user-agent", ""),
-            secure=request.url.scheme in ("https", "wss"),
-            base_url=str(request.base_url),
+            secure=request.scope.get("scheme") in ("https", "wss"),
+            request=request,
         )
         await context.load_credentials()
         return context
