@@ -7,7 +7,7 @@ import { asApiError } from '../lib/errors.js';
 import { emitError, emitNotice } from '../lib/events.js';
 import { icons } from '../lib/icons.js';
 import { CHANGE_PASSWORD, END_SESSION, SESSIONS } from '../lib/operations.js';
-import { sharedStyles } from '../styles/shared.js';
+import { dialogStyles, sharedStyles } from '../styles/shared.js';
 
 /**
  * A dialog with the reader's account: change the password (every other session of theirs
@@ -27,18 +27,12 @@ export class AccountSettings extends LitElement {
 
   static styles = [
     sharedStyles,
+    dialogStyles,
     css`
       dialog {
         width: min(34rem, calc(100vw - 1rem));
         max-height: calc(100dvh - 2rem);
-        border: 1px solid var(--border);
-        border-radius: var(--radius);
-        background: var(--bg-raised);
-        color: var(--fg);
         padding: 0;
-      }
-      dialog::backdrop {
-        background: rgb(0 0 0 / 45%);
       }
       header {
         display: flex;

@@ -6,7 +6,7 @@ import { graphqlContext } from '../lib/contexts.js';
 import { emitError, emitNotice } from '../lib/events.js';
 import { icons } from '../lib/icons.js';
 import { dayTokens, parseQuota, totalTokens } from '../lib/usage.js';
-import { sharedStyles } from '../styles/shared.js';
+import { dialogStyles, sharedStyles } from '../styles/shared.js';
 import './confirm-dialog.js';
 import './usage-chart.js';
 
@@ -40,22 +40,16 @@ export class AdminPage extends LitElement {
 
   static styles = [
     sharedStyles,
+    dialogStyles,
     css`
       dialog {
         width: min(56rem, calc(100vw - 1rem));
         height: min(44rem, calc(100vh - 2rem));
-        border: 1px solid var(--border);
-        border-radius: var(--radius);
-        background: var(--bg-raised);
-        color: var(--fg);
         padding: 0;
       }
       dialog[open] {
         display: flex;
         flex-direction: column;
-      }
-      dialog::backdrop {
-        background: rgb(0 0 0 / 45%);
       }
       header {
         display: flex;

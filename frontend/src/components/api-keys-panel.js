@@ -6,7 +6,7 @@ import { copyText } from '../lib/clipboard.js';
 import { graphqlContext } from '../lib/contexts.js';
 import { emitError, emitNotice } from '../lib/events.js';
 import { icons } from '../lib/icons.js';
-import { sharedStyles } from '../styles/shared.js';
+import { dialogStyles, sharedStyles } from '../styles/shared.js';
 
 /**
  * A dialog with the reader's API keys (for programs, and the OpenAI-compatible endpoint):
@@ -27,17 +27,11 @@ export class ApiKeysPanel extends LitElement {
 
   static styles = [
     sharedStyles,
+    dialogStyles,
     css`
       dialog {
         width: min(34rem, calc(100vw - 1rem));
-        border: 1px solid var(--border);
-        border-radius: var(--radius);
-        background: var(--bg-raised);
-        color: var(--fg);
         padding: 0;
-      }
-      dialog::backdrop {
-        background: rgb(0 0 0 / 45%);
       }
       header {
         display: flex;

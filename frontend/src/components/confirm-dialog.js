@@ -2,7 +2,7 @@ import { css, html, LitElement } from 'lit';
 import { I18nController, t } from '../i18n/index.js';
 import { emit } from '../lib/events.js';
 import { deepActiveElement } from '../lib/focus.js';
-import { sharedStyles } from '../styles/shared.js';
+import { dialogStyles, sharedStyles } from '../styles/shared.js';
 
 /**
  * A modal yes/no question on the native <dialog> (focus trap, Escape cancels). Focus
@@ -25,17 +25,11 @@ export class ConfirmDialog extends LitElement {
 
   static styles = [
     sharedStyles,
+    dialogStyles,
     css`
       dialog {
-        border: 1px solid var(--border);
-        border-radius: var(--radius);
-        background: var(--bg-raised);
-        color: var(--fg);
         padding: 1.25rem;
         max-width: min(26rem, calc(100vw - 2rem));
-      }
-      dialog::backdrop {
-        background: rgb(0 0 0 / 45%);
       }
       p {
         margin: 0 0 1rem;

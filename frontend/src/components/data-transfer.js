@@ -6,7 +6,7 @@ import { asApiError } from '../lib/errors.js';
 import { emit, emitError, emitNotice } from '../lib/events.js';
 import { deepActiveElement } from '../lib/focus.js';
 import { downloadExport, uploadImport } from '../lib/transfer.js';
-import { sharedStyles } from '../styles/shared.js';
+import { dialogStyles, sharedStyles } from '../styles/shared.js';
 
 /**
  * "Your data": a button that opens a dialog to export every conversation (JSON, or Markdown
@@ -31,6 +31,7 @@ export class DataTransfer extends LitElement {
 
   static styles = [
     sharedStyles,
+    dialogStyles,
     css`
       :host {
         display: block;
@@ -39,15 +40,8 @@ export class DataTransfer extends LitElement {
         width: 100%;
       }
       dialog {
-        border: 1px solid var(--border);
-        border-radius: var(--radius);
-        background: var(--bg-raised);
-        color: var(--fg);
         padding: 1.25rem;
         width: min(32rem, calc(100vw - 2rem));
-      }
-      dialog::backdrop {
-        background: rgb(0 0 0 / 45%);
       }
       h2 {
         margin: 0 0 0.75rem;

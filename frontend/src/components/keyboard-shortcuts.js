@@ -4,7 +4,7 @@ import { emit } from '../lib/events.js';
 import { deepActiveElement } from '../lib/focus.js';
 import { icons } from '../lib/icons.js';
 import { SHORTCUTS, shortcutFor } from '../lib/shortcuts.js';
-import { sharedStyles } from '../styles/shared.js';
+import { dialogStyles, sharedStyles } from '../styles/shared.js';
 
 /** The open <dialog> that `element` is in, looking out through shadow roots, or null. */
 function openDialogAround(element) {
@@ -28,17 +28,11 @@ function openDialogAround(element) {
 export class KeyboardShortcuts extends LitElement {
   static styles = [
     sharedStyles,
+    dialogStyles,
     css`
       dialog {
         width: min(28rem, calc(100vw - 1rem));
-        border: 1px solid var(--border);
-        border-radius: var(--radius);
-        background: var(--bg-raised);
-        color: var(--fg);
         padding: 1rem 1.25rem;
-      }
-      dialog::backdrop {
-        background: rgb(0 0 0 / 45%);
       }
       header {
         display: flex;

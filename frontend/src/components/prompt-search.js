@@ -6,7 +6,7 @@ import { graphqlContext } from '../lib/contexts.js';
 import { icons } from '../lib/icons.js';
 import { CONVERSATIONS, PROMPTS, SEARCH_POSTS } from '../lib/operations.js';
 import { hasEveryWord, hasSearchableWord, markedRuns, wordRanges } from '../lib/search-text.js';
-import { sharedStyles } from '../styles/shared.js';
+import { dialogStyles, sharedStyles } from '../styles/shared.js';
 
 const PAGE_SIZE = 20;
 // Words shorter than the server searches are checked here, so a page holds more hits.
@@ -41,22 +41,16 @@ export class PromptSearch extends LitElement {
 
   static styles = [
     sharedStyles,
+    dialogStyles,
     css`
       dialog {
         width: min(40rem, calc(100vw - 1rem));
         max-height: min(40rem, calc(100vh - 2rem));
-        border: 1px solid var(--border);
-        border-radius: var(--radius);
-        background: var(--bg-raised);
-        color: var(--fg);
         padding: 0;
       }
       dialog[open] {
         display: flex;
         flex-direction: column;
-      }
-      dialog::backdrop {
-        background: rgb(0 0 0 / 45%);
       }
       header {
         display: flex;

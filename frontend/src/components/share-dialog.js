@@ -8,7 +8,7 @@ import { deepActiveElement } from '../lib/focus.js';
 import { icons } from '../lib/icons.js';
 import { REVOKE_SHARE, SHARE_CONVERSATION, SHARES } from '../lib/operations.js';
 import { shareLink } from '../lib/share-links.js';
-import { sharedStyles } from '../styles/shared.js';
+import { dialogStyles, sharedStyles } from '../styles/shared.js';
 
 /**
  * The share dialog of one conversation (a modal on the native <dialog>): its links, each
@@ -31,17 +31,11 @@ export class ShareDialog extends LitElement {
 
   static styles = [
     sharedStyles,
+    dialogStyles,
     css`
       dialog {
-        border: 1px solid var(--border);
-        border-radius: var(--radius);
-        background: var(--bg-raised);
-        color: var(--fg);
         padding: 1.25rem;
         width: min(34rem, calc(100vw - 2rem));
-      }
-      dialog::backdrop {
-        background: rgb(0 0 0 / 45%);
       }
       h2 {
         margin: 0 0 0.5rem;

@@ -6,7 +6,7 @@ import { graphqlContext } from '../lib/contexts.js';
 import { emitError } from '../lib/events.js';
 import { icons } from '../lib/icons.js';
 import { quotaLeft, totalTokens } from '../lib/usage.js';
-import { sharedStyles } from '../styles/shared.js';
+import { dialogStyles, sharedStyles } from '../styles/shared.js';
 import './usage-chart.js';
 
 const DAYS = 30;
@@ -28,17 +28,11 @@ export class UsagePanel extends LitElement {
 
   static styles = [
     sharedStyles,
+    dialogStyles,
     css`
       dialog {
         width: min(32rem, calc(100vw - 1rem));
-        border: 1px solid var(--border);
-        border-radius: var(--radius);
-        background: var(--bg-raised);
-        color: var(--fg);
         padding: 0;
-      }
-      dialog::backdrop {
-        background: rgb(0 0 0 / 45%);
       }
       header {
         display: flex;

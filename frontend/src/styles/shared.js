@@ -85,3 +85,17 @@ export const sharedStyles = css`
     color: var(--danger);
   }
 `;
+
+// A modal dialog as every panel of the page shows it: raised, bordered, over a dimmed page.
+// Each component sets its own size and padding.
+export const dialogStyles = css`
+  dialog {
+    border: 1px solid var(--border);
+    border-radius: var(--radius);
+    background: var(--bg-raised);
+    color: var(--fg);
+  }
+  dialog::backdrop {
+    background: rgb(0 0 0 / 45%);
+  }
+`;
