@@ -6,8 +6,6 @@ from typing import Annotated
 
 import strawberry
 
-from graphql_api.errors import LLMUnavailable
-from graphql_api.gateway_client import GatewayFailure
 from graphql_api.schema.context import Info
 from graphql_api.schema.types import (
     After,
@@ -53,11 +51,7 @@ class Query:
     @strawberry.field(description="The models people can pick, the default marked.")
     async def models(self, info: Info) -> list[Model]:
         info.context.require_session()
-        try:
-            listed = await info.context.services.catalog.list()
-        except GatewayFailure:
-            raise LLMUnavailable("the model gateway cannot list its models right now") from None
-        return [Model.from_record(model) for model in listed]
+        return [Model.from_record(model) for model in await info.context.services.catalog.list()]
 
     @strawberry.field(description="Who is signed in.")
     async def me(self, info: Info) -> User:

@@ -15,7 +15,7 @@ import asyncio
 import time
 from collections.abc import Callable
 
-from graphql_api.errors import BadUserInput
+from graphql_api.errors import BadUserInput, LLMUnavailable
 from graphql_api.gateway_client import GatewayClient, GatewayFailure
 from graphql_api.records import ModelRecord
 
@@ -36,8 +36,8 @@ class ModelCatalog:
         self._read_at = float("-inf")
         self._lock = asyncio.Lock()
 
-    async def list(self) -> list[ModelRecord]:
-        """The gateway's models, the default marked; GatewayFailure when it cannot say."""
+    async def _read(self) -> list[ModelRecord]:
+        """`list`, with the gateway's own failure (GatewayFailure) when it cannot say."""
         if self._models is not None and self._clock() - self._read_at < CACHE_SECONDS:
             return self._models
         async with self._lock:  # one request to the gateway for a crowd of callers
@@ -58,11 +58,18 @@ class ModelCatalog:
                 self._read_at = self._clock()
         return self._models
 
+    async def list(self) -> list[ModelRecord]:
+        """The gateway's models, the default marked; LLM_UNAVAILABLE when it cannot say."""
+        try:
+            return await self._read()
+        except GatewayFailure:
+            raise LLMUnavailable("the model gateway cannot list its models right now") from None
+
     async def choose(self, requested: str | None, conversation_model: str | None) -> str | None:
         """The model for a prompt: the one asked for, else the conversation's, else the
         default. A name the gateway does not serve is BAD_USER_INPUT, naming those it does."""
         try:
-            models = await self.list()
+            models = await self._read()
         except GatewayFailure:
             return requested or conversation_model or self.default_model
         names = [model.id for model in models]

@@ -21,8 +21,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from graphql_api.errors import ApiError, BadUserInput, NotFound
-from graphql_api.gateway_client import GatewayFailure
+from graphql_api.errors import ApiError, BadUserInput, LLMUnavailable, NotFound
 from graphql_api.models import Conversation, Post
 from graphql_api.records import PostRecord, PostStatus
 from graphql_api.services.answers import Answers, LiveAnswer
@@ -179,7 +178,7 @@ class Completions:
         quotas (RATE_LIMITED, QUOTA_EXCEEDED); 404 for a model the gateway does not serve."""
         try:
             known = await self.models()
-        except GatewayFailure:
+        except LLMUnavailable:
             known = None  # the answer will fail as the gateway does
         if known is not None and chat.model not in known:
             raise ModelNotFound(chat.model)

@@ -14,7 +14,7 @@ import pytest
 from graphql_api.models import Conversation, Post, PostStatus, User
 from tests.api.test_api_keys import REVOKE, create_key
 from tests.standins import Behaviour, VLLMStandin
-from tests.support import Account, ApiServer, GatewayProcess, start_api
+from tests.support import Account, ApiServer, GatewayProcess, free_port, start_api
 
 CONVERSATIONS = (
     "{ conversations(first: 5) { edges { node { id title instructions "
@@ -301,3 +301,19 @@ async def test_a_program_that_hangs_up_with_store_false_leaves_nothing(
             break
         await asyncio.sleep(0.1)
     assert left == 0
+
+
+async def test_models_of_a_gateway_that_cannot_list_them_are_unavailable_not_an_error(
+    database_url: str,
+) -> None:
+    """Over GraphQL LLM_UNAVAILABLE, for the SDK a 503 in OpenAI's shape (a 500 before)."""
+    nobody = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    async with start_api(database_url=database_url, llm_gateway_url=nobody) as api:
+        account, key = await keyed_user(api)
+        error = await api.error("{ models { id } }", token=account.token)
+        assert error["extensions"]["code"] == "LLM_UNAVAILABLE"
+        reply = await api.http.get("/v1/models", headers={"Authorization": f"Bearer {key}"})
+        assert reply.status_code == 503
+        assert reply.json()["error"]["message"] == (
+            "the model gateway cannot list its models right now"
+        )

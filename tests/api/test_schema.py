@@ -7,6 +7,7 @@ from typing import Any
 
 import pymysql
 import pytest
+from graphql import GraphQLEnumType, build_schema, specified_scalar_types
 from pymysql.constants import CLIENT
 
 from graphql_api.database import open_database
@@ -15,6 +16,7 @@ from tests.conftest import MARIADB, MariaDBDatabase, require_mariadb
 from tests.support import make_settings
 
 ROOT = Path(__file__).resolve().parents[2]
+SPECIFIED_SCALARS = set(specified_scalar_types)
 
 CATALOG_QUERIES = {
     "tables": "SELECT TABLE_NAME, ENGINE, TABLE_COLLATION FROM information_schema.TABLES "
@@ -60,6 +62,26 @@ def apply_init_sql(database: str) -> None:
 def test_schema_graphql_matches_the_code() -> None:
     committed = (ROOT / "schema.graphql").read_text()
     assert committed == export_sdl(), "schema.graphql is stale: run `make schema` and commit it"
+
+
+def test_every_public_type_field_argument_and_enum_value_has_a_description() -> None:
+    """Third parties read the API in GraphiQL: nothing of it goes undescribed."""
+    schema = build_schema((ROOT / "schema.graphql").read_text())
+    missing = []
+    for name, named in schema.type_map.items():
+        if name.startswith("__") or name in SPECIFIED_SCALARS:
+            continue
+        if not named.description:
+            missing.append(name)
+        for field_name, field in getattr(named, "fields", {}).items():
+            if not field.description:
+                missing.append(f"{name}.{field_name}")
+            for argument_name, argument in getattr(field, "args", {}).items():
+                if not argument.description:
+                    missing.append(f"{name}.{field_name}({argument_name})")
+        if isinstance(named, GraphQLEnumType):
+            missing += [f"{name}.{value}" for value, v in named.values.items() if not v.description]
+    assert missing == []
 
 
 async def test_init_sql_creates_exactly_the_schema_of_the_models() -> None:

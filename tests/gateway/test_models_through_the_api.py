@@ -120,6 +120,11 @@ async def test_an_unknown_model_is_bad_user_input_naming_the_models(api: ApiServ
     )
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
     assert "big, small, local, gone" in error["message"]
+    # Refused before anything was saved: no conversation, no prompt.
+    listed = await api.ok(
+        "{ conversations(first: 5) { edges { node { id } } } }", token=alice.token
+    )
+    assert listed["conversations"]["edges"] == []
 
 
 async def test_one_model_down_while_the_others_answer_through_the_api(api: ApiServer) -> None:
@@ -130,6 +135,15 @@ async def test_one_model_down_while_the_others_answer_through_the_api(api: ApiSe
         token=alice.token,
     )
     assert error["extensions"]["code"] == "LLM_UNAVAILABLE"
+    # The prompt is kept, as FAILED, in a conversation of its own.
+    kept = await api.ok(
+        "{ conversations(first: 5) { edges { node { posts(last: 5) { edges { node { prompt "
+        "status model } } } } } } }",
+        token=alice.token,
+    )
+    (conversation,) = kept["conversations"]["edges"]
+    (post,) = conversation["node"]["posts"]["edges"]
+    assert post["node"] == {"prompt": "hi", "status": "FAILED", "model": "gone"}
     assert (await api.send_prompt(alice, "still there?", model="big"))["status"] == "COMPLETE"
 
 

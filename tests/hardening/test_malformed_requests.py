@@ -263,7 +263,7 @@ async def test_unknown_fragments_and_empty_selections_are_client_errors(
         'subscription { promptStream(prompt: "over http") { delta } }',
     ],
 )
-async def test_subscriptions_over_plain_http_are_refused(
+async def test_a_subscription_asking_for_a_plain_json_answer_is_refused(
     arena: Arena, method: str, query: str
 ) -> None:
     before = await arena.victim_rows()
