@@ -100,6 +100,34 @@ async def test_streams_per_user_are_capped_whatever_carries_them(
         assert await collect(api, PROMPT_STREAM, {"p": "four"}, alice.token)
 
 
+async def test_streams_per_process_are_capped_whatever_carries_them(
+    database_url: str, model: VLLMStandin, gateway: GatewayProcess
+) -> None:
+    async with start_api(
+        database_url=database_url, llm_gateway_url=gateway.url, max_streams_per_process=2
+    ) as api:
+        alice, bob, carol = await api.new_user(), await api.new_user(), await api.new_user()
+        model.queue_behaviour(*[Behaviour(text=WORDS, token_delay=0.05)] * 2)
+        over_http = http_subscribe(api.http, PROMPT_STREAM, {"p": "alice"}, alice.token)
+        await anext(over_http)
+        async with GraphQLSocket.connect(api.url, bob.token) as socket:
+            over_socket = socket.subscribe(PROMPT_STREAM, {"p": "bob"})
+            await anext(over_socket)
+            with pytest.raises(SubscriptionError) as over_http_refused:
+                await collect(api, PROMPT_STREAM, {"p": "carol"}, carol.token)
+            async with GraphQLSocket.connect(api.url, carol.token) as carols:
+                with pytest.raises(SubscriptionError) as over_socket_refused:
+                    await anext(carols.subscribe(PROMPT_STREAM, {"p": "carol"}))
+            await over_socket.aclose()
+        await over_http.aclose()
+        for refused in (over_http_refused.value, over_socket_refused.value):
+            assert refused.code == "RATE_LIMITED"
+            assert refused.errors[0]["extensions"]["reason"] == "server_busy"
+        assert (await api.ok("{ prompts { edges { node { id } } } }", token=carol.token))[
+            "prompts"
+        ]["edges"] == []
+
+
 async def test_a_logout_ends_the_sessions_http_streams(api: ApiServer, model: VLLMStandin) -> None:
     alice = await api.new_user()
     model.queue_behaviour(Behaviour(text=WORDS, token_delay=0.05))
