@@ -154,6 +154,35 @@ async def test_send_prompt_with_a_parent_id_continues_from_that_post(
     assert len(alone["siblingIds"]) == 3
 
 
+async def test_prompt_stream_with_a_parent_id_continues_from_that_post(
+    api: ApiServer, model: VLLMStandin
+) -> None:
+    alice = await api.new_user()
+    one, _ = await chain(api, alice, "one", "two")
+    conversation = one["conversationId"]
+    async with GraphQLSocket.connect(api.url, alice.token) as socket:
+        events = [
+            event["promptStream"]
+            async for event in socket.subscribe(
+                PROMPT_STREAM, {"c": conversation, "p": "streamed after one", "parent": one["id"]}
+            )
+        ]
+    assert events[-1]["done"]
+    assert [m["content"] for m in model.requests[-1]["messages"][1:]] == [
+        "one",
+        "Echo: one",
+        "streamed after one",
+    ]
+    assert await prompts_of(api, alice, conversation) == ["one", "streamed after one"]
+    (streamed,) = [
+        post
+        for post in await branch(api, alice, conversation)
+        if post["id"] == events[-1]["post"]["id"]
+    ]
+    assert streamed["parentId"] == one["id"]
+    assert len(streamed["siblingIds"]) == 2
+
+
 async def test_pagination_along_a_long_branch_while_new_posts_arrive(
     api: ApiServer, model: VLLMStandin
 ) -> None:
