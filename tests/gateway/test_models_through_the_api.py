@@ -111,6 +111,57 @@ async def test_a_conversations_model_sticks_across_prompts(api: ApiServer, tgi: 
     assert len(tgi.requests) == seen + 1
 
 
+async def test_a_conversation_created_or_updated_with_a_model_answers_with_it(
+    api: ApiServer, vllm: VLLMStandin, tgi: TGIStandin
+) -> None:
+    alice = await api.new_user()
+    created = await api.ok(
+        'mutation { createConversation(title: "picked", model: "small") { id model } }',
+        token=alice.token,
+    )
+    conversation = created["createConversation"]
+    assert conversation["model"] == "small"
+    seen = len(tgi.requests)
+    first = await api.send_prompt(alice, "to whichever it has", conversation["id"])
+    assert (first["model"], len(tgi.requests)) == ("small", seen + 1)
+    updated = await api.ok(
+        'mutation($id: ID!) { updateConversation(id: $id, model: "big") { model } }',
+        {"id": conversation["id"]},
+        token=alice.token,
+    )
+    assert updated["updateConversation"]["model"] == "big"
+    seen = len(vllm.requests)
+    second = await api.send_prompt(alice, "and now?", conversation["id"])
+    assert (second["model"], len(vllm.requests)) == ("big", seen + 1)
+    for mutation, variables in (
+        ('mutation { createConversation(model: "nope") { id } }', {}),
+        (
+            'mutation($id: ID!) { updateConversation(id: $id, model: "nope") { id } }',
+            {"id": conversation["id"]},
+        ),
+    ):
+        error = await api.error(mutation, variables, token=alice.token)
+        assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    listed = await api.ok(
+        "{ conversations(first: 5) { edges { node { model } } } }", token=alice.token
+    )
+    assert [edge["node"]["model"] for edge in listed["conversations"]["edges"]] == ["big"]
+
+
+async def test_default_model_names_the_model_a_prompt_gets_when_none_is_picked(
+    database_url: str, gateway: GatewayProcess, tgi: TGIStandin
+) -> None:
+    async with start_api(
+        database_url=database_url, llm_gateway_url=gateway.url, default_model="small"
+    ) as api:
+        alice = await api.new_user()
+        models = (await api.ok(MODELS, token=alice.token))["models"]
+        assert [model["id"] for model in models if model["isDefault"]] == ["small"]
+        seen = len(tgi.requests)
+        post = await api.send_prompt(alice, "no model named")
+        assert (post["model"], len(tgi.requests)) == ("small", seen + 1)
+
+
 async def test_an_unknown_model_is_bad_user_input_naming_the_models(api: ApiServer) -> None:
     alice = await api.new_user()
     error = await api.error(
