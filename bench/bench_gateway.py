@@ -62,23 +62,31 @@ def wait_until_answers(url: str, process: subprocess.Popen[bytes], seconds: floa
 def service(
     command: list[str], ready_url: str, env: dict[str, str] | None = None, seconds: float = 60
 ) -> Iterator[subprocess.Popen[bytes]]:
-    process = subprocess.Popen(
-        command,
-        cwd=ROOT,
-        env={**os.environ, **(env or {})},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        wait_until_answers(ready_url, process, seconds)
-        yield process
-    finally:
-        process.terminate()
+    """The service's log goes to a file (a pipe nobody read filled up under load, and a
+    process writing to it then stopped answering), kept and named if it logged an error."""
+    with tempfile.NamedTemporaryFile(prefix="bench-service-", suffix=".log", delete=False) as log:
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env={**os.environ, **(env or {})},
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            wait_until_answers(ready_url, process, seconds)
+            yield process
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            text = Path(log.name).read_text(errors="replace")
+            if '"ERROR"' in text or " ERROR " in text or "Traceback" in text:
+                print(f"--- {' '.join(command[-2:])} logged errors: {log.name}", file=sys.stderr)
+            else:
+                Path(log.name).unlink()
 
 
 def ensure_litellm() -> Path:

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from tortoise.context import TortoiseContext
 
 from graphql_api.database import open_database
@@ -85,12 +85,33 @@ class Wiring:
     broker: Broker
 
 
+# Connections beyond those the streams followed from other processes hold (each waits in an
+# XREAD), and how long a command waits for one when all are busy.
+REDIS_SPARE_CONNECTIONS = 200
+REDIS_WAIT_SECONDS = 10
+
+
+def redis_client(url: str | None, max_streams: int) -> Redis | None:
+    """The process's Redis client, or None without Redis. redis-py 8 caps a pool at 100
+    connections and fails the next command ("Too many connections": seen with 200 users in
+    bench/bench_load.py, logins and answers failing). This pool holds a connection for every
+    stream the process may follow and REDIS_SPARE_CONNECTIONS more, and past them a command
+    waits for one rather than failing."""
+    if not url:
+        return None
+    pool = BlockingConnectionPool.from_url(
+        url,
+        decode_responses=True,
+        max_connections=max_streams + REDIS_SPARE_CONNECTIONS,
+        timeout=REDIS_WAIT_SECONDS,
+    )
+    return Redis.from_pool(pool)
+
+
 @asynccontextmanager
 async def running(settings: Settings, metrics: Metrics) -> AsyncIterator[Wiring]:
     gateway = GatewayClient(settings.llm_gateway_url, read_timeout=settings.llm_request_timeout)
-    redis = (
-        Redis.from_url(settings.redis_url, decode_responses=True) if settings.redis_url else None
-    )
+    redis = redis_client(settings.redis_url, settings.max_streams_per_process)
     try:
         async with open_database(settings) as database:
             with database:

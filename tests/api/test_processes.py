@@ -13,8 +13,15 @@ import pytest
 import redis
 
 from graphql_api.models import Post, PostStatus
+from graphql_api.services.wiring import redis_client
 from tests.standins import Behaviour, VLLMStandin
-from tests.support import ApiProcess, ApiServer, GatewayProcess, GraphQLSocket, SubscriptionError
+from tests.support import (
+    ApiProcess,
+    ApiServer,
+    GatewayProcess,
+    GraphQLSocket,
+    SubscriptionError,
+)
 
 PROMPT_STREAM = (
     "subscription($p: String!) { promptStream(prompt: $p) { delta done post { id status } } }"
@@ -169,3 +176,28 @@ def codes(bodies: list[dict[str, Any]]) -> Counter[str]:
     return Counter(
         body["errors"][0]["extensions"]["code"] if body.get("errors") else "OK" for body in bodies
     )
+
+
+async def test_the_apis_redis_client_waits_for_a_connection_past_redis_pys_default_pool() -> None:
+    """redis-py 8 caps a pool at 100 connections and fails the next command at once ("Too
+    many connections": 200 users in bench/bench_load.py got internal errors on logins and
+    answers). The client the API makes holds 300 commands in flight at once, each holding
+    its connection as a follower's XREAD does, and past its own cap makes them wait."""
+    require_redis()
+    key = f"nothing-{secrets.token_hex(4)}"
+    client = redis_client(REDIS_URL, max_streams=300)
+    assert client is not None
+    try:
+        replies = await asyncio.gather(*(client.blpop([key], timeout=0.3) for _ in range(300)))
+        assert replies == [None] * 300
+    finally:
+        await client.aclose()
+    small = redis_client(REDIS_URL, max_streams=0)  # 200 connections: the rest wait their turn
+    assert small is not None
+    try:
+        started = time.monotonic()
+        replies = await asyncio.gather(*(small.blpop([key], timeout=0.3) for _ in range(300)))
+        assert replies == [None] * 300
+        assert time.monotonic() - started >= 0.6  # two rounds, nothing refused
+    finally:
+        await small.aclose()
