@@ -9,7 +9,9 @@ Seeds MariaDB as bench_read_path.py does (1,000 conversations, a 100-post line a
 10,000 deep), then sends each query `--requests` times through httpx's ASGI transport and
 prints the process's CPU time per request (time.process_time: this process only, the
 MariaDB server's share left out) and each query's cost as a multiple of `{ __typename }`,
-the framework's ceiling, measured in the same run. bench_read_path.py measures the same
+the framework's ceiling, measured in the same run. Then the product's `/healthz`, and the
+framework alone in the same run: a bare Starlette route and a bare Strawberry app's
+`{ __typename }` (its caches on), through the same client. bench_read_path.py measures the same
 queries over HTTP with wrk, where the machine's load shows.
 """
 
@@ -75,7 +77,68 @@ async def measure(database: str, requests: int) -> dict[str, tuple[float, float]
                     (time.process_time() - cpu) / count * 1000,
                     (time.perf_counter() - wall) / count * 1000,
                 )
+            results["the product's /healthz (no GraphQL)"] = await cpu_per_request(
+                client, "GET", "/healthz", None, {}, requests * 5
+            )
+    results.update(await framework_alone(requests * 5))
     return results
+
+
+async def cpu_per_request(
+    client: httpx.AsyncClient,
+    method: str,
+    path: str,
+    body: dict[str, Any] | None,
+    headers: dict[str, str],
+    count: int,
+) -> tuple[float, float]:
+    """(CPU ms, wall ms) per request, after a warm-up."""
+    for _ in range(max(3, count // 10)):
+        await client.request(method, path, json=body, headers=headers)
+    cpu, wall = time.process_time(), time.perf_counter()
+    for _ in range(count):
+        await client.request(method, path, json=body, headers=headers)
+    return (
+        (time.process_time() - cpu) / count * 1000,
+        (time.perf_counter() - wall) / count * 1000,
+    )
+
+
+async def framework_alone(count: int) -> dict[str, tuple[float, float]]:
+    """The same two requests on a bare Starlette route and a bare Strawberry app (its parser
+    and validation caches on, nothing of the product's): what the framework itself costs,
+    through the same client, in the same run."""
+    import strawberry
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+    from strawberry.asgi import GraphQL
+    from strawberry.extensions import ParserCache, ValidationCache
+
+    @strawberry.type
+    class Query:
+        hello: str = "hi"
+
+    async def healthz(_: Any) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    schema = strawberry.Schema(query=Query, extensions=[ParserCache, ValidationCache])
+    bare = Starlette(
+        routes=[
+            Route("/healthz", healthz),
+            Route("/graphql", GraphQL(schema), methods=["GET", "POST"]),
+        ]
+    )
+    transport = httpx.ASGITransport(app=bare)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+        return {
+            "bare Starlette route": await cpu_per_request(
+                client, "GET", "/healthz", None, {}, count
+            ),
+            "bare Strawberry { __typename }": await cpu_per_request(
+                client, "POST", "/graphql", {"query": "{ __typename }"}, {}, count
+            ),
+        }
 
 
 def main() -> None:
@@ -107,8 +170,12 @@ def main() -> None:
     print(f"\nRead path in-process, MariaDB, {requests} requests each (the ceiling 5x as many)")
     print(f"{'query':36} {'CPU ms':>8} {'wall ms':>8} {'x ceiling':>10}")
     for name, (cpu, wall) in results.items():
-        print(f"{name:36} {cpu:8.2f} {wall:8.2f} {cpu / ceiling:9.1f}x")
+        if name == "bare Starlette route":
+            print("the framework alone, through the same client:")
+        print(f"{name:36} {cpu:8.3f} {wall:8.3f} {cpu / ceiling:9.1f}x")
     print("(a query at 50% of the ceiling's throughput costs at most 2.0x its CPU)")
+    bare = results["bare Strawberry { __typename }"][0]
+    print(f"the product's ceiling / bare Strawberry's, CPU: {ceiling / bare:.2f}x")
 
 
 if __name__ == "__main__":
