@@ -67,15 +67,9 @@ async def measure(database: str, requests: int) -> dict[str, tuple[float, float]
                 body = {"query": query, "variables": values}
                 first = (await client.post("/graphql", json=body, headers=headers)).json()
                 assert not first.get("errors"), first
-                for _ in range(max(3, requests // 10)):  # warm-up
-                    await client.post("/graphql", json=body, headers=headers)
                 count = requests * (5 if name.startswith("ceiling") else 1)
-                cpu, wall = time.process_time(), time.perf_counter()
-                for _ in range(count):
-                    await client.post("/graphql", json=body, headers=headers)
-                results[name] = (
-                    (time.process_time() - cpu) / count * 1000,
-                    (time.perf_counter() - wall) / count * 1000,
+                results[name] = await cpu_per_request(
+                    client, "POST", "/graphql", body, headers, count
                 )
             results["the product's /healthz (no GraphQL)"] = await cpu_per_request(
                 client, "GET", "/healthz", None, {}, requests * 5

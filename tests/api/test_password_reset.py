@@ -86,6 +86,12 @@ async def test_reset_password_requires_change_before_anything_else(api: ApiServe
     exported = await api.http.get("/api/export", headers={"Authorization": f"Bearer {token}"})
     assert exported.status_code == 403
     assert exported.json()["errors"][0]["extensions"]["reason"] == "password_change_required"
+    imported = await api.http.post(
+        "/api/import",
+        headers={"Authorization": f"Bearer {token}"},
+        files={"file": ("export.json", b'{"format_version": 1, "conversations": []}')},
+    )
+    assert imported.status_code == 403
     with api.database:
         assert not await Conversation.filter(user_id=int(erin.id)).exists()
 

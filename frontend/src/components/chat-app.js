@@ -16,12 +16,7 @@ import { clearDrafts } from '../lib/drafts.js';
 import { errorText } from '../lib/error-text.js';
 import { asApiError } from '../lib/errors.js';
 import { GraphQLClient } from '../lib/graphql.js';
-import {
-  CONTINUE_SHARED,
-  LOGOUT,
-  PASSWORD_CHANGE_REQUIRED,
-  SERVER_INFO,
-} from '../lib/operations.js';
+import { CONTINUE_SHARED, LOGOUT, SERVER_INFO } from '../lib/operations.js';
 import { applyTheme, loadTheme } from '../lib/preferences.js';
 import { takePendingContinue } from '../lib/share-links.js';
 import { sessionFromRefreshCookie, takeSignOnResult } from '../lib/single-sign-on.js';
@@ -66,9 +61,10 @@ function webSocketUrl() {
  *
  *   <chat-app></chat-app>
  *
- * After an admin's password reset (`user.passwordChangeRequired`, checked again with `me`
- * when the page loads), the chat gives way to password-change-page until the password is
- * changed or the reader logs out: the API refuses the rest meanwhile.
+ * After an admin's password reset (`user.passwordChangeRequired` in the login's answer, kept
+ * with the saved session; a request the API refuses with reason `password_change_required`
+ * sets it too), the chat gives way to password-change-page until the password is changed or
+ * the reader logs out: the API refuses the rest meanwhile.
  *
  * Listens for `api-error`, `notice`, `preferences-change` and `logged-in` from anywhere
  * below it, and for the chat's and the sidebar's own events (see chat-view, chat-sidebar,
@@ -187,7 +183,6 @@ export class ChatApp extends LitElement {
     super.connectedCallback();
     this.#loadServerInfo();
     this.#takeUpSignOn();
-    if (this.#sessions.session) this.#checkPasswordChange();
   }
 
   disconnectedCallback() {
@@ -334,20 +329,6 @@ export class ChatApp extends LitElement {
     this._loginNotice = '';
     if (session.user?.passwordChangeRequired) return;
     await this.#enterChat();
-  }
-
-  /** A page loaded with a saved session: whether an admin has reset its password. */
-  async #checkPasswordChange() {
-    try {
-      const { me } = await this.#graphql.request(PASSWORD_CHANGE_REQUIRED);
-      if (
-        me.passwordChangeRequired !== Boolean(this.#sessions.session?.user?.passwordChangeRequired)
-      ) {
-        this.#sessions.updateUser({ passwordChangeRequired: me.passwordChangeRequired });
-      }
-    } catch (error) {
-      if (asApiError(error).code === 'UNAUTHENTICATED') this.#onError(error);
-    }
   }
 
   async #onPasswordChanged() {

@@ -7,7 +7,7 @@ import { asApiError } from '../lib/errors.js';
 import { emit } from '../lib/events.js';
 import { LOGIN, REGISTER } from '../lib/operations.js';
 import { signOnProviders } from '../lib/single-sign-on.js';
-import { sharedStyles } from '../styles/shared.js';
+import { cardPageStyles, sharedStyles } from '../styles/shared.js';
 import './settings-menu.js';
 
 /**
@@ -36,29 +36,13 @@ export class LoginView extends LitElement {
 
   static styles = [
     sharedStyles,
+    cardPageStyles,
     css`
-      :host {
-        display: grid;
-        place-items: center;
-        min-height: 100%;
-        padding: 1rem;
-        background: var(--bg-soft);
-      }
       main {
         width: min(24rem, 100%);
-        background: var(--bg-raised);
-        border: 1px solid var(--border);
-        border-radius: var(--radius);
-        padding: 1.5rem;
       }
       h1 {
         margin: 0 0 1rem;
-        font-size: 1.4rem;
-      }
-      form {
-        display: flex;
-        flex-direction: column;
-        gap: 0.9rem;
       }
       .remember {
         display: flex;

@@ -6,7 +6,7 @@ import { errorText } from '../lib/error-text.js';
 import { asApiError } from '../lib/errors.js';
 import { emit, emitError } from '../lib/events.js';
 import { CHANGE_PASSWORD } from '../lib/operations.js';
-import { sharedStyles } from '../styles/shared.js';
+import { cardPageStyles, sharedStyles } from '../styles/shared.js';
 
 /**
  * What a user sees after an administrator reset their password: nothing else until they
@@ -31,32 +31,16 @@ export class PasswordChangePage extends LitElement {
 
   static styles = [
     sharedStyles,
+    cardPageStyles,
     css`
-      :host {
-        display: grid;
-        place-items: center;
-        min-height: 100%;
-        padding: 1rem;
-        background: var(--bg-soft);
-      }
       main {
         width: min(26rem, 100%);
-        background: var(--bg-raised);
-        border: 1px solid var(--border);
-        border-radius: var(--radius);
-        padding: 1.5rem;
       }
       h1 {
         margin: 0 0 0.5rem;
-        font-size: 1.4rem;
       }
       p {
         margin: 0 0 1rem;
-      }
-      form {
-        display: flex;
-        flex-direction: column;
-        gap: 0.9rem;
       }
       .field {
         display: flex;

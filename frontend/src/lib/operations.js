@@ -27,10 +27,6 @@ export const REGISTER = `mutation Register($username: String!, $password: String
 
 export const LOGOUT = 'mutation Logout { logout }';
 
-// Whether an admin reset the password: then nothing else is allowed until it is changed.
-export const PASSWORD_CHANGE_REQUIRED =
-  'query PasswordChangeRequired { me { passwordChangeRequired } }';
-
 export const SESSIONS =
   'query Sessions { sessions { id createdAt expiresAt userAgent address current remembered } }';
 

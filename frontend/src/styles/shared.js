@@ -99,3 +99,29 @@ export const dialogStyles = css`
     background: rgb(0 0 0 / 45%);
   }
 `;
+
+// A page of its own around one card (the login page, the forced password change): centred
+// on a soft background. Each component sets the card's width.
+export const cardPageStyles = css`
+  :host {
+    display: grid;
+    place-items: center;
+    min-height: 100%;
+    padding: 1rem;
+    background: var(--bg-soft);
+  }
+  main {
+    background: var(--bg-raised);
+    border: 1px solid var(--border);
+    border-radius: var(--radius);
+    padding: 1.5rem;
+  }
+  h1 {
+    font-size: 1.4rem;
+  }
+  form {
+    display: flex;
+    flex-direction: column;
+    gap: 0.9rem;
+  }
+`;
